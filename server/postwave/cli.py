@@ -1,0 +1,127 @@
+"""The ``postwave`` command.
+
+``serve`` runs the platform; ``admin`` manages tenants and keys directly in the local
+database; ``send`` and ``status`` talk to a running server over gRPC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from postwave import config as config_mod
+from postwave.errors import PostwaveError
+
+DEFAULT_SERVER = "127.0.0.1:50051"
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    for o in config_mod.OPTIONS:
+        kind = str if o.type is bool else o.type
+        default = "(host name)" if o.name == "helo_name" else o.default
+        parser.add_argument(
+            o.flag, dest=o.name, type=kind, default=None, metavar=o.type.__name__.upper(),
+            help=f"{o.description} [env {o.env}; default {default}]",
+        )
+
+
+def _client_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", default=os.environ.get("POSTWAVE_SERVER", DEFAULT_SERVER),
+                        help=f"host:port of the gRPC API [env POSTWAVE_SERVER; default {DEFAULT_SERVER}]")
+    parser.add_argument("--key", default=os.environ.get("POSTWAVE_API_KEY", ""),
+                        help="API key (pw_...) [env POSTWAVE_API_KEY]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line grammar."""
+    parser = argparse.ArgumentParser(prog="postwave", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the platform (API, scheduler, workers) on the embedded store",
+                           description="Run the API, the scheduler and --workers delivery processes. "
+                                       "Options come from flags, then POSTWAVE_* variables, then defaults.")
+    _add_config_flags(serve)
+
+    admin = sub.add_parser("admin", help="manage tenants and API keys in the local database")
+    admin.add_argument("--data-dir", default=None, help="database directory [env POSTWAVE_DATA_DIR; default ./var]")
+    asub = admin.add_subparsers(dest="admin_command", required=True, metavar="WHAT")
+    tenant = asub.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True, metavar="ACTION")
+    tc = tenant.add_parser("create", help="create a tenant and print its id")
+    tc.add_argument("name", help="unique tenant name")
+    tc.add_argument("--rate", type=float, default=0.0, help="accepted messages per second; 0 = unlimited")
+    tc.add_argument("--daily-quota", type=int, default=0, help="accepted messages per UTC day; 0 = unlimited")
+    tc.add_argument("--operator", action="store_true", help="may manage other tenants through the API")
+    tenant.add_parser("list", help="list tenants")
+    key = asub.add_parser("key", help="API keys").add_subparsers(dest="action", required=True, metavar="ACTION")
+    kc = key.add_parser("create", help="create a key and print it (shown once)")
+    kc.add_argument("--tenant", required=True, help="tenant id (t_...) or name")
+    kc.add_argument("--name", default="", help="label for the key")
+    kc.add_argument("--scope", action="append", default=[], dest="scopes",
+                    help="mail.send, mail.read, events.read or admin; repeat; default all")
+    kl = key.add_parser("list", help="list a tenant's keys")
+    kl.add_argument("--tenant", required=True, help="tenant id or name")
+    kr = key.add_parser("revoke", help="revoke a key")
+    kr.add_argument("--tenant", required=True, help="tenant id or name")
+    kr.add_argument("key_id", help="the key id (the part after pw_ and before the next _)")
+
+    send = sub.add_parser("send", help="send one message through a running server")
+    _client_flags(send)
+    send.add_argument("--from", dest="from_", required=True, help="sender, e.g. 'Shop <news@shop.example>'")
+    send.add_argument("--to", action="append", required=True, help="recipient; repeat for several")
+    send.add_argument("--subject", default="", help="subject line")
+    send.add_argument("--text", default="", help="plain-text body")
+    send.add_argument("--html", default="", help="HTML body")
+    send.add_argument("--template", default="", help="stored template id instead of subject/text/html")
+    send.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="template variable; repeat")
+    send.add_argument("--attach", action="append", default=[], metavar="FILE", help="attach a file; repeat")
+    send.add_argument("--send-id", default="", help="idempotency key")
+    send.add_argument("--send-at", type=float, default=0.0, metavar="UNIX_TIME", help="schedule (<= 72 h ahead)")
+    send.add_argument("--bulk", action="store_true", help="use the bulk stream (adds List-Unsubscribe)")
+    send.add_argument("--sandbox", action="store_true", help="accept and render, do not deliver")
+
+    status = sub.add_parser("status", help="show a message's state, attempts and events")
+    _client_flags(status)
+    status.add_argument("message_id")
+    status.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="poll until the message is final (delivered, bounced, failed, ...) or time runs out")
+
+    sub.add_parser("config-docs", help="print the configuration reference (docs/configuration.md)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``postwave`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except PostwaveError as exc:
+        print(f"postwave: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "serve":
+        from postwave.app import serve
+
+        overrides = {o.name: getattr(args, o.name) for o in config_mod.OPTIONS}
+        serve(config_mod.load(overrides))
+        return 0
+    if args.command == "admin":
+        from postwave import admin_cli
+
+        return admin_cli.run(args)
+    if args.command == "config-docs":
+        sys.stdout.write(config_mod.markdown())
+        return 0
+    from postwave import client_cli
+
+    return client_cli.send(args) if args.command == "send" else client_cli.status(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The worker process: claim from the lanes, deliver concurrently, write results in batches.
+
+Results are written before the queue items are acknowledged: a crash between the two
+leaves an item whose message is already final, which the next claimer skips. A crash
+before the write leaves the lease to run out and the message is delivered again
+(at-least-once; the duplicate is the price of never losing one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from postwave.backends import open_backends
+from postwave.config import Config
+from postwave.mta.client import DeliveryPool
+from postwave.mta.mx import MXResolver
+from postwave.pipeline.deliver import Deliverer, Result
+from postwave.queue.base import Lease, Queue
+from postwave.render.templates import TemplateEngine
+from postwave.store.base import MessageRecord, Store
+
+log = logging.getLogger(__name__)
+
+BULK_SHARE = 0.75  # bulk may fill at most this share of the slots: transactional always finds room
+FLUSH_INTERVAL = 0.02
+IDLE_POLL_MAX = 0.25
+
+
+class Worker:
+    """One delivery process's loop."""
+
+    def __init__(self, *, config: Config, store: Store, queue: Queue, deliverer: Deliverer) -> None:
+        self.config = config
+        self.store = store
+        self.queue = queue
+        self.deliverer = deliverer
+        self.slots = config.worker_concurrency
+        self._in_flight: dict[str, set[asyncio.Task[None]]] = {"transactional": set(), "bulk": set()}
+        self._results: list[Result] = []
+        self._stopping = asyncio.Event()
+        self.delivered = 0
+
+    def stop(self) -> None:
+        """Ask the loop to finish what it holds and return."""
+        self._stopping.set()
+
+    @property
+    def busy(self) -> int:
+        """Messages in flight."""
+        return sum(len(t) for t in self._in_flight.values())
+
+    async def run(self, should_continue: Callable[[], bool] = lambda: True) -> None:
+        """Claim and deliver until stopped; then drain and flush."""
+        flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+        idle = 0.01
+        try:
+            while not self._stopping.is_set() and should_continue():
+                leases = await self._claim()
+                if leases:
+                    idle = 0.01
+                    await self._start(leases)
+                else:
+                    idle = min(IDLE_POLL_MAX, idle * 2)
+                    await self._wait(idle)
+        finally:
+            await self._drain()
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            await self._flush()
+
+    async def _wait(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _claim(self) -> list[Lease]:
+        free = self.slots - self.busy
+        if free <= 0:
+            await self._wait(0.005)
+            return []
+        lease = self.config.lease_seconds
+        leases = await self.queue.claim("transactional", free, lease)
+        bulk_room = min(free - len(leases), int(self.slots * BULK_SHARE) - len(self._in_flight["bulk"]))
+        if bulk_room > 0:
+            leases += await self.queue.claim("bulk", bulk_room, lease)
+        return leases
+
+    async def _start(self, leases: Sequence[Lease]) -> None:
+        messages, suppressed = await asyncio.to_thread(self._prefetch, leases)
+        loop = asyncio.get_running_loop()
+        for lease in leases:
+            msg = messages.get(lease.message_id)
+            supp = suppressed.get((msg.tenant_id, msg.recipient.lower())) if msg else None
+            task = loop.create_task(self._deliver_one(lease, msg, supp))
+            bucket = self._in_flight[lease.lane]
+            bucket.add(task)
+            task.add_done_callback(bucket.discard)
+
+    def _prefetch(self, leases: Sequence[Lease]) -> tuple[dict[str, MessageRecord], dict[tuple[str, str], str]]:
+        """One read for every claimed message, one per tenant for suppressions."""
+        messages = {m.message_id: m for m in self.store.get_messages([le.message_id for le in leases])}
+        by_tenant: dict[str, list[str]] = {}
+        for m in messages.values():
+            by_tenant.setdefault(m.tenant_id, []).append(m.recipient.lower())
+        now = time.time()
+        suppressed: dict[tuple[str, str], str] = {}
+        for tenant, addresses in by_tenant.items():
+            for address, reason in self.store.suppressed(tenant, addresses, now).items():
+                suppressed[(tenant, address)] = reason
+        return messages, suppressed
+
+    async def _deliver_one(self, lease: Lease, msg: MessageRecord | None, suppressed: str | None) -> None:
+        try:
+            result = await self.deliverer.deliver(lease, msg, suppressed, _off_loop)
+        except Exception:  # noqa: BLE001 - a bug must not lose the message: retry it later
+            log.exception("delivery of %s crashed; retrying in 60 s", lease.message_id)
+            result = Result(lease, None, retry_in=60.0)
+        self._results.append(result)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._results:
+            return
+        batch, self._results = self._results, []
+        try:
+            await asyncio.to_thread(self.store.record_outcomes, [r.outcome for r in batch if r.outcome])
+            await self.queue.ack([r.lease for r in batch if r.retry_in is None])
+            await self.queue.nak([(r.lease, r.retry_in) for r in batch if r.retry_in is not None])
+        except Exception:  # noqa: BLE001 - leases will run out and the messages come back
+            log.exception("writing %d delivery results failed; their leases will expire and retry", len(batch))
+            return
+        self.delivered += sum(1 for r in batch if r.outcome and r.outcome.state == "delivered")
+
+    async def _drain(self) -> None:
+        tasks = [t for group in self._in_flight.values() for t in group]
+        if tasks:
+            await asyncio.wait(tasks, timeout=30)
+
+
+async def _off_loop(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args)
+
+
+def build_worker(config: Config, store: Store, queue: Queue) -> tuple[Worker, DeliveryPool]:
+    """A worker with its own resolver, SMTP pool and template cache."""
+    nameservers = [s.strip() for s in config.dns_nameservers.split(",") if s.strip()] or None
+    resolver = MXResolver(nameservers=nameservers, port=config.dns_port, smtp_port=config.smtp_port)
+    pool = DeliveryPool(
+        helo_name=config.helo_name,
+        source_address=config.source_address or None,
+        max_connections_per_host=config.max_connections_per_host,
+        connect_timeout=config.smtp_connect_timeout,
+        command_timeout=config.smtp_command_timeout,
+        starttls=config.smtp_starttls,
+    )
+    deliverer = Deliverer(store=store, config=config, engine=TemplateEngine(), resolver=resolver, pool=pool)
+    return Worker(config=config, store=store, queue=queue, deliverer=deliverer), pool
+
+
+def _die_with_parent() -> Callable[[], bool]:
+    """Linux: get SIGTERM if the parent dies; anywhere: notice a re-parenting."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    return lambda: os.getppid() == parent
+
+
+def main(values: dict[str, Any], index: int) -> None:
+    """Entry point of a forked worker process."""
+    from postwave.logs import setup_logging
+
+    config = Config(values)
+    setup_logging(config.log_level, role=f"worker-{index}")
+    alive = _die_with_parent()
+    asyncio.run(_serve(config, alive))
+
+
+async def _serve(config: Config, alive: Callable[[], bool]) -> None:
+    store, queue = open_backends(config)
+    worker, pool = build_worker(config, store, queue)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("worker started (pid %d, %d slots)", os.getpid(), worker.slots)
+    try:
+        await worker.run(alive)
+    finally:
+        await pool.close()
+        await queue.close()
+        log.info("worker stopped; %d delivered", worker.delivered)

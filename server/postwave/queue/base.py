@@ -1,0 +1,56 @@
+"""The Queue protocol: lanes of message ids, claimed with leases.
+
+A claimed item belongs to its claimer until the lease runs out; if the claimer dies, the
+item becomes claimable again, so nothing accepted is lost (at-least-once delivery).
+``embedded.py`` keeps the queue in the SQLite file; ``nats.py`` will use JetStream.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Protocol
+
+LANES = ("transactional", "bulk")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueItem:
+    """A message to deliver, no earlier than ``available_at``."""
+
+    message_id: str
+    tenant_id: str
+    lane: str
+    available_at: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Lease:
+    """A claimed item; ``deliveries`` counts how often it has been claimed."""
+
+    message_id: str
+    tenant_id: str
+    lane: str
+    deliveries: int
+
+
+class Queue(Protocol):
+    """Durable lanes of messages to deliver."""
+
+    async def publish(self, items: Sequence[QueueItem]) -> None:
+        """Add items durably; an id already queued is not added twice."""
+
+    async def claim(self, lane: str, limit: int, lease_seconds: float) -> list[Lease]:
+        """Take up to ``limit`` ready items, served fairly across tenants."""
+
+    async def ack(self, leases: Sequence[Lease]) -> None:
+        """Remove finished items."""
+
+    async def nak(self, leases: Sequence[tuple[Lease, float]]) -> None:
+        """Give items back, each claimable again after its delay in seconds."""
+
+    async def depth(self, lane: str) -> int:
+        """Items in a lane, ready or not (the autoscaling signal)."""
+
+    async def close(self) -> None:
+        """Release connections."""

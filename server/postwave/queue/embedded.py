@@ -1,0 +1,126 @@
+"""The embedded Queue: rows of the SQLite file, claimed by pushing ``available_at`` ahead.
+
+Claiming an item sets its ``available_at`` to the end of the lease, so a worker that dies
+simply lets the lease run out and another worker claims the item again. Acknowledging
+deletes the row; a NAK moves ``available_at`` to the retry time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Sequence
+
+from postwave.queue.base import Lease, QueueItem
+from postwave.store.sqlite import Database
+
+MAX_TENANTS_PER_CLAIM = 1000
+
+
+class EmbeddedQueue:
+    """Queue on the embedded SQLite database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def publish(self, items: Sequence[QueueItem]) -> None:
+        """Add items durably; an id already queued is not added twice."""
+        if items:
+            await asyncio.to_thread(self.publish_sync, items)
+
+    def publish_sync(self, items: Sequence[QueueItem]) -> None:
+        """``publish`` for callers already on a worker thread."""
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO queue (message_id, tenant_id, lane, available_at) VALUES (?,?,?,?)",
+                [(i.message_id, i.tenant_id, i.lane, i.available_at) for i in items],
+            )
+
+    async def claim(self, lane: str, limit: int, lease_seconds: float) -> list[Lease]:
+        """Take up to ``limit`` ready items, served fairly across tenants."""
+        return await asyncio.to_thread(self._claim, lane, limit, lease_seconds)
+
+    def _claim(self, lane: str, limit: int, lease_seconds: float) -> list[Lease]:
+        now = time.time()
+        with self.db.transaction() as conn:
+            ids = self._pick_fairly(conn, lane, limit, now)
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            rows = conn.execute(
+                f"UPDATE queue SET available_at=?, deliveries=deliveries+1 WHERE message_id IN ({marks})"
+                " RETURNING message_id, tenant_id, deliveries",
+                [now + lease_seconds, *ids],
+            ).fetchall()
+        return [Lease(str(m), str(t), lane, int(d)) for m, t, d in rows]
+
+    @staticmethod
+    def _tenants(conn: sqlite3.Connection, lane: str) -> list[str]:
+        # A skip-scan over the (lane, tenant_id, available_at) index: one probe per tenant,
+        # however many rows a tenant has queued.
+        tenants: list[str] = []
+        last = ""
+        while len(tenants) < MAX_TENANTS_PER_CLAIM:
+            row = conn.execute(
+                "SELECT tenant_id FROM queue WHERE lane=? AND tenant_id>? ORDER BY tenant_id LIMIT 1",
+                (lane, last),
+            ).fetchone()
+            if row is None:
+                break
+            last = str(row[0])
+            tenants.append(last)
+        return tenants
+
+    def _pick_fairly(self, conn: sqlite3.Connection, lane: str, limit: int, now: float) -> list[str]:
+        """Round-robin over tenants: each gets an equal share, unused shares go to the rest,
+        so one tenant's million-message batch cannot starve another's ten messages."""
+        tenants = self._tenants(conn, lane)
+        picked: list[str] = []
+        taken: dict[str, int] = {}
+        while tenants and len(picked) < limit:
+            share = max(1, (limit - len(picked)) // len(tenants))
+            still_full: list[str] = []
+            for tenant in tenants:
+                want = min(share, limit - len(picked))
+                if want <= 0:
+                    break
+                rows = conn.execute(
+                    "SELECT message_id FROM queue WHERE lane=? AND tenant_id=? AND available_at<=?"
+                    " ORDER BY available_at LIMIT ? OFFSET ?",
+                    (lane, tenant, now, want, taken.get(tenant, 0)),
+                ).fetchall()
+                picked.extend(str(r[0]) for r in rows)
+                taken[tenant] = taken.get(tenant, 0) + len(rows)
+                if len(rows) == want:
+                    still_full.append(tenant)
+            tenants = still_full
+        return picked
+
+    async def ack(self, leases: Sequence[Lease]) -> None:
+        """Remove finished items."""
+        if leases:
+            await asyncio.to_thread(self._ack, [(lease.message_id,) for lease in leases])
+
+    def _ack(self, ids: list[tuple[str]]) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany("DELETE FROM queue WHERE message_id=?", ids)
+
+    async def nak(self, leases: Sequence[tuple[Lease, float]]) -> None:
+        """Give items back, each claimable again after its delay in seconds."""
+        if leases:
+            now = time.time()
+            await asyncio.to_thread(self._nak, [(now + delay, lease.message_id) for lease, delay in leases])
+
+    def _nak(self, rows: list[tuple[float, str]]) -> None:
+        with self.db.transaction() as conn:
+            conn.executemany("UPDATE queue SET available_at=? WHERE message_id=?", rows)
+
+    async def depth(self, lane: str) -> int:
+        """Items in a lane, ready or not."""
+        rows = await asyncio.to_thread(self.db.query, "SELECT COUNT(*) FROM queue WHERE lane=?", (lane,))
+        return int(rows[0][0])  # type: ignore[call-overload]
+
+    async def close(self) -> None:
+        """Close the database connections."""
+        self.db.close()

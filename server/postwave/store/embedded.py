@@ -1,0 +1,382 @@
+"""The embedded Store: SQLite in WAL mode, one file shared with the embedded queue."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+
+from postwave.errors import AlreadyExistsError
+from postwave.store.base import (
+    AcceptedRequest,
+    AcceptResult,
+    ApiKeyRecord,
+    Attempt,
+    EventRecord,
+    IdempotencyHit,
+    MessageRecord,
+    Outcome,
+    TemplateRecord,
+    Tenant,
+)
+from postwave.store.sqlite import Database
+
+IDEMPOTENCY_SECONDS = 24 * 3600.0
+
+_MESSAGE_COLUMNS = (
+    "message_id, tenant_id, request_id, idx, recipient, state, lane, send_id, batch_id,"
+    " created, updated, expires, attempt_count"
+)
+_EVENT_COLUMNS = "tenant_id, message_id, type, time, detail, recipient, send_id, batch_id, custom_args"
+
+
+def _message(row: tuple[object, ...]) -> MessageRecord:
+    return MessageRecord(*row)  # type: ignore[arg-type]
+
+
+def _event(row: tuple[object, ...]) -> EventRecord:
+    *fields, event_id = row
+    return EventRecord(*fields, id=event_id)  # type: ignore[arg-type, misc]
+
+
+def _insert_events(conn: sqlite3.Connection, events: Sequence[EventRecord]) -> None:
+    conn.executemany(
+        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+        [
+            (e.tenant_id, e.message_id, e.type, e.time, e.detail, e.recipient, e.send_id, e.batch_id, e.custom_args)
+            for e in events
+        ],
+    )
+
+
+class EmbeddedStore:
+    """Store on the embedded SQLite database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self.db.close()
+
+    # tenants and keys
+
+    def create_tenant(self, tenant: Tenant) -> None:
+        """Add a tenant; AlreadyExistsError if the name is taken."""
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO tenants VALUES (?,?,?,?,?,?)",
+                    (tenant.tenant_id, tenant.name, tenant.rate_per_second, tenant.daily_quota,
+                     tenant.created, int(tenant.operator)),
+                )
+        except sqlite3.IntegrityError:
+            raise AlreadyExistsError(f"a tenant named {tenant.name!r} already exists") from None
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        """One tenant, or None."""
+        rows = self.db.query("SELECT * FROM tenants WHERE tenant_id=?", (tenant_id,))
+        return Tenant(*rows[0][:5], operator=bool(rows[0][5])) if rows else None  # type: ignore[arg-type]
+
+    def list_tenants(self) -> list[Tenant]:
+        """Every tenant, oldest first."""
+        rows = self.db.query("SELECT * FROM tenants ORDER BY created")
+        return [Tenant(*r[:5], operator=bool(r[5])) for r in rows]  # type: ignore[arg-type]
+
+    def create_key(self, key: ApiKeyRecord) -> None:
+        """Store a new key."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO api_keys VALUES (?,?,?,?,?,?,?)",
+                (key.key_id, key.tenant_id, key.name, " ".join(key.scopes), key.secret_hash,
+                 key.created, int(key.revoked)),
+            )
+
+    @staticmethod
+    def _key(row: tuple[object, ...]) -> ApiKeyRecord:
+        key_id, tenant_id, name, scopes, secret_hash, created, revoked = row
+        return ApiKeyRecord(
+            str(key_id), str(tenant_id), str(name), tuple(str(scopes).split()),
+            bytes(secret_hash), float(created), bool(revoked),  # type: ignore[arg-type]
+        )
+
+    def get_key(self, key_id: str) -> ApiKeyRecord | None:
+        """One key by id, revoked or not."""
+        rows = self.db.query("SELECT * FROM api_keys WHERE key_id=?", (key_id,))
+        return self._key(rows[0]) if rows else None
+
+    def list_keys(self, tenant_id: str) -> list[ApiKeyRecord]:
+        """A tenant's keys, oldest first."""
+        rows = self.db.query("SELECT * FROM api_keys WHERE tenant_id=? ORDER BY created", (tenant_id,))
+        return [self._key(r) for r in rows]
+
+    def revoke_key(self, tenant_id: str, key_id: str) -> ApiKeyRecord | None:
+        """Mark a key revoked; None if the tenant has no such key."""
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE api_keys SET revoked=1 WHERE key_id=? AND tenant_id=?", (key_id, tenant_id)
+            )
+        return self.get_key(key_id) if cur.rowcount else None
+
+    # templates
+
+    def create_template(self, template: TemplateRecord) -> TemplateRecord:
+        """Store the next version of a template."""
+        with self.db.transaction() as conn:
+            (latest,) = conn.execute(
+                "SELECT COALESCE(MAX(version), 0) FROM templates WHERE tenant_id=? AND template_id=?",
+                (template.tenant_id, template.template_id),
+            ).fetchone()
+            stored = TemplateRecord(
+                template.tenant_id, template.template_id, int(latest) + 1, template.name,
+                template.subject, template.text, template.html, template.created,
+            )
+            conn.execute("INSERT INTO templates VALUES (?,?,?,?,?,?,?,?)", tuple(
+                getattr(stored, f) for f in TemplateRecord.__slots__  # type: ignore[attr-defined]
+            ))
+        return stored
+
+    def get_template(self, tenant_id: str, template_id: str, version: int = 0) -> TemplateRecord | None:
+        """A version (0 = newest), or None."""
+        if version:
+            rows = self.db.query(
+                "SELECT * FROM templates WHERE tenant_id=? AND template_id=? AND version=?",
+                (tenant_id, template_id, version),
+            )
+        else:
+            rows = self.db.query(
+                "SELECT * FROM templates WHERE tenant_id=? AND template_id=? ORDER BY version DESC LIMIT 1",
+                (tenant_id, template_id),
+            )
+        return TemplateRecord(*rows[0]) if rows else None  # type: ignore[arg-type]
+
+    def list_templates(self, tenant_id: str) -> list[TemplateRecord]:
+        """The newest version of each template."""
+        rows = self.db.query(
+            "SELECT t.* FROM templates t WHERE tenant_id=? AND version = (SELECT MAX(version) FROM templates"
+            " WHERE tenant_id=t.tenant_id AND template_id=t.template_id) ORDER BY created",
+            (tenant_id,),
+        )
+        return [TemplateRecord(*r) for r in rows]  # type: ignore[arg-type]
+
+    def delete_template(self, tenant_id: str, template_id: str) -> int:
+        """Delete every version; returns how many."""
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "DELETE FROM templates WHERE tenant_id=? AND template_id=?", (tenant_id, template_id)
+            )
+        return cur.rowcount
+
+    # acceptance
+
+    def get_idempotency(self, tenant_id: str, send_id: str, now: float) -> IdempotencyHit | None:
+        """A live (< 24 h) earlier request with this send_id."""
+        rows = self.db.query(
+            "SELECT body_hash, response FROM idempotency WHERE tenant_id=? AND send_id=? AND expires>?",
+            (tenant_id, send_id, now),
+        )
+        return IdempotencyHit(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None  # type: ignore[arg-type]
+
+    def suppressed(self, tenant_id: str, addresses: Sequence[str], now: float) -> dict[str, str]:
+        """The subset of addresses suppressed for the tenant, with the reason."""
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(addresses))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.query(
+                f"SELECT address, reason FROM suppressions WHERE tenant_id=? AND address IN ({marks})"
+                " AND (expires IS NULL OR expires>?)",
+                [tenant_id, *chunk, now],
+            )
+            found.update((str(a), str(r)) for a, r in rows)
+        return found
+
+    def add_suppression(self, tenant_id: str, address: str, reason: str, expires: float | None) -> None:
+        """Suppress an address (expires None = permanently)."""
+        with self.db.transaction() as conn:
+            self._suppress(conn, tenant_id, address, reason, time.time(), expires)
+
+    @staticmethod
+    def _suppress(
+        conn: sqlite3.Connection, tenant_id: str, address: str, reason: str, now: float, expires: float | None
+    ) -> None:
+        conn.execute(
+            "INSERT INTO suppressions VALUES (?,?,?,?,?) ON CONFLICT (tenant_id, address) DO UPDATE"
+            " SET reason=excluded.reason, created=excluded.created, expires=excluded.expires",
+            (tenant_id, address, reason, now, expires),
+        )
+
+    def usage(self, tenant_id: str, day: str) -> int:
+        """Messages accepted for the tenant on a UTC day."""
+        rows = self.db.query("SELECT count FROM usage WHERE tenant_id=? AND day=?", (tenant_id, day))
+        return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
+
+    def accept(
+        self, requests: Sequence[AcceptedRequest], events: Sequence[EventRecord], day: str
+    ) -> list[AcceptResult]:
+        """Write requests, messages, first events and usage in one durable commit.
+
+        A request whose send_id is already taken (a concurrent duplicate) is skipped and
+        reported as not written; its events are dropped with it.
+        """
+        results: list[AcceptResult] = []
+        skipped: set[str] = set()
+        with self.db.transaction() as conn:
+            for req in requests:
+                written = self._claim_send_id(conn, req)
+                results.append(AcceptResult(req.request_id, written))
+                if not written:
+                    skipped.update(m.message_id for m in req.messages)
+                    continue
+                self._insert_request(conn, req)
+            counts: dict[str, int] = {}
+            for req, res in zip(requests, results):
+                if res.written:
+                    counts[req.tenant_id] = counts.get(req.tenant_id, 0) + len(req.messages)
+            conn.executemany(
+                "INSERT INTO usage VALUES (?,?,?) ON CONFLICT (tenant_id, day) DO UPDATE SET count=count+excluded.count",
+                [(t, day, n) for t, n in counts.items()],
+            )
+            _insert_events(conn, [e for e in events if e.message_id not in skipped])
+        return results
+
+    @staticmethod
+    def _claim_send_id(conn: sqlite3.Connection, req: AcceptedRequest) -> bool:
+        if not req.send_id:
+            return True
+        conn.execute(
+            "DELETE FROM idempotency WHERE tenant_id=? AND send_id=? AND expires<=?",
+            (req.tenant_id, req.send_id, req.created),
+        )
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO idempotency VALUES (?,?,?,?,?)",
+            (req.tenant_id, req.send_id, req.body_hash, req.response, req.created + IDEMPOTENCY_SECONDS),
+        )
+        return cur.rowcount == 1
+
+    @staticmethod
+    def _insert_request(conn: sqlite3.Connection, req: AcceptedRequest) -> None:
+        conn.execute(
+            "INSERT INTO requests VALUES (?,?,?,?)", (req.request_id, req.tenant_id, req.payload, req.created)
+        )
+        conn.executemany(
+            f"INSERT INTO messages ({_MESSAGE_COLUMNS}, send_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (m.message_id, req.tenant_id, req.request_id, m.index, m.recipient, m.state, req.lane,
+                 req.send_id, req.batch_id, req.created, req.created, req.expires, 0, req.send_at)
+                for m in req.messages
+            ],
+        )
+
+    # messages
+
+    def get_message(self, message_id: str) -> MessageRecord | None:
+        """One message, any tenant (callers check the tenant)."""
+        rows = self.db.query(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE message_id=?", (message_id,))
+        return _message(rows[0]) if rows else None
+
+    def get_messages(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        """Several messages at once (missing ids are left out)."""
+        found: list[MessageRecord] = []
+        for start in range(0, len(message_ids), 500):
+            chunk = list(message_ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.query(f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE message_id IN ({marks})", chunk)
+            found.extend(_message(r) for r in rows)
+        return found
+
+    def get_payload(self, request_id: str) -> bytes | None:
+        """The serialized SendRequest of a request."""
+        rows = self.db.query("SELECT payload FROM requests WHERE request_id=?", (request_id,))
+        return bytes(rows[0][0]) if rows else None  # type: ignore[arg-type]
+
+    def get_attempts(self, message_id: str) -> list[Attempt]:
+        """Delivery attempts, oldest first."""
+        rows = self.db.query("SELECT * FROM attempts WHERE message_id=? ORDER BY time", (message_id,))
+        return [Attempt(*r) for r in rows]  # type: ignore[arg-type]
+
+    def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """Apply delivery results in one commit."""
+        if not outcomes:
+            return
+        with self.db.transaction() as conn:
+            for o in outcomes:
+                now = o.attempt.time if o.attempt else (o.events[0].time if o.events else 0.0)
+                conn.execute(
+                    "UPDATE messages SET state=?, updated=?, attempt_count=attempt_count+? WHERE message_id=?",
+                    (o.state, now, 1 if o.attempt else 0, o.message_id),
+                )
+                if o.attempt:
+                    a = o.attempt
+                    conn.execute(
+                        "INSERT INTO attempts VALUES (?,?,?,?,?,?)",
+                        (a.message_id, a.time, a.mx_host, a.smtp_code, a.smtp_reply, a.outcome),
+                    )
+                if o.suppress:
+                    self._suppress(conn, o.tenant_id, o.suppress[0], o.suppress[1], now, None)
+                _insert_events(conn, o.events)
+
+    def set_state(self, message_ids: Sequence[str], state: str, events: Sequence[EventRecord]) -> None:
+        """Change the state of messages and add events, in one commit."""
+        if not message_ids:
+            return
+        with self.db.transaction() as conn:
+            now = events[0].time if events else 0.0
+            conn.executemany(
+                "UPDATE messages SET state=?, updated=? WHERE message_id=?",
+                [(state, now, m) for m in message_ids],
+            )
+            _insert_events(conn, events)
+
+    def messages_in_state(self, state: str, after_id: str, limit: int) -> list[MessageRecord]:
+        """Messages in a state, by message id after ``after_id`` (the sweeper pages with it)."""
+        rows = self.db.query(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages INDEXED BY messages_state_id"
+            " WHERE state=? AND message_id>? ORDER BY message_id LIMIT ?",
+            (state, after_id, limit),
+        )
+        return [_message(r) for r in rows]
+
+    # scheduling
+
+    def due_scheduled(self, now: float, limit: int) -> list[MessageRecord]:
+        """Scheduled messages whose send_at has come."""
+        rows = self.db.query(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE state='scheduled' AND send_at<=? LIMIT ?",
+            (now, limit),
+        )
+        return [_message(r) for r in rows]
+
+    def cancel_scheduled(self, tenant_id: str, send_id: str, batch_id: str, now: float) -> list[str]:
+        """Cancel a tenant's still-scheduled messages by send_id or batch_id."""
+        column, value = ("send_id", send_id) if send_id else ("batch_id", batch_id)
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                f"UPDATE messages SET state='cancelled', updated=? WHERE tenant_id=? AND {column}=?"
+                " AND state='scheduled' RETURNING message_id, recipient, send_id, batch_id",
+                (now, tenant_id, value),
+            ).fetchall()
+            _insert_events(conn, [
+                EventRecord(tenant_id, str(m), "cancelled", now, "cancelled by request", str(r), str(s), str(b), "")
+                for m, r, s, b in rows
+            ])
+        return [str(r[0]) for r in rows]
+
+    # events
+
+    def list_events(
+        self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str, limit: int
+    ) -> list[EventRecord]:
+        """A tenant's events with id > after_id, oldest first."""
+        sql = f"SELECT {_EVENT_COLUMNS}, id FROM events WHERE tenant_id=? AND id>?"
+        params: list[object] = [tenant_id, after_id]
+        if message_id:
+            sql += " AND message_id=?"
+            params.append(message_id)
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return [_event(r) for r in self.db.query(sql, params)]

@@ -1,0 +1,125 @@
+"""The embedded SQLite database file shared by the embedded store and queue.
+
+One file under ``data_dir`` in WAL mode: readers never block the writer, and several
+processes (the API and the workers) share it. Each thread gets its own connection.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from postwave.errors import StoreUnavailableError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+  tenant_id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, rate_per_second REAL NOT NULL,
+  daily_quota INTEGER NOT NULL, created REAL NOT NULL, operator INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL, scopes TEXT NOT NULL,
+  secret_hash BLOB NOT NULL, created REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys (tenant_id);
+CREATE TABLE IF NOT EXISTS templates (
+  tenant_id TEXT NOT NULL, template_id TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,
+  subject TEXT NOT NULL, text TEXT NOT NULL, html TEXT NOT NULL, created REAL NOT NULL,
+  PRIMARY KEY (tenant_id, template_id, version));
+CREATE TABLE IF NOT EXISTS idempotency (
+  tenant_id TEXT NOT NULL, send_id TEXT NOT NULL, body_hash BLOB NOT NULL, response BLOB NOT NULL,
+  expires REAL NOT NULL, PRIMARY KEY (tenant_id, send_id));
+CREATE TABLE IF NOT EXISTS requests (
+  request_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, payload BLOB NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  message_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, request_id TEXT NOT NULL, idx INTEGER NOT NULL,
+  recipient TEXT NOT NULL, state TEXT NOT NULL, lane TEXT NOT NULL, send_id TEXT NOT NULL,
+  batch_id TEXT NOT NULL, send_at REAL NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+  expires REAL NOT NULL, attempt_count INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS messages_state ON messages (state, send_at);
+CREATE INDEX IF NOT EXISTS messages_state_id ON messages (state, message_id);
+CREATE INDEX IF NOT EXISTS messages_send_id ON messages (tenant_id, send_id);
+CREATE INDEX IF NOT EXISTS messages_batch_id ON messages (tenant_id, batch_id);
+CREATE TABLE IF NOT EXISTS attempts (
+  message_id TEXT NOT NULL, time REAL NOT NULL, mx_host TEXT NOT NULL, smtp_code INTEGER NOT NULL,
+  smtp_reply TEXT NOT NULL, outcome TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_message ON attempts (message_id);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, message_id TEXT NOT NULL,
+  type TEXT NOT NULL, time REAL NOT NULL, detail TEXT NOT NULL, recipient TEXT NOT NULL,
+  send_id TEXT NOT NULL, batch_id TEXT NOT NULL, custom_args TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant_id, id);
+CREATE INDEX IF NOT EXISTS events_message ON events (message_id);
+CREATE TABLE IF NOT EXISTS suppressions (
+  tenant_id TEXT NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL, created REAL NOT NULL,
+  expires REAL, PRIMARY KEY (tenant_id, address));
+CREATE TABLE IF NOT EXISTS usage (
+  tenant_id TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (tenant_id, day));
+CREATE TABLE IF NOT EXISTS queue (
+  message_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, lane TEXT NOT NULL,
+  available_at REAL NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS queue_ready ON queue (lane, tenant_id, available_at);
+"""
+
+
+class Database:
+    """Per-thread connections to one SQLite file in WAL mode."""
+
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        self.synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(directory, exist_ok=True)
+            with self.transaction() as conn:
+                conn.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailableError(f"cannot open the database {path}: {exc}") from exc
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so two
+        processes never deadlock upgrading a read lock."""
+        conn = self.connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"database busy or unavailable: {exc}") from exc
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] | list[object] = ()) -> list[tuple[object, ...]]:
+        """Run a read and return every row."""
+        try:
+            return self.connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(f"database read failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Close every connection opened by any thread."""
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

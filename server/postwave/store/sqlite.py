@@ -74,8 +74,7 @@ class Database:
         directory = os.path.dirname(os.path.abspath(path))
         try:
             os.makedirs(directory, exist_ok=True)
-            with self.transaction() as conn:
-                conn.executescript(SCHEMA)
+            self.connection().executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailableError(f"cannot open the database {path}: {exc}") from exc
 

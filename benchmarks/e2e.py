@@ -77,6 +77,7 @@ def delivery_times(platform: Platform, key: str, count: int, timeout: float) -> 
     """Wait for ``count`` delivered events; return acceptance-to-250 latencies (ms) and the span."""
     accepted: dict[str, float] = {}
     delivered: dict[str, float] = {}
+    others: dict[str, int] = {}
     cursor = 0
     deadline = time.monotonic() + timeout
     stub = platform.events_stub()
@@ -91,6 +92,10 @@ def delivery_times(platform: Platform, key: str, count: int, timeout: float) -> 
                 accepted[e.message_id] = t
             elif e.type == "delivered":
                 delivered[e.message_id] = t
+            else:
+                others[e.type] = others.get(e.type, 0) + 1
+                if others[e.type] <= 3:
+                    print(f"  {e.type}: {e.detail}", file=sys.stderr)
         if len(delivered) < count:
             time.sleep(0.5)
     lat = [(delivered[m] - accepted[m]) * 1000 for m in delivered if m in accepted]
@@ -121,7 +126,7 @@ def main() -> None:
             acc_lat, ids, acc_secs = offer(platform, key, args.messages, args.rate)
             print("waiting for delivery", file=sys.stderr)
             del_lat, span = delivery_times(platform, key, len(ids), timeout=600)
-            sink_count = sink.messages()
+            sink_count = sink.messages
         finally:
             platform.stop()
     a50, a95, a99 = percentiles(acc_lat)

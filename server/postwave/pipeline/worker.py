@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 BULK_SHARE = 0.75  # bulk may fill at most this share of the slots: transactional always finds room
 FLUSH_INTERVAL = 0.02
-IDLE_POLL_MAX = 0.25
+IDLE_POLL_MAX = 0.05
 
 
 class Worker:

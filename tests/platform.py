@@ -163,7 +163,7 @@ class Platform:
                 return status
             time.sleep(0.1)
         raise AssertionError(f"message {message_id} still {status.state if status else '?'} after {timeout}s; "
-                             f"events: {[e.type for e in status.events] if status else []}\n{self.log()[-4000:]}")
+                             f"events: {[(e.type, e.detail) for e in status.events] if status else []}\n{self.log()[-4000:]}")
 
 
 def bearer(key: str) -> list[tuple[str, str]]:

@@ -56,4 +56,5 @@ def world(make_dns_server: Any, make_smtp_peer: Any, make_platform: Callable[...
             "flaky.test": [(10, "mx1.flaky.test")]},
         a={"mx.ok.test": OK_MX, "mx.bounce.test": BOUNCE_MX, "mx1.flaky.test": FLAKY_MX},
     )
-    return World(make_platform(dns_port=dns.port), ok, bounce, flaky, dns)
+    platform = make_platform(dns_port=dns.port, tracking_base_url="https://t.postwave.test")
+    return World(platform, ok, bounce, flaky, dns)

@@ -77,5 +77,6 @@ def compose(
         ],
         message_id=message_id,
         list_unsubscribe=list_unsubscribe,
-        list_unsubscribe_post=list_unsubscribe is not None,
+        # One-click unsubscribe (RFC 8058) is only defined for https URLs.
+        list_unsubscribe_post=bool(list_unsubscribe and list_unsubscribe.startswith("https://")),
     )

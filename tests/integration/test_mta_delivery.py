@@ -335,5 +335,6 @@ async def test_no_targets_is_an_error(pool: DeliveryPool) -> None:
 def test_bad_settings_are_rejected() -> None:
     with pytest.raises(InvalidArgumentError):
         DeliveryPool(helo_name=HELO, max_connections_per_host=0)
-    with pytest.raises(InvalidArgumentError):
-        DeliveryPool(helo_name=" ")
+    for helo in ("", " ", "out.test\r\nMAIL FROM:<x@y.test>"):
+        with pytest.raises(InvalidArgumentError):
+            DeliveryPool(helo_name=helo)

@@ -16,7 +16,8 @@ and ``"disconnect"`` closes the connection without a reply. A ``421`` reply also
 connection, as a real server does. When the list runs out, the peer behaves normally.
 
 ``DATA`` faults apply to the reply *after* the message content (the end-of-data reply;
-"disconnect" there is a disconnect mid-DATA); ``CONNECT`` faults replace the greeting;
+"disconnect" there is a disconnect mid-DATA); ``CONNECT`` faults replace the greeting
+(and the peer hangs up after it);
 every other command (``EHLO``, ``MAIL``, ``RCPT``, ``RSET``, ``STARTTLS``...) is faulted
 when the command arrives.
 """
@@ -310,6 +311,7 @@ class _PeerSMTP(SMTP):
             await super()._handle_client()
         else:
             await self.fault(reply)
+            await self.hang_up()  # a refused greeting ends the session (a test server's liberty)
 
     async def fault(self, reply: str) -> None:
         """Answer with a scripted ``reply``; for 421 and "disconnect", then hang up."""

@@ -179,8 +179,8 @@ class DeliveryPool:
             connect_timeout=connect_timeout,
             command_timeout=command_timeout,
         )
-        if not helo_name.strip():
-            raise InvalidArgumentError("helo_name", "must not be empty")
+        if not helo_name or any(c.isspace() or not c.isprintable() for c in helo_name):
+            raise InvalidArgumentError("helo_name", f"not a host name: {helo_name!r}")
         self._settings = SessionSettings(
             helo_name=helo_name,
             source_address=source_address,

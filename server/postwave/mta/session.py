@@ -9,6 +9,7 @@ Pooling and target order live in ``client.py``.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -100,6 +101,9 @@ class Session:
         self.target = target
         self.messages = 0
         self._smtp = smtp
+        # Kept to abort it on close: aiosmtplib closes gracefully, and a TLS transport's
+        # graceful close waits for the peer's close_notify, which can outlive the event loop.
+        self._transport = smtp.transport
 
     @classmethod
     async def open(cls, target: Target, settings: SessionSettings) -> Session:
@@ -174,7 +178,10 @@ class Session:
             self.close()
 
     def close(self) -> None:
-        """Close the connection at once, without QUIT."""
+        """Close the connection at once, without QUIT; the socket goes on the next loop turn."""
+        transport, self._transport = self._transport, None
+        if isinstance(transport, asyncio.Transport):
+            transport.abort()
         self._smtp.close()
 
     def _mail_options(self, mail_from: str, rcpt_to: str, data: bytes) -> list[str]:

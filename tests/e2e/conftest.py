@@ -11,8 +11,6 @@ import pytest
 
 from tests.platform import Platform
 
-# Every e2e peer lives in 127.0.2.0/24, apart from addresses other tests pick.
-OK_MX, BOUNCE_MX, FLAKY_MX = "127.0.2.1", "127.0.2.2", "127.0.2.3"
 ALWAYS_550 = ["550 5.1.1 The email account that you tried to reach does not exist"] * 1000
 GREYLIST_TWICE = ["451 4.7.1 Greylisted, please try again later"] * 2
 
@@ -45,16 +43,27 @@ class World:
     dns: Any
 
 
-@pytest.fixture
-def world(make_dns_server: Any, make_smtp_peer: Any, make_platform: Callable[..., Platform]) -> World:
-    """ok.test accepts, bounce.test answers 550 5.1.1, flaky.test greylists twice then accepts."""
-    ok = make_smtp_peer(address=OK_MX)
-    bounce = make_smtp_peer(address=BOUNCE_MX, script={"RCPT": list(ALWAYS_550)})
-    flaky = make_smtp_peer(address=FLAKY_MX, script={"RCPT": list(GREYLIST_TWICE)})
+def start_world(make_dns_server: Any, make_smtp_peer: Any, make_platform: Callable[..., Platform],
+                **platform_settings: Any) -> World:
+    """ok.test accepts, bounce.test answers 550 5.1.1, flaky.test greylists twice then accepts.
+
+    Each peer takes a free loopback address of its own (so parallel runs never collide), and
+    the DNS server maps each domain's MX host to it.
+    """
+    ok = make_smtp_peer()
+    bounce = make_smtp_peer(script={"RCPT": list(ALWAYS_550)})
+    flaky = make_smtp_peer(script={"RCPT": list(GREYLIST_TWICE)})
     dns = make_dns_server(
         mx={"ok.test": [(10, "mx.ok.test")], "bounce.test": [(10, "mx.bounce.test")],
             "flaky.test": [(10, "mx1.flaky.test")]},
-        a={"mx.ok.test": OK_MX, "mx.bounce.test": BOUNCE_MX, "mx1.flaky.test": FLAKY_MX},
+        a={"mx.ok.test": ok.address, "mx.bounce.test": bounce.address, "mx1.flaky.test": flaky.address},
     )
-    platform = make_platform(dns_port=dns.port, tracking_base_url="https://t.postwave.test")
+    settings = {"tracking_base_url": "https://t.postwave.test", **platform_settings}
+    platform = make_platform(dns_port=dns.port, **settings)
     return World(platform, ok, bounce, flaky, dns)
+
+
+@pytest.fixture
+def world(make_dns_server: Any, make_smtp_peer: Any, make_platform: Callable[..., Platform]) -> World:
+    """The three-domain world on the embedded store (see :func:`start_world`)."""
+    return start_world(make_dns_server, make_smtp_peer, make_platform)

@@ -28,7 +28,11 @@ from postwave.store.base import MessageRecord, Store
 log = logging.getLogger(__name__)
 
 BULK_SHARE = 0.75  # bulk may fill at most this share of the slots: transactional always finds room
-FLUSH_INTERVAL = 0.02
+# Every claim and every flush is a write transaction on the shared database; batching
+# them (claim only when a useful number of slots is free, flush every 50 ms) keeps the
+# write lock free for the API's acceptance commits.
+FLUSH_INTERVAL = 0.05
+MIN_CLAIM = 32
 IDLE_POLL_MAX = 0.05
 
 
@@ -82,7 +86,7 @@ class Worker:
 
     async def _claim(self) -> list[Lease]:
         free = self.slots - self.busy
-        if free <= 0:
+        if free < min(MIN_CLAIM, self.slots) and self.busy:
             await self._wait(0.005)
             return []
         lease = self.config.lease_seconds

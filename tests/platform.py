@@ -16,6 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from postwave.v1 import admin_pb2, admin_pb2_grpc, events_pb2_grpc, send_pb2, send_pb2_grpc
 
+SERVER_DIR = Path(__file__).resolve().parents[1] / "server"
+
 # Fast retries and short leases so fault scenarios finish in seconds.
 TEST_SETTINGS = {
     "workers": "2",
@@ -43,7 +45,9 @@ class Platform:
     def __init__(self, data_dir: Path, *, dns_port: int | None = None, **settings: Any) -> None:
         self.data_dir = data_dir
         self.port = free_tcp_port()
-        self.settings = {**TEST_SETTINGS, "data_dir": str(data_dir), "listen": f"127.0.0.1:{self.port}"}
+        self.http_port = free_tcp_port()  # the REST gateway
+        self.settings = {**TEST_SETTINGS, "data_dir": str(data_dir), "listen": f"127.0.0.1:{self.port}",
+                         "http_listen": f"127.0.0.1:{self.http_port}"}
         if dns_port is not None:
             self.settings.update(dns_nameservers="127.0.0.1", dns_port=str(dns_port))
         self.settings.update({k: str(v) for k, v in settings.items()})
@@ -57,6 +61,8 @@ class Platform:
     def start(self, timeout: float = 60.0) -> Platform:
         """Start serving and wait until the health check answers SERVING."""
         env = {**os.environ, **{f"POSTWAVE_{k.upper()}": v for k, v in self.settings.items()}}
+        # Run the code of this checkout, whatever copy pip last installed.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SERVER_DIR), env.get("PYTHONPATH", "")]))
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "postwave.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 from tests.e2e.conftest import World
+from tests.platform import SERVER_DIR
 
 
 def _postwave(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    paths = [str(SERVER_DIR), os.environ.get("PYTHONPATH", "")]
     return subprocess.run([sys.executable, "-m", "postwave.cli", *args], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, **(env or {})})
+                          timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths)),
+                                           **(env or {})})
 
 
 def test_admin_send_and_status_commands(world: World, tmp_path: Path) -> None:

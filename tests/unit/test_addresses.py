@@ -174,7 +174,8 @@ def test_valid_addresses_parse_like_the_standard_library(local: str, domain: str
     if len(address) > 254:
         return
     assert parse_address(address, field="to") == ("", f"{local}@{domain.lower()}")
-    assert parse_address(f"{_quote(name)} <{address}>", field="to") == (name, f"{local}@{domain.lower()}")
+    shown = " ".join(word for word in name.split(" ") if word)  # runs of spaces are one space
+    assert parse_address(f"{_quote(name)} <{address}>", field="to") == (shown, f"{local}@{domain.lower()}")
     parsed = Address(addr_spec=address)
     assert (parsed.username, parsed.domain) == (local, domain)
     assert domain_of(address) == domain.lower()

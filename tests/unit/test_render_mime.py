@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from typing import Any
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postwave.errors import InvalidArgumentError
-from postwave.render.mime import Attachment, build_message, new_message_id
+from postwave.render.mime import Attachment, build_message, new_message_id, validate_headers
 
 BASE: dict[str, Any] = {
     "from_addr": "Sender <sender@postwave.example>",
@@ -24,7 +24,7 @@ BASE: dict[str, Any] = {
     "text": "Hi there",
     "html": None,
     "message_id": "abc123@postwave.example",
-    "date": datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc),
+    "date": datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC),
 }
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
@@ -48,13 +48,11 @@ def assert_wire_safe(raw: bytes) -> None:
     assert raw.endswith(b"\r\n")
     assert b"\r" not in raw.replace(b"\r\n", b"")
     assert b"\n" not in raw.replace(b"\r\n", b"")
-    lines = raw[:-2].split(b"\r\n")
-    for line in lines:
+    for line in raw[:-2].split(b"\r\n"):
         assert len(line) <= 998
         assert line != b"."
         assert not line.startswith(b"From ")
-    header_end = lines.index(b"")
-    for line in lines[:header_end]:
+        # Only a single unbreakable token (a long address or URL) may exceed 78.
         assert len(line) <= 78 or b" " not in line.strip(), line
 
 
@@ -199,9 +197,9 @@ def test_headers() -> None:
 
 def test_date_defaults_to_now_and_naive_dates_are_utc() -> None:
     message = parse(build(date=None))
-    assert abs(message["Date"].datetime - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(message["Date"].datetime - datetime.now(UTC)) < timedelta(minutes=1)
     message = parse(build(date=datetime(2024, 1, 2, 3, 4, 5)))
-    assert message["Date"].datetime == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert message["Date"].datetime == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     offset = timezone(timedelta(hours=2))
     assert "+0200" in str(parse(build(date=datetime(2024, 1, 2, tzinfo=offset)))["Date"])
 
@@ -271,7 +269,7 @@ def test_new_message_id() -> None:
         ({"list_unsubscribe": "mailto:u@x.example", "list_unsubscribe_post": True}, "list_unsubscribe", "https"),
         ({"list_unsubscribe_post": True}, "list_unsubscribe_post", "needs list_unsubscribe"),
         ({"attachments": [Attachment("a\r\n.pdf", "application/pdf", b"")]}, "attachments[0].filename", "control"),
-        ({"attachments": [Attachment("a.pdf", "application/pdf\r\nX: y", b"")]}, "attachments[0].content_type", "media"),
+        ({"attachments": [Attachment("a", "text/x\r\nX: y", b"")]}, "attachments[0].content_type", "media"),
         ({"attachments": [Attachment("a.pdf", "pdf", b"")]}, "attachments[0].content_type", "media type"),
         ({"attachments": [Attachment("a", "multipart/mixed", b"")]}, "attachments[0].content_type", "not supported"),
         ({"attachments": [Attachment("a", "image/png", b"", content_id="a b")]}, "attachments[0].content_id", "ASCII"),
@@ -283,6 +281,14 @@ def test_rejects_invalid_input(overrides: dict[str, Any], field: str, message: s
         build(**overrides)
     assert caught.value.field == field
     assert message in caught.value.description
+
+
+def test_validate_headers_applies_the_same_rules() -> None:
+    validate_headers({"X-Tag": "ok", "Sender": "s@example.com"})
+    for headers in ({"X-Tag": "a\r\nb"}, {"Subject": "x"}, {"List-Unsubscribe": "<https://x>"}, {"Bad Name": "v"}):
+        with pytest.raises(InvalidArgumentError) as caught:
+            validate_headers(headers)
+        assert caught.value.field == f"headers.{next(iter(headers))}"
 
 
 def test_allowed_custom_headers() -> None:
@@ -333,7 +339,7 @@ def test_empty_bodies() -> None:
 _header_text = st.text(st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)), max_size=200)
 _lines = st.sampled_from([".", "..", ". ", "From ", "From me", ">From", "=", "=?utf-8?q?x?=", " ", "\t", "x" * 120, ""])
 _bodies = st.lists(st.one_of(st.text(max_size=100), _lines), max_size=12).map(
-    lambda parts: "".join(p + sep for p, sep in zip(parts, ["\n", "\r\n", "\r", ""] * 4))
+    lambda parts: "".join(p + sep for p, sep in zip(parts, ["\n", "\r\n", "\r", ""] * 4, strict=False))
 )
 _names = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=60)
 _filenames = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=120)

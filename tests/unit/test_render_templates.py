@@ -58,14 +58,16 @@ LEGIT_TEMPLATES = [
     "{% macro row(k, v) %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endmacro %}"
     "{% for k, v in pairs|dictsort %}{{ row(k, v) }}{% endfor %}",
     "{% macro box(t) %}[{{ t }}|{{ caller() }}]{% endmacro %}{% call box('x') %}in {{ name }}{% endcall %}",
-    "{% set ns = namespace(total=0) %}{% for i in range(5) %}{% set ns.total = ns.total + i %}{% endfor %}{{ ns.total }}",
+    "{% set ns = namespace(total=0) %}{% for i in range(5) %}{% set ns.total = ns.total + i %}{% endfor %}"
+    "{{ ns.total }}",
     "{% set block %}<{{ name }}>{% endset %}{{ block }}{{ block|length }}",
     "{% filter upper %}hello {{ name }}{% endfilter %}",
     "{% for node in tree recursive %}{{ node.n }}{% if node.kids %}({{ loop(node.kids) }}){% endif %}{% endfor %}",
     "{{ items|join(', ') }} {{ '%.2f'|format(price) }} {{ '{:>6}'.format(name) }} {{ 'ab' * 3 }} {{ 2 ** 10 }}",
     "{{ name|default('x') }} {{ missing|default('fallback') }} {{ name|truncate(5) }} {{ name|replace('a', 'A') }}",
     "{{ name|center(11) }}|{{ 'a\nb'|indent(2, first=true) }}|{{ long|wordwrap(10) }}|{{ name|title }}",
-    "{{ pairs|tojson }} {{ items|map('upper')|list }} {{ items|select('ne', 'b')|join }} {{ [[1], [2]]|sum(start=[]) }}",
+    "{{ pairs|tojson }} {{ items|map('upper')|list }} {{ items|select('ne', 'b')|join }}"
+    "{{ [[1], [2]]|sum(start=[]) }}",
     "{{ 'x' ~ 1 ~ name }} {{ name + '!' }} {{ '%s=%d' % (name, 5) }} {{ name.upper() }} {{ 'a,b'.split(',') }}",
     "{% if name is defined and name|length > 2 %}long{% endif %}{{ '-' * 10 }}{{ range(3)|list }}",
     "{% for row in items|batch(2, '.') %}{{ row|join }};{% endfor %}{% for c in items|slice(2) %}{{ c }}{% endfor %}",
@@ -364,5 +366,100 @@ def test_time_limit_is_a_backstop() -> None:
     assert "longer than 0.2 s" in error.description
 
 
-def test_output_of_functions_is_refused(engine: TemplateEngine) -> None:
-    assert "did you forget '()'" in render_error(engine, "{{ 'x'.upper }}").description
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 'x'.upper }}",
+        "{{ [cycler] }}",
+        "{{ {'a': range} }}",
+        "{{ [1, [joiner]]|join }}",
+        "{{ self }}",
+        "{{ namespace(a=1) }}",
+        "{% for x in [1] %}{{ loop }}{% endfor %}",
+        "{{ cycler(1, 2) }}",
+    ],
+)
+def test_output_of_functions_is_refused(engine: TemplateEngine, source: str) -> None:
+    assert "did you forget '()'" in render_error(engine, source).description
+
+
+_FRAGMENTS = [
+    "{{ ", " }}", "{% for x in ", " %}", "{% endfor %}", "{% if ", "{% endif %}", "{% set y = ", "{% endset %}",
+    "{% macro f(n) %}", "{% endmacro %}", "f(", "f", "n", "x", "y", "(", ")", "[", "]", ",", ".", "~", "*", "**",
+    "+", "%", "|", "''", "'a'", "'%s'", "'{0.__class__}'", "1", "9", "10", "range", "cycler", "joiner", "namespace",
+    "self", "loop", "data", "__class__", "__init__", "__globals__", "__mro__", "__subclasses__()", "_private",
+    "mro", "format", "join", "attr('__class__')", "string", "list", "center(5)", "upper", "items()", "keys",
+    "format(1)", "replace('a', 'b')", "map('upper')", "batch(2)", "tojson", "default(1)", "is defined",
+    "['__class__']", "[0]", "not ", " and ", " in ",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=14).map("".join))
+def test_any_template_renders_safely_or_is_a_template_error(source: str) -> None:
+    """Only TemplateError escapes, and nothing rendered looks like a Python repr."""
+    engine = TemplateEngine(max_output_bytes=100_000, max_steps=20_000)
+    try:
+        out = engine.render(source, {"data": {"_private": 1, "k": ["v"]}}, field=FIELD)
+    except TemplateError:
+        return
+    assert not _INTERNALS.search(out), out
+
+
+_ATTRIBUTES = [
+    "__class__", "__init__", "__globals__", "__mro__", "__subclasses__", "__base__", "__bases__", "__dict__",
+    "__self__", "__func__", "__code__", "__builtins__", "__import__", "__getattribute__", "__reduce_ex__",
+    "_private", "_TemplateReference__context", "_func", "_Namespace__attrs", "mro", "gi_frame", "f_globals",
+    "func_globals", "co_code", "environment", "os", "popen", "read", "format", "format_map", "join", "items",
+    "keys", "upper", "k", "next", "current", "reset", "append", "pop", "update", "clear", "eval_ctx",
+]
+_FILTERS = [
+    "attr('__class__')", "attr('_private')", "string", "list", "join", "first", "tojson", "pprint", "e", "safe",
+    "map('string')", "map(attribute='__class__')", "map(attribute='_private')", "format(1)", "default(1)",
+    "sort", "items", "length", "selectattr('__class__')", "groupby('__class__')", "sum(attribute='__class__')",
+]
+_ATOMS = ["''", "'a'", "'{0.__class__}'", "'%s'", "1", "9", "data", "cycler", "joiner", "namespace", "range",
+          "self", "x", "loop", "[]", "{}", "dict", "caller", "f", "lipsum"]
+
+
+_EXPRESSIONS: st.SearchStrategy[str] = st.deferred(
+    lambda: st.one_of(
+        st.sampled_from(_ATOMS),
+        st.sampled_from(_ATOMS),
+        st.builds("{}.{}".format, _EXPRESSIONS, st.sampled_from(_ATTRIBUTES)),
+        st.builds("{}['{}']".format, _EXPRESSIONS, st.sampled_from(_ATTRIBUTES)),
+        st.builds("({})|{}".format, _EXPRESSIONS, st.sampled_from(_FILTERS)),
+        st.builds("({} {} {})".format, _EXPRESSIONS, st.sampled_from(["~", "*", "+", "%", "**"]), _EXPRESSIONS),
+        st.builds("{}()".format, _EXPRESSIONS),
+        st.builds("{}({})".format, _EXPRESSIONS, _EXPRESSIONS),
+        st.builds("{}[{}]".format, _EXPRESSIONS, _EXPRESSIONS),
+        st.builds("[{}, {}]".format, _EXPRESSIONS, _EXPRESSIONS),
+    )
+)
+_TEMPLATES = st.one_of(
+    st.builds("{{{{ {} }}}}".format, _EXPRESSIONS),
+    st.builds("{{% for x in {} %}}{{{{ {} }}}}{{% endfor %}}".format, _EXPRESSIONS, _EXPRESSIONS),
+    st.builds(
+        "{{% macro f(n) %}}{{{{ {} }}}}{{{{ caller() }}}}{{% endmacro %}}"
+        "{{% call f(1) %}}{{{{ {} }}}}{{% endcall %}}".format,
+        _EXPRESSIONS,
+        _EXPRESSIONS,
+    ),
+)
+
+
+@settings(max_examples=100, deadline=None)  # each example compiles a template (~0.1 s here)
+@given(_TEMPLATES)
+def test_generated_expressions_never_reach_python_internals(source: str) -> None:
+    """Nested attribute, item, filter, call and operator chains over every global."""
+    engine = TemplateEngine(max_output_bytes=100_000, max_steps=20_000)
+    try:
+        out = engine.render(source, {"data": {"_private": 1, "k": ["v"]}}, field=FIELD)
+    except TemplateError:
+        return
+    assert not _INTERNALS.search(out), out
+
+
+def test_generator_filters_give_lists(engine: TemplateEngine) -> None:
+    source = "{% set up = items|map('upper') %}{{ up }} {{ up|join }} {{ up|length }}"
+    assert engine.render(source, {"items": ["a", "b"]}, field=FIELD) == "['A', 'B'] AB 2"

@@ -116,11 +116,14 @@ def _clean(value: object, field: str) -> str:
 def _reject_lists(text: str, field: str) -> None:
     for separator in ",;":
         if _find_unquoted(text, separator, field) >= 0:
-            raise InvalidArgumentError(field, f"contains more than one address (found {separator!r}); give one per field")
+            message = f"contains more than one address (found {separator!r}); give one per field"
+            raise InvalidArgumentError(field, message)
 
 
 def _find_unquoted(text: str, char: str, field: str) -> int:
     """Index of the first ``char`` outside double quotes, or -1."""
+    if '"' not in text:
+        return text.find(char)
     quoted = False
     escaped = False
     for index, current in enumerate(text):

@@ -30,10 +30,11 @@ from contextvars import ContextVar
 from string import Formatter
 from typing import Any, NoReturn
 
-from jinja2 import StrictUndefined, nodes
+from jinja2 import StrictUndefined, Template, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateRuntimeError, TemplateSyntaxError, UndefinedError
-from jinja2.runtime import EvalContext, Undefined, markup_join, str_join
+from jinja2.nodes import EvalContext
+from jinja2.runtime import Undefined, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
 from jinja2.utils import Namespace, missing, object_type_repr
 from jinja2.visitor import NodeTransformer
@@ -135,7 +136,7 @@ class _Budget:
         if chars > self.object_limit:
             raise _Refused(f"{what} would be too large ({chars} characters)")
 
-    def size(self, obj: object) -> int:
+    def size(self, obj: Any) -> int:
         """Estimate ``len(str(obj))`` without building it, refusing oversized objects.
 
         Containers are what matter: ``[big] * 1000`` holds a thousand references to one
@@ -146,7 +147,7 @@ class _Budget:
         if cls is str or cls is Markup:
             return len(obj)
         if cls is int:
-            return obj.bit_length() // 3 + 2  # type: ignore[attr-defined]
+            return int.bit_length(obj) // 3 + 2
         if cls in _SCALARS:
             return _SMALL
         return self._container_size(obj)
@@ -158,6 +159,9 @@ class _Budget:
             return 4 * len(obj) + 3  # repr: at most \xNN per byte
         if isinstance(obj, int):
             return obj.bit_length() // 3 + 2
+        if _opaque(obj):
+            # Its text would be a Python repr with a memory address: never useful, never shown.
+            raise _Refused("cannot output a function or object (did you forget '()'?)")
         hit = self._sizes.get(id(obj))
         if hit is not None:
             return hit[1]
@@ -166,11 +170,29 @@ class _Budget:
             total += self.size(item) + 2
             if total > self.object_limit:
                 raise _Refused(f"a value in the template is too large (over {self.object_limit} characters)")
-        self._sizes[id(obj)] = (obj, total)
+        if not isinstance(obj, Namespace):  # the one mutable container a template can change
+            self._sizes[id(obj)] = (obj, total)
         return total
 
 
 _SCALARS = frozenset({bool, float, type(None)})
+
+
+def _opaque(obj: object) -> bool:
+    """True for values whose text is a repr like ``<function f at 0x7f...>``.
+
+    That is functions and other callables, iterators, objects without their own text
+    form, and Jinja's runtime objects (``self``, ``loop``, cyclers, namespaces).
+    """
+    if isinstance(obj, Undefined):
+        return False  # turning it into text raises the undefined-variable error
+    cls = type(obj)
+    return (
+        callable(obj)
+        or isinstance(obj, Iterator)
+        or (cls.__repr__ is object.__repr__ and cls.__str__ is object.__str__)
+        or cls.__module__.startswith("jinja2.")
+    )
 
 
 def _children(obj: object) -> Iterable[object]:
@@ -216,13 +238,7 @@ def _guard_write(value: Any) -> Any:
     if budget is None:
         return value
     cls = type(value)
-    if cls is str or cls is Markup:
-        budget.charge(len(value))
-        return value
-    if callable(value) and not isinstance(value, Undefined):
-        # Its text would be a Python repr with a memory address: never useful, never shown.
-        raise _Refused("cannot output a function or object (did you forget '()'?)")
-    budget.charge(budget.size(value))
+    budget.charge(len(value) if cls is str or cls is Markup else budget.size(value))
     return value
 
 
@@ -503,8 +519,12 @@ def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]
         if check is not None:
             args = (*args[:skip], *check(budget, args[skip:], kwargs))
         result = function(*args, **kwargs)
-        if isinstance(result, str):
+        if type(result) is str or type(result) is Markup:
             budget.spend(len(result))
+        elif isinstance(result, Iterator):
+            # map, select, items, batch... return one-shot generators: as lists they can be
+            # used twice and print as lists instead of "<generator object at 0x...>".
+            result = list(result)
         return result
 
     return guarded
@@ -563,7 +583,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox, stricter on names and charged to the render budget."""
 
     # Intercepting these also stops Jinja from constant-folding them at compile time,
-    # where ``{{ 10 ** 10 ** 10 }}`` would hang the *compiler*.
+    # where ``{{ 2 ** 100000000 }}`` would hang the *compiler*.
     intercepted_binops = frozenset({"*", "**", "+", "%"})
     code_generator_class = _CodeGenerator
 
@@ -653,9 +673,9 @@ def _check_binop(budget: _Budget, operator: str, left: Any, right: Any) -> None:
     if operator == "*":
         _check_multiply(budget, left, right)
     elif operator == "**":
-        if _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
-            if left.bit_length() * right > _MAX_INT_BITS:
-                raise _Refused("number too large")
+        growing = _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1
+        if growing and left.bit_length() * right > _MAX_INT_BITS:
+            raise _Refused("number too large")
     elif operator == "+":
         if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
             budget.allow(budget.size(left) + budget.size(right), "'+' result")
@@ -703,8 +723,9 @@ def _raise(field: str, error: BaseException, message: str) -> NoReturn:
 
 
 # Errors a template can provoke with ordinary expressions (1/0, "a" + 1, int overflow,
-# too-deep recursion, ...). Anything else is a bug in postwave and propagates.
-_TEMPLATE_FAULTS = (TypeError, ValueError, ArithmeticError, LookupError, AttributeError, RecursionError, MemoryError)
+# too-deep recursion, cycler() with no items, ...). Anything else is a bug in postwave
+# and propagates.
+_TEMPLATE_FAULTS = (TypeError, ValueError, ArithmeticError, LookupError, AttributeError, RuntimeError, MemoryError)
 
 
 def _explain_render_error(field: str, error: BaseException) -> NoReturn:
@@ -794,7 +815,7 @@ class TemplateEngine:
         if len(output) > limit or (len(output) * 4 > limit and len(output.encode("utf-8", "surrogatepass")) > limit):
             raise TemplateError(field, f"rendered template is larger than {limit} bytes")
 
-    def _template(self, source: str, autoescape: bool, field: str) -> Any:
+    def _template(self, source: str, autoescape: bool, field: str) -> Template:
         if not isinstance(source, str):
             raise TemplateError(field, "template must be a string")
         try:
@@ -804,7 +825,7 @@ class TemplateEngine:
         except (RecursionError, SyntaxError, MemoryError, OverflowError):
             raise TemplateError(field, "template is too deeply nested or too large to compile") from None
 
-    def _compile(self, source: str, autoescape: bool) -> Any:
+    def _compile(self, source: str, autoescape: bool) -> Template:
         environment = self._environments[autoescape]
         tree = environment.parse(source)
         _reject_unsupported_tags(tree)

@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Both install what they need.
-.PHONY: deps run test bench proto docs
+.PHONY: deps run test bench bench-native proto docs
 
 deps:
 	bash scripts/install-deps.sh
@@ -12,6 +12,10 @@ test: deps
 
 bench: deps
 	python3 benchmarks/e2e.py
+
+# Compiled hot path vs its twins and the alternatives; prints the ratio table of issue 3.
+bench-native: deps
+	python3 -m pytest benchmarks/bench_native.py -p no:cacheprovider -q --benchmark-columns=min,median,rounds
 
 proto:
 	bash scripts/gen-proto.sh

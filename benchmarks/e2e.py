@@ -103,6 +103,18 @@ def delivery_times(platform: Platform, key: str, count: int, timeout: float) -> 
     return lat, span
 
 
+def dkim_settings(directory: Path) -> dict[str, str]:
+    """A fresh RSA-2048 key and the options that make every message signed with it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = directory / "dkim.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return {"dkim_domain": "postwave.test", "dkim_selector": "bench", "dkim_private_key_path": str(path)}
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -111,18 +123,21 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.0,
                         help="offered requests/s (0 = as fast as the API takes them)")
     parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument("--no-dkim", action="store_true", help="do not DKIM-sign (default: rsa-sha256, 2048 bits)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="postwave-bench-") as tmp, \
             SMTPSink(SINK_ADDRESS) as sink, \
             DNSServer(mx={"bench.test": [(10, "mx.bench.test")]}, a={"mx.bench.test": SINK_ADDRESS}) as dns:
+        signing = {} if args.no_dkim else dkim_settings(Path(tmp))
         platform = Platform(Path(tmp), dns_port=dns.port, workers=args.workers, log_level="WARNING",
-                            sqlite_synchronous=args.sqlite_synchronous, smtp_starttls="false")
+                            sqlite_synchronous=args.sqlite_synchronous, smtp_starttls="false", **signing)
         platform.start()
         try:
             _, key = platform.tenant("bench")
-            print(f"offering {args.messages} messages through BatchSend "
-                  f"({args.workers} workers, synchronous={args.sqlite_synchronous})", file=sys.stderr)
+            print(f"offering {args.messages} messages through BatchSend ({args.workers} workers, "
+                  f"synchronous={args.sqlite_synchronous}, dkim={'off' if args.no_dkim else 'rsa-sha256'})",
+                  file=sys.stderr)
             acc_lat, ids, acc_secs = offer(platform, key, args.messages, args.rate)
             print("waiting for delivery", file=sys.stderr)
             del_lat, span = delivery_times(platform, key, len(ids), timeout=600)

@@ -12,7 +12,8 @@ from multiprocessing.process import BaseProcess
 
 from postwave.api import keys
 from postwave.api.admin import new_tenant
-from postwave.api.server import build_server
+from postwave.api.rest import RestGateway
+from postwave.api.server import SERVICES, build_server, make_servicers
 from postwave.backends import open_backends
 from postwave.config import Config
 from postwave.logs import setup_logging
@@ -109,17 +110,26 @@ async def _run_api(config: Config, supervisor: Supervisor) -> None:
     log.info("start-up sweep checked %d accepted messages", swept)
     scheduler = Scheduler(store=store, queue=queue, interval=config.scheduler_interval)
     tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(_watch(supervisor))]
-    server, port = await build_server(store=store, acceptor=acceptor, engine=engine, listen=config.listen)
+    servicers = make_servicers(store=store, acceptor=acceptor, engine=engine)
+    server, port = await build_server(
+        store=store, acceptor=acceptor, engine=engine, listen=config.listen, servicers=servicers
+    )
+    # The gateway listens first: once gRPC health answers SERVING, REST answers too.
+    gateway = RestGateway(servicers, SERVICES) if config.http_listen else None
+    rest = ""
+    if gateway is not None:
+        http_port = await gateway.start(config.http_listen)
+        rest = f"; REST on http://{config.http_listen.rsplit(':', 1)[0]}:{http_port}"
     await server.start()
     host = config.listen.rsplit(":", 1)[0]
-    print(f"postwave listening on {host}:{port} with {config.workers} workers; data in {config.db_path}", flush=True)
+    print(f"postwave listening on {host}:{port}{rest} with {config.workers} workers; data in {config.db_path}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down: refusing new requests, finishing accepted ones")
-    await server.stop(grace=5)
+    await asyncio.gather(server.stop(grace=5), *([gateway.stop()] if gateway else []))
     await acceptor.stop()
     for task in tasks:
         task.cancel()

@@ -15,6 +15,18 @@ from postwave.store.sqlite import Database
 
 
 def open_backends(config: Config) -> tuple[Store, Queue]:
-    """The store and queue this configuration names (today: the embedded SQLite pair)."""
+    """The store and queue this configuration names.
+
+    ``store=embedded``: both on the SQLite file in data_dir. ``store=cql``: the store on the
+    CQL cluster, the queue still on the SQLite file in data_dir (until the NATS queue lands).
+    """
     db = Database(config.db_path, synchronous=config.sqlite_synchronous)
+    if config.store == "cql":
+        from postwave.store.cql import CqlStore  # the driver is imported only when used
+
+        try:
+            return CqlStore(config), EmbeddedQueue(db)
+        except BaseException:
+            db.close()
+            raise
     return EmbeddedStore(db), EmbeddedQueue(db)

@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="poll until the message is final (delivered, bounced, failed, ...) or time runs out")
 
     sub.add_parser("config-docs", help="print the configuration reference (docs/configuration.md)")
+    sub.add_parser(
+        "doctor", help="show which implementation (compiled or pure-Python twin) each hot-path module uses",
+        description="POSTWAVE_NO_EXTENSIONS=1 forces the twins; POSTWAVE_REQUIRE_EXTENSIONS=1 makes a "
+                    "missing compiled module an error. Exit status 1 when a compiled module is missing.",
+    )
     return parser
 
 
@@ -118,9 +123,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config-docs":
         sys.stdout.write(config_mod.markdown())
         return 0
+    if args.command == "doctor":
+        return _doctor()
     from postwave import client_cli
 
     return client_cli.send(args) if args.command == "send" else client_cli.status(args)
+
+
+def _doctor() -> int:
+    from postwave import native
+
+    for name in ("POSTWAVE_NO_EXTENSIONS", "POSTWAVE_REQUIRE_EXTENSIONS"):
+        print(f"{name}={os.environ.get(name, '')}")
+    print(native.report())
+    return 1 if native.missing() else 0
 
 
 if __name__ == "__main__":

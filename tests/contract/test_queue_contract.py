@@ -7,8 +7,7 @@ import asyncio
 from postwave.queue.base import QueueItem
 
 
-async def test_claim_ack_and_publish_is_idempotent(backends) -> None:  # type: ignore[no-untyped-def]
-    _, queue = backends
+async def test_claim_ack_and_publish_is_idempotent(queue) -> None:  # type: ignore[no-untyped-def]
     await queue.publish([QueueItem("m1", "t1", "transactional"), QueueItem("m1", "t1", "transactional")])
     assert await queue.depth("transactional") == 1
     (lease,) = await queue.claim("transactional", 10, 30)
@@ -18,8 +17,7 @@ async def test_claim_ack_and_publish_is_idempotent(backends) -> None:  # type: i
     assert await queue.depth("transactional") == 0
 
 
-async def test_expired_lease_is_redelivered(backends) -> None:  # type: ignore[no-untyped-def]
-    _, queue = backends
+async def test_expired_lease_is_redelivered(queue) -> None:  # type: ignore[no-untyped-def]
     await queue.publish([QueueItem("m1", "t1", "bulk")])
     first = await queue.claim("bulk", 1, 0.2)
     assert len(first) == 1
@@ -28,8 +26,7 @@ async def test_expired_lease_is_redelivered(backends) -> None:  # type: ignore[n
     assert again.message_id == "m1" and again.deliveries == 2
 
 
-async def test_nak_delays_the_item(backends) -> None:  # type: ignore[no-untyped-def]
-    _, queue = backends
+async def test_nak_delays_the_item(queue) -> None:  # type: ignore[no-untyped-def]
     await queue.publish([QueueItem("m1", "t1", "transactional")])
     (lease,) = await queue.claim("transactional", 1, 30)
     await queue.nak([(lease, 0.3)])
@@ -38,14 +35,12 @@ async def test_nak_delays_the_item(backends) -> None:  # type: ignore[no-untyped
     assert [le.message_id for le in await queue.claim("transactional", 1, 30)] == ["m1"]
 
 
-async def test_lanes_are_separate(backends) -> None:  # type: ignore[no-untyped-def]
-    _, queue = backends
+async def test_lanes_are_separate(queue) -> None:  # type: ignore[no-untyped-def]
     await queue.publish([QueueItem("b1", "t1", "bulk"), QueueItem("x1", "t1", "transactional")])
     assert [le.message_id for le in await queue.claim("transactional", 10, 30)] == ["x1"]
 
 
-async def test_a_big_tenant_does_not_starve_a_small_one(backends) -> None:  # type: ignore[no-untyped-def]
-    _, queue = backends
+async def test_a_big_tenant_does_not_starve_a_small_one(queue) -> None:  # type: ignore[no-untyped-def]
     await queue.publish([QueueItem(f"big{i:04d}", "big", "bulk", i * 1e-6) for i in range(1000)])
     await queue.publish([QueueItem(f"small{i}", "small", "bulk", 1.0) for i in range(10)])
     claimed = await queue.claim("bulk", 20, 30)

@@ -5,10 +5,16 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from postwave.errors import AlreadyExistsError
 from postwave.store.base import (
-    AcceptedRequest, ApiKeyRecord, Attempt, EventRecord, NewMessage, Outcome, TemplateRecord, Tenant,
+    AcceptedRequest,
+    ApiKeyRecord,
+    Attempt,
+    EventRecord,
+    NewMessage,
+    Outcome,
+    TemplateRecord,
+    Tenant,
 )
 
 
@@ -22,8 +28,7 @@ def _request(rid: str, send_id: str = "", state: str = "accepted", send_at: floa
     )
 
 
-def test_tenants_keys_and_templates(backends) -> None:  # type: ignore[no-untyped-def]
-    store, _ = backends
+def test_tenants_keys_and_templates(store) -> None:  # type: ignore[no-untyped-def]
     store.create_tenant(Tenant("t1", "acme", 5.0, 100, time.time()))
     with pytest.raises(AlreadyExistsError):
         store.create_tenant(Tenant("t2", "acme", 0, 0, time.time()))
@@ -41,8 +46,7 @@ def test_tenants_keys_and_templates(backends) -> None:  # type: ignore[no-untype
     assert store.delete_template("t1", "tpl") == 2
 
 
-def test_accept_writes_messages_events_usage_and_claims_send_id(backends) -> None:  # type: ignore[no-untyped-def]
-    store, _ = backends
+def test_accept_writes_messages_events_usage_and_claims_send_id(store) -> None:  # type: ignore[no-untyped-def]
     now = time.time()
     event = EventRecord("t1", "r1-m0", "accepted", now, recipient="a@x.test")
     results = store.accept([_request("r1", send_id="s1")], [event], "2026-11-28")
@@ -59,8 +63,7 @@ def test_accept_writes_messages_events_usage_and_claims_send_id(backends) -> Non
     assert store.get_idempotency("t1", "s1", now + 86401) is None
 
 
-def test_outcomes_suppress_and_record_attempts(backends) -> None:  # type: ignore[no-untyped-def]
-    store, _ = backends
+def test_outcomes_suppress_and_record_attempts(store) -> None:  # type: ignore[no-untyped-def]
     store.accept([_request("r1")], [], "d")
     now = time.time()
     store.record_outcomes([Outcome(
@@ -77,8 +80,7 @@ def test_outcomes_suppress_and_record_attempts(backends) -> None:  # type: ignor
     assert store.suppressed("t1", ["soft@x.test"], now + 11) == {}
 
 
-def test_scheduled_release_and_cancel(backends) -> None:  # type: ignore[no-untyped-def]
-    store, _ = backends
+def test_scheduled_release_and_cancel(store) -> None:  # type: ignore[no-untyped-def]
     now = time.time()
     store.accept([_request("r1", send_id="s1", state="scheduled", send_at=now + 0.5),
                   _request("r2", state="scheduled", send_at=now + 100)], [], "d")
@@ -90,8 +92,7 @@ def test_scheduled_release_and_cancel(backends) -> None:  # type: ignore[no-unty
     assert [m.message_id for m in store.messages_in_state("scheduled", "", 10)] == ["r2-m0"]
 
 
-def test_events_page_by_cursor_and_filter(backends) -> None:  # type: ignore[no-untyped-def]
-    store, _ = backends
+def test_events_page_by_cursor_and_filter(store) -> None:  # type: ignore[no-untyped-def]
     now = time.time()
     store.accept([_request("r1")], [EventRecord("t1", "r1-m0", "accepted", now),
                                     EventRecord("t2", "zz", "accepted", now)], "d")

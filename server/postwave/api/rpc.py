@@ -95,6 +95,7 @@ def rpc(scope: str, *, streaming_request: bool = False) -> Callable[[Any], Any]:
                         yield item
                 except PostwaveError as exc:
                     await abort(context, exc)
+            stream.postwave_scope = scope  # type: ignore[attr-defined]  # read by the REST gateway
             return stream
 
         @functools.wraps(fn)
@@ -106,6 +107,7 @@ def rpc(scope: str, *, streaming_request: bool = False) -> Callable[[Any], Any]:
                 return await fn(self, principal, request, context)
             except PostwaveError as exc:
                 await abort(context, exc)
+        unary.postwave_scope = scope  # type: ignore[attr-defined]
         return unary
 
     return wrap

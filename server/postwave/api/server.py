@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -9,7 +11,7 @@ from grpc_reflection.v1alpha import reflection
 from postwave.api.admin import AdminServicer
 from postwave.api.auth import Authenticator
 from postwave.api.events import EventServicer
-from postwave.api.rpc import register
+from postwave.api.rpc import Servicer, register
 from postwave.api.send import SendServicer
 from postwave.pipeline.accept import Acceptor
 from postwave.render.templates import TemplateEngine
@@ -26,16 +28,33 @@ SERVICES = (
 MAX_RECEIVE_BYTES = 64 * 1024 * 1024
 
 
-async def build_server(*, store: Store, acceptor: Acceptor, engine: TemplateEngine, listen: str) -> tuple[grpc.aio.Server, int]:
+def make_servicers(*, store: Store, acceptor: Acceptor, engine: TemplateEngine) -> dict[str, Servicer]:
+    """One servicer per service (by full name), sharing one authenticator.
+
+    The gRPC server and the REST gateway serve the same instances, so a key revoked through
+    either is forgotten by both at once.
+    """
+    auth = Authenticator(store)
+    return {
+        SERVICES[0].full_name: SendServicer(auth, acceptor, store),
+        SERVICES[1].full_name: EventServicer(auth, store),
+        SERVICES[2].full_name: AdminServicer(auth, store, engine),
+    }
+
+
+async def build_server(
+    *, store: Store, acceptor: Acceptor, engine: TemplateEngine, listen: str,
+    servicers: Mapping[str, Servicer] | None = None,
+) -> tuple[grpc.aio.Server, int]:
     """A configured, not yet started server and the port it bound."""
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
         ("grpc.max_send_message_length", MAX_RECEIVE_BYTES),
     ])
-    auth = Authenticator(store)
-    register(server, SendServicer(auth, acceptor, store), SERVICES[0])
-    register(server, EventServicer(auth, store), SERVICES[1])
-    register(server, AdminServicer(auth, store, engine), SERVICES[2])
+    if servicers is None:
+        servicers = make_servicers(store=store, acceptor=acceptor, engine=engine)
+    for service in SERVICES:
+        register(server, servicers[service.full_name], service)
     checker = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(checker, server)
     for name in ["", *(s.full_name for s in SERVICES)]:

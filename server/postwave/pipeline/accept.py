@@ -16,13 +16,13 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from postwave import native
 from postwave.config import Config
 from postwave.errors import AlreadyExistsError, NotFoundError, PostwaveError, RateLimitedError
 from postwave.pipeline import compose
 from postwave.pipeline.validate import Plan, validate
 from postwave.queue.base import Queue, QueueItem
 from postwave.render.templates import TemplateEngine
-from postwave.shaping.bucket import TokenBucket
 from postwave.store.base import AcceptedRequest, EventRecord, NewMessage, Store, TemplateRecord, Tenant
 from postwave.v1 import send_pb2
 
@@ -60,7 +60,8 @@ class Acceptor:
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets = native.tokenbucket.TokenBuckets(1.0)
+        self._rates: dict[str, float] = {}
         self._usage: dict[tuple[str, str], int] = {}
         self._tenant_cache: dict[str, tuple[float, Tenant]] = {}
 
@@ -121,13 +122,14 @@ class Acceptor:
     async def _check_limits(self, tenant_id: str, count: int) -> None:
         tenant = await self._tenant(tenant_id)
         if tenant.rate_per_second > 0:
-            bucket = self._buckets.get(tenant_id)
-            if bucket is None or bucket.rate != tenant.rate_per_second:
-                bucket = self._buckets[tenant_id] = TokenBucket(tenant.rate_per_second)
-            wait = bucket.take(count)
-            if wait > 0:
+            now = time.monotonic()
+            if self._rates.get(tenant_id) != tenant.rate_per_second:
+                self._buckets.configure(tenant_id, tenant.rate_per_second, None, now)
+                self._rates[tenant_id] = tenant.rate_per_second
+            if not self._buckets.try_acquire(tenant_id, count, now):
                 raise RateLimitedError(
-                    f"tenant rate limit of {tenant.rate_per_second:g} messages/s reached", retry_after=wait
+                    f"tenant rate limit of {tenant.rate_per_second:g} messages/s reached",
+                    retry_after=self._buckets.wait_time(tenant_id, count, now),
                 )
         if tenant.daily_quota > 0:
             day = utc_day(time.time())

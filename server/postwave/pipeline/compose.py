@@ -1,16 +1,22 @@
-"""Composition of one message: template or inline content, personalization, MIME.
+"""Composition of one message: template or inline content, personalization, tracking, MIME.
 
 The acceptance stage calls :func:`render` for every personalization so that template
 errors are answered at once, with the field; the worker calls :func:`compose` again at
 delivery time to build the bytes it sends.
+
+Personalization, link wrapping and MIME assembly are the compiled hot path
+(:mod:`postwave.native`). Simple templates render through the fast personalization
+program; anything it does not answer exactly goes through the Jinja2 sandbox.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
-from postwave.render.mime import Attachment, build_message
+from postwave.native import linkwrap, mime, personalize
+from postwave.render.mime import Attachment
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import TemplateRecord
 from postwave.v1 import send_pb2
@@ -25,10 +31,32 @@ class Rendered:
     html: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Tracking:
+    """Click and open tracking of one message (see :mod:`postwave.tracking.linkwrap`)."""
+
+    base_url: str
+    secret: bytes
+    message_id: str
+    clicks: bool
+    opens: bool
+
+
+@functools.lru_cache(maxsize=1024)
+def _program(source: str, html: bool) -> Any:
+    """The fast personalization program of a template (None: outside the fast subset)."""
+    return personalize.compile_template(source, autoescape=html)
+
+
 def _render_one(engine: TemplateEngine, source: str, context: dict[str, Any], field: str, html: bool) -> str:
-    # Plain content without template syntax needs no Jinja pass at all.
+    # Plain content without template syntax needs no template pass at all.
     if "{" not in source:
         return source
+    program = _program(source, html)
+    text = program.render(context) if program is not None else None
+    if text is not None:
+        return text  # type: ignore[no-any-return]
+    # Outside the fast subset, or a recipient only the engine can answer (errors included).
     return engine.render(source, context, field=field, autoescape=html)
 
 
@@ -54,15 +82,31 @@ def render(
     )
 
 
+def track(rendered: Rendered, tracking: Tracking | None) -> Rendered:
+    """The content with its links wrapped and an open pixel added, as configured."""
+    if tracking is None or not (tracking.clicks or tracking.opens):
+        return rendered
+    base, key, message_id = tracking.base_url, tracking.secret, tracking.message_id
+    text = rendered.text
+    if tracking.clicks and text:
+        text = linkwrap.wrap_text(text, base_url=base, key=key, message_id=message_id)
+    html = rendered.html
+    if html:
+        html = linkwrap.wrap_html(html, base_url=base, key=key, message_id=message_id,
+                                  links=tracking.clicks, open_pixel=tracking.opens)
+    return dataclasses.replace(rendered, text=text, html=html)
+
+
 def compose(
     rendered: Rendered, req: send_pb2.SendRequest, index: int, *, message_id: str,
-    list_unsubscribe: str | None,
+    list_unsubscribe: str | None, tracking: Tracking | None = None,
 ) -> bytes:
-    """The MIME bytes of one message."""
+    """The MIME bytes of one message (links tracked when ``tracking`` asks for it)."""
+    rendered = track(rendered, tracking)
     p = req.personalizations[index]
     headers = dict(req.headers)
     headers.update(p.headers)
-    return build_message(
+    return mime.build_message(
         from_addr=getattr(req, "from"),
         to=list(p.to),
         cc=list(p.cc),

@@ -15,6 +15,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from postwave import native
 from postwave.config import Config
 from postwave.errors import DeliveryError, PostwaveError
 from postwave.mta.classify import Outcome as Reply, classify
@@ -24,6 +25,7 @@ from postwave.pipeline import compose
 from postwave.pipeline.retry import backoff
 from postwave.queue.base import Lease
 from postwave.render.addresses import domain_of, parse_address
+from postwave.render.dkim import load_keys
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import Attempt, EventRecord, MessageRecord, Outcome, Store, TemplateRecord
 from postwave.v1 import send_pb2
@@ -65,6 +67,10 @@ class Deliverer:
         self._templates: OrderedDict[tuple[str, str, int], TemplateRecord | None] = OrderedDict()
         route = config.route_all_to
         self._route = [Target(route.rsplit(":", 1)[0], route.rsplit(":", 1)[0], int(route.rsplit(":", 1)[1]))] if route else None
+        self._dkim_keys = load_keys(
+            domain=config.dkim_domain, selectors=config.dkim_selector, paths=config.dkim_private_key_path
+        ) if config.dkim_private_key_path else []
+        log.info("hot path implementations:\n%s", native.report())
 
     async def deliver(self, lease: Lease, message: MessageRecord | None, suppressed: str | None,
                       load: Any) -> Result:
@@ -77,6 +83,7 @@ class Deliverer:
             req = await self.load_request(lease, msg, load)
             template = await self.load_template(lease, msg, req, load)
             data = self.compose_message(lease, msg, req, template)
+            data = self.sign_message(lease, msg, data)
             targets = await self.resolve_destination(lease, msg)
             return await self.send(lease, msg, req, targets, data)
         except _Stop as stop:
@@ -143,10 +150,19 @@ class Deliverer:
             unsubscribe = self._unsubscribe_url(msg) if msg.lane == "bulk" else None
             return compose.compose(
                 rendered, req, msg.index, message_id=f"{msg.message_id}@{self.config.helo_name}",
-                list_unsubscribe=unsubscribe,
+                list_unsubscribe=unsubscribe, tracking=self._tracking(msg),
             )
         except PostwaveError as exc:
             raise _Stop(self._final(lease, msg, "failed", f"rendering failed: {exc.message}")) from None
+
+    def sign_message(self, lease: Lease, msg: MessageRecord, data: bytes) -> bytes:
+        """DKIM-sign the message with every configured key (none: unsigned)."""
+        if not self._dkim_keys:
+            return data
+        try:
+            return native.dkim.sign(data, self._dkim_keys)
+        except ValueError as exc:  # only a malformed message; ours never is
+            raise _Stop(self._final(lease, msg, "failed", f"DKIM signing failed: {exc}")) from None
 
     async def resolve_destination(self, lease: Lease, msg: MessageRecord) -> list[Target]:
         """MX hosts of the recipient's domain (or the development route)."""
@@ -211,6 +227,13 @@ class Deliverer:
         events = (self._event(msg, "deferred", f"{detail}; retry in {delay:.1f}s", now),)
         counted = attempt or Attempt(msg.message_id, now, "", 0, detail, "deferred")
         return Result(lease, Outcome(msg.message_id, msg.tenant_id, "deferred", counted, events), retry_in=delay)
+
+    def _tracking(self, msg: MessageRecord) -> compose.Tracking | None:
+        config = self.config
+        if not (config.track_clicks or config.track_opens):
+            return None
+        return compose.Tracking(config.tracking_base_url.rstrip("/"), config.tracking_secret.encode("utf-8"),
+                                msg.message_id, config.track_clicks, config.track_opens)
 
     def _unsubscribe_url(self, msg: MessageRecord) -> str:
         return f"{self.config.tracking_base_url.rstrip('/')}/unsubscribe/{msg.message_id}"

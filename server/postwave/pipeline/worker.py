@@ -18,6 +18,7 @@ from typing import Any
 
 from postwave.backends import open_backends
 from postwave.config import Config
+from postwave.errors import PostwaveError
 from postwave.mta.client import DeliveryPool
 from postwave.mta.mx import MXResolver
 from postwave.pipeline.deliver import Deliverer, Result
@@ -97,7 +98,14 @@ class Worker:
         return leases
 
     async def _start(self, leases: Sequence[Lease]) -> None:
-        messages, suppressed = await asyncio.to_thread(self._prefetch, leases)
+        try:
+            messages, suppressed = await asyncio.to_thread(self._prefetch, leases)
+        except PostwaveError as exc:
+            # The store is down: hand the leases back soon instead of crashing the worker.
+            log.warning("cannot read %d claimed messages (%s); retrying them in 5 s", len(leases), exc.message)
+            await self.queue.nak([(lease, 5.0) for lease in leases])
+            await self._wait(1.0)
+            return
         loop = asyncio.get_running_loop()
         for lease in leases:
             msg = messages.get(lease.message_id)

@@ -22,6 +22,7 @@ from postwave.store.base import (
 from postwave.store.sqlite import Database
 
 IDEMPOTENCY_SECONDS = 24 * 3600.0
+FINAL_STATES = ("delivered", "bounced", "failed", "dropped", "cancelled", "sandboxed")
 
 _MESSAGE_COLUMNS = (
     "message_id, tenant_id, request_id, idx, recipient, state, lane, send_id, batch_id,"
@@ -318,16 +319,27 @@ class EmbeddedStore:
                 _insert_events(conn, o.events)
 
     def set_state(self, message_ids: Sequence[str], state: str, events: Sequence[EventRecord]) -> None:
-        """Change the state of messages and add events, in one commit."""
+        """Change the state of messages and add their events, in one commit.
+
+        A message already in a final state keeps it: a release that read a message just
+        before it was cancelled must not bring it back. Events of messages left alone are
+        dropped with them.
+        """
         if not message_ids:
             return
+        final = ",".join(f"'{s}'" for s in FINAL_STATES)
         with self.db.transaction() as conn:
             now = events[0].time if events else 0.0
-            conn.executemany(
-                "UPDATE messages SET state=?, updated=? WHERE message_id=?",
-                [(state, now, m) for m in message_ids],
-            )
-            _insert_events(conn, events)
+            changed: set[str] = set()
+            for mid in message_ids:
+                row = conn.execute(
+                    f"UPDATE messages SET state=?, updated=? WHERE message_id=? AND state NOT IN ({final})"
+                    " RETURNING message_id",
+                    (state, now, mid),
+                ).fetchone()
+                if row is not None:
+                    changed.add(mid)
+            _insert_events(conn, [e for e in events if e.message_id in changed])
 
     def messages_in_state(self, state: str, after_id: str, limit: int) -> list[MessageRecord]:
         """Messages in a state, by message id after ``after_id`` (the sweeper pages with it)."""

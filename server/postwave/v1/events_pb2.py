@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from postwave.v1 import send_pb2 as postwave_dot_v1_dot_send__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18postwave/v1/events.proto\x12\x0bpostwave.v1\x1a\x16postwave/v1/send.proto\"[\n\x13StreamEventsRequest\x12\r\n\x05types\x18\x01 \x03(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\x03\x12\x11\n\tno_follow\x18\x04 \x01(\x08\x32V\n\x0c\x45ventService\x12\x46\n\x0cStreamEvents\x12 .postwave.v1.StreamEventsRequest\x1a\x12.postwave.v1.Event0\x01\x42\x46\n\x0eio.postwave.v1P\x01Z2github.com/postwave/postwave/clients/go/postwavev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18postwave/v1/events.proto\x12\x0bpostwave.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x16postwave/v1/send.proto\"[\n\x13StreamEventsRequest\x12\r\n\x05types\x18\x01 \x03(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\x03\x12\x11\n\tno_follow\x18\x04 \x01(\x08\x32j\n\x0c\x45ventService\x12Z\n\x0cStreamEvents\x12 .postwave.v1.StreamEventsRequest\x1a\x12.postwave.v1.Event\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events0\x01\x42\x46\n\x0eio.postwave.v1P\x01Z2github.com/postwave/postwave/clients/go/postwavev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +34,10 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'postwave.v1.events_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\016io.postwave.v1P\001Z2github.com/postwave/postwave/clients/go/postwavev1'
-  _globals['_STREAMEVENTSREQUEST']._serialized_start=65
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=156
-  _globals['_EVENTSERVICE']._serialized_start=158
-  _globals['_EVENTSERVICE']._serialized_end=244
+  _globals['_EVENTSERVICE'].methods_by_name['StreamEvents']._loaded_options = None
+  _globals['_EVENTSERVICE'].methods_by_name['StreamEvents']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/events'
+  _globals['_STREAMEVENTSREQUEST']._serialized_start=95
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=186
+  _globals['_EVENTSERVICE']._serialized_start=188
+  _globals['_EVENTSERVICE']._serialized_end=294
 # @@protoc_insertion_point(module_scope)

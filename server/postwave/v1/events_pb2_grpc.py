@@ -49,6 +49,7 @@ class EventServiceServicer:
 
     def StreamEvents(self, request, context):
         """StreamEvents sends stored events after `cursor`, then follows new ones live.
+        Over REST it is a stream of newline-delimited JSON objects, one {"result": Event} per line.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

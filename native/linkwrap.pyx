@@ -1,0 +1,240 @@
+"""Link wrapping: compiled twin of ``postwave.tracking.linkwrap``.
+
+The scanning of html and text -- every character of every body -- is a C loop here; the
+twin (the specification, with the token format and its verification) does the same with
+regular expressions. Each tracked link then costs one HMAC (OpenSSL, through ``hmac``).
+Output is identical to the twin's; tests/native/ checks it on generated markup.
+"""
+
+import hmac
+from html import unescape
+
+from postwave.tracking.linkwrap import InvalidTokenError, check_base_url, verify_token
+
+__all__ = ["InvalidTokenError", "sign_token", "verify_token", "wrap_html", "wrap_text"]
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object text)
+    void* PyUnicode_DATA(object text)
+    Py_UCS4 PyUnicode_READ(int kind, void* data, Py_ssize_t index) nogil
+
+
+cdef struct _Text:
+    int kind
+    void* data
+    Py_ssize_t n
+
+
+cdef inline _Text _text(str value):
+    cdef _Text text
+    text.kind = PyUnicode_KIND(value)
+    text.data = PyUnicode_DATA(value)
+    text.n = len(value)
+    return text
+
+
+cdef inline Py_UCS4 _at(_Text* text, Py_ssize_t index) noexcept nogil:
+    return PyUnicode_READ(text.kind, text.data, index)
+
+
+cdef Py_ssize_t _MAC_BYTES = 16
+cdef str _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+cdef str _TRAILING = ".,;:!?)]}'"
+
+
+cdef str _b64(bytes data):
+    """Unpadded base64url."""
+    cdef const unsigned char* src = data
+    cdef Py_ssize_t n = len(data), i = 0
+    cdef unsigned int v
+    cdef list out = []
+    cdef bytearray buf = bytearray((n + 2) // 3 * 4)
+    cdef Py_ssize_t o = 0
+    while i + 3 <= n:
+        v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2]
+        buf[o] = ord(_B64URL[v >> 18])
+        buf[o + 1] = ord(_B64URL[(v >> 12) & 63])
+        buf[o + 2] = ord(_B64URL[(v >> 6) & 63])
+        buf[o + 3] = ord(_B64URL[v & 63])
+        o += 4
+        i += 3
+    if i < n:
+        v = src[i] << 16
+        if i + 1 < n:
+            v |= src[i + 1] << 8
+        buf[o] = ord(_B64URL[v >> 18])
+        buf[o + 1] = ord(_B64URL[(v >> 12) & 63])
+        o += 2
+        if i + 1 < n:
+            buf[o] = ord(_B64URL[(v >> 6) & 63])
+            o += 1
+    return buf[:o].decode("ascii")
+
+
+cpdef str sign_token(bytes key, str kind, str message_id, str url):
+    """The token of one tracked ``url``; see the twin."""
+    cdef bytes payload = f"{kind}\x00{message_id}\x00{url}".encode("utf-8", "surrogatepass")
+    return _b64(payload) + "." + _b64(hmac.digest(key, payload, "sha256")[:_MAC_BYTES])
+
+
+cdef inline bint _space(Py_UCS4 c) noexcept:
+    return c == u" " or c == u"\t" or c == u"\n" or c == u"\r" or c == u"\f"
+
+
+cdef str _tracked(str value):
+    cdef str url = (unescape(value) if "&" in value else value).strip()
+    cdef str scheme = url[:8].lower()
+    if scheme.startswith("http://") or scheme == "https://":
+        return url
+    return None
+
+
+cdef Py_ssize_t _tag(str html, Py_ssize_t p, Py_ssize_t* href_start, Py_ssize_t* href_end, bint* notrack):
+    """Read a tag's attributes from ``p``; its end, or -1 when it does not close. See the twin."""
+    cdef _Text t = _text(html)
+    cdef Py_ssize_t n = t.n, name_end, value_start, value_end, close
+    cdef Py_UCS4 c, quote
+    cdef str name
+    href_start[0] = -1
+    notrack[0] = False
+    while True:
+        while p < n and (_space(_at(&t, p)) or _at(&t, p) == u"/"):
+            p += 1
+        if p >= n:
+            return -1
+        c = _at(&t, p)
+        if c == u">":
+            return p + 1
+        if c == u"=":
+            p += 1
+            continue
+        name_end = p
+        while name_end < n:
+            c = _at(&t, name_end)
+            if _space(c) or c == u"/" or c == u">" or c == u"=":
+                break
+            name_end += 1
+        name = html[p:name_end].lower()
+        p = name_end
+        while p < n and _space(_at(&t, p)):
+            p += 1
+        value_start = value_end = p
+        if p < n and _at(&t, p) == u"=":
+            p += 1
+            while p < n and _space(_at(&t, p)):
+                p += 1
+            value_start = p
+            if p < n and (_at(&t, p) == u'"' or _at(&t, p) == u"'"):
+                quote = _at(&t, p)
+                close = p + 1
+                while close < n and _at(&t, close) != quote:
+                    close += 1
+                if close >= n:
+                    return -1
+                value_end = close + 1
+            else:
+                value_end = p
+                while value_end < n and not _space(_at(&t, value_end)) and _at(&t, value_end) != u">":
+                    value_end += 1
+            p = value_end
+        if name == "href" and href_start[0] < 0:
+            href_start[0] = value_start
+            href_end[0] = value_end
+        elif name == "data-pw-notrack":
+            notrack[0] = True
+
+
+cdef inline bint _is_char(Py_UCS4 c, Py_UCS4 lower) noexcept:
+    return c == lower or <unsigned int>c + 32 == <unsigned int>lower
+
+
+def wrap_html(str html, *, base_url, bytes key, str message_id, links=True, open_pixel=True):
+    """``html`` with its tracked links rewritten and an open pixel; see the twin."""
+    cdef str base = check_base_url(base_url)
+    cdef list out = []
+    cdef Py_ssize_t n = len(html), i = 0, done = 0, end, href_start = -1, href_end = -1, at
+    cdef bint notrack = False
+    cdef str value, url, result
+    cdef _Text t = _text(html)
+    if not links:
+        i = n
+    while i + 2 < n:
+        if _at(&t, i) != u"<" or not _is_char(_at(&t, i + 1), u"a") or not _space(_at(&t, i + 2)):
+            i += 1
+            continue
+        end = _tag(html, i + 3, &href_start, &href_end, &notrack)
+        if end < 0:
+            i += 2
+            continue
+        i = end
+        if href_start < 0 or notrack:
+            continue
+        value = html[href_start:href_end]
+        if href_end > href_start and (value[0] == u'"' or value[0] == u"'"):
+            value = value[1:-1]
+        url = _tracked(value)
+        if url is None:
+            continue
+        out += (html[done:href_start], '"', base, "/c/", sign_token(key, "c", message_id, url), '"')
+        done = href_end
+    out.append(html[done:])
+    result = "".join(out)
+    if not open_pixel:
+        return result
+    pixel = (f'<img src="{base}/o/{sign_token(key, "o", message_id, "")}" width="1" height="1" alt="" '
+             'style="border:0;width:1px;height:1px">')
+    at = len(result)
+    i = len(result) - 6
+    t = _text(result)
+    while i >= 0:
+        if (_at(&t, i) == u"<" and _at(&t, i + 1) == u"/" and _is_char(_at(&t, i + 2), u"b")
+                and _is_char(_at(&t, i + 3), u"o") and _is_char(_at(&t, i + 4), u"d")
+                and _is_char(_at(&t, i + 5), u"y")):
+            at = i
+            break
+        i -= 1
+    return result[:at] + pixel + result[at:]
+
+
+cdef inline bint _ascii_alnum(Py_UCS4 c) noexcept:
+    return (u"a" <= c <= u"z") or (u"A" <= c <= u"Z") or (u"0" <= c <= u"9")
+
+
+def wrap_text(str text, *, base_url, bytes key, str message_id):
+    """``text`` with every http(s) URL rewritten to its tracking URL; see the twin."""
+    cdef str base = check_base_url(base_url)
+    cdef list out = []
+    cdef Py_ssize_t n = len(text), i = 0, done = 0, j, end, stop
+    cdef Py_UCS4 c
+    cdef str url
+    cdef _Text t = _text(text)
+    while i + 7 <= n:
+        c = _at(&t, i)
+        if not _is_char(c, u"h") or (i > 0 and _ascii_alnum(_at(&t, i - 1))):
+            i += 1
+            continue
+        if not (_is_char(_at(&t, i + 1), u"t") and _is_char(_at(&t, i + 2), u"t") and _is_char(_at(&t, i + 3), u"p")):
+            i += 1
+            continue
+        j = i + 4
+        if j < n and _is_char(_at(&t, j), u"s"):
+            j += 1
+        if not (j + 3 <= n and _at(&t, j) == u":" and _at(&t, j + 1) == u"/" and _at(&t, j + 2) == u"/"):
+            i += 1
+            continue
+        end = j + 3
+        while end < n:
+            c = _at(&t, end)
+            if c.isspace() or c == u"<" or c == u">" or c == u'"':
+                break
+            end += 1
+        stop = end
+        while stop > i and _TRAILING.find(_at(&t, stop - 1)) >= 0:
+            stop -= 1
+        url = text[i:stop]
+        if not url.endswith("://"):
+            out += (text[done:i], base, "/c/", sign_token(key, "c", message_id, url))
+            done = stop
+        i = end
+    out.append(text[done:])
+    return "".join(out)

@@ -1,0 +1,151 @@
+"""Keyed token buckets with AIMD rates: compiled twin of ``postwave.shaping.tokenbucket``.
+
+The twin is the specification (docstrings, semantics, error messages); this module is the
+same algorithm with the bucket state in C doubles. The arithmetic is done in the same order
+as the twin's, so both give bit-identical results (tests/native/ checks it).
+"""
+
+from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
+from cpython.long cimport PyLong_AsDouble, PyLong_CheckExact
+from cpython.ref cimport PyObject
+from libc.math cimport isfinite
+
+__all__ = ["TokenBuckets"]
+
+
+cdef inline double _check(str name, object value, bint positive=False) except? -1.0:
+    cdef double v
+    if PyFloat_CheckExact(value):
+        v = PyFloat_AS_DOUBLE(value)
+    elif PyLong_CheckExact(value):
+        v = PyLong_AsDouble(value)
+        if v == -1.0 and value != -1:
+            raise OverflowError("int too large to convert to float")
+    else:
+        v = float(value)
+    if not isfinite(v) or v < 0 or (positive and v == 0):
+        _refuse(name, v, positive)
+    return v
+
+
+cdef int _refuse(str name, double v, bint positive) except -1:
+    raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, not {v!r}")
+
+
+cdef class _Bucket:
+    cdef double tokens, stamp, rate, ceiling, burst
+
+    cdef inline void refill(self, double now) noexcept:
+        cdef double tokens
+        if now > self.stamp:
+            tokens = self.tokens + (now - self.stamp) * self.rate
+            self.tokens = tokens if tokens < self.burst else self.burst
+            self.stamp = now
+
+
+cdef _Bucket _new_bucket(double rate, double burst, double now):
+    cdef _Bucket bucket = _Bucket.__new__(_Bucket)
+    bucket.tokens = burst
+    bucket.stamp = now
+    bucket.rate = rate
+    bucket.ceiling = rate
+    bucket.burst = burst
+    return bucket
+
+
+cdef class TokenBuckets:
+    """Token buckets by key: see :class:`postwave.shaping.tokenbucket.TokenBuckets`."""
+
+    cdef dict _buckets
+    cdef double _rate, _burst, _decrease, _increase, _floor
+
+    def __init__(self, rate, burst=None, *, decrease_factor=0.5, increase_fraction=0.1, min_fraction=0.01):
+        self._rate = _check("rate", rate, True)
+        self._burst = max(1.0, self._rate) if burst is None else _check("burst", burst, True)
+        if not 0 < decrease_factor < 1:
+            raise ValueError("decrease_factor must be between 0 and 1")
+        if not 0 < increase_fraction <= 1:
+            raise ValueError("increase_fraction must be in (0, 1]")
+        if not 0 < min_fraction <= 1:
+            raise ValueError("min_fraction must be in (0, 1]")
+        self._decrease = float(decrease_factor)
+        self._increase = float(increase_fraction)
+        self._floor = float(min_fraction)
+        self._buckets = {}
+
+    def __len__(self):
+        return len(self._buckets)
+
+    def __contains__(self, key):
+        return key in self._buckets
+
+    def configure(self, key, rate, burst, now):
+        """Set ``key``'s ceiling rate and burst; see the twin."""
+        cdef double r = _check("rate", rate, True)
+        cdef double b = max(1.0, r) if burst is None else _check("burst", burst, True)
+        cdef double t = _check("now", now)
+        cdef _Bucket bucket = self._buckets.get(key)
+        if bucket is None:
+            self._buckets[key] = _new_bucket(r, b, t)
+            return
+        bucket.refill(t)
+        bucket.rate = r
+        bucket.ceiling = r
+        bucket.burst = b
+        if bucket.tokens > b:
+            bucket.tokens = b
+
+    def remove(self, key):
+        """Forget ``key``."""
+        self._buckets.pop(key, None)
+
+    cdef inline _Bucket _bucket(self, object key, double now):
+        cdef PyObject* found = PyDict_GetItem(self._buckets, key)
+        cdef _Bucket bucket
+        if found is NULL:
+            bucket = _new_bucket(self._rate, self._burst, now)
+            PyDict_SetItem(self._buckets, key, bucket)
+        else:
+            bucket = <_Bucket>found
+            bucket.refill(now)
+        return bucket
+
+    def try_acquire(self, key, n, now):
+        """Take ``n`` tokens from ``key``'s bucket if they are there; False takes nothing."""
+        cdef double count = _check("n", n)
+        cdef _Bucket bucket = self._bucket(key, _check("now", now))
+        if count <= bucket.tokens or (count > bucket.burst and bucket.tokens >= bucket.burst):
+            bucket.tokens -= count
+            return True
+        return False
+
+    def wait_time(self, key, n, now):
+        """Seconds until ``try_acquire(key, n)`` would succeed (0.0: now); takes nothing."""
+        cdef double count = _check("n", n)
+        cdef _Bucket bucket = self._bucket(key, _check("now", now))
+        cdef double need
+        if count <= bucket.tokens or (count > bucket.burst and bucket.tokens >= bucket.burst):
+            return 0.0
+        need = count if count < bucket.burst else bucket.burst
+        return (need - bucket.tokens) / bucket.rate
+
+    def rate(self, key):
+        """The current rate of ``key`` (the default rate for an unknown key)."""
+        cdef object found = self._buckets.get(key)
+        return self._rate if found is None else (<_Bucket>found).rate
+
+    def decrease(self, key, now):
+        """Multiplicative decrease of ``key``'s rate; the new rate."""
+        cdef _Bucket bucket = self._bucket(key, _check("now", now))
+        cdef double rate = bucket.rate * self._decrease
+        cdef double floor = bucket.ceiling * self._floor
+        bucket.rate = rate if rate > floor else floor
+        return bucket.rate
+
+    def increase(self, key, now):
+        """Additive increase of ``key``'s rate, up to its ceiling; the new rate."""
+        cdef _Bucket bucket = self._bucket(key, _check("now", now))
+        cdef double rate = bucket.rate + bucket.ceiling * self._increase
+        bucket.rate = rate if rate < bucket.ceiling else bucket.ceiling
+        return bucket.rate

@@ -1,0 +1,13 @@
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["MAX_OUTPUT_CHARS", "Program", "compile_template"]
+
+MAX_OUTPUT_CHARS: int
+
+class Program:
+    def __init__(self, segments: Sequence[Any]) -> None: ...
+    def render(self, context: dict[str, Any]) -> str | None: ...
+    def render_many(self, contexts: Sequence[dict[str, Any]]) -> list[str | None]: ...
+
+def compile_template(source: str, *, autoescape: bool) -> Program | None: ...

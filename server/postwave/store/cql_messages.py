@@ -1,0 +1,143 @@
+"""Messages in CQL: the rows, their payloads, and the indexes that follow their state.
+
+A message row is keyed by its id alone (random, so rows spread evenly). Two indexes follow
+the state and must change with it, which is why every state change here reads the row
+first:
+
+- ``messages_by_state`` holds messages in a non-final state (accepted, scheduled,
+  deferred), in 16 shards per state, ordered by message id, for the start-up sweep;
+- ``scheduled`` and ``scheduled_by_ref`` hold scheduled messages by due minute and by
+  send_id / batch_id, for the release and for cancellation.
+
+Leaving ``scheduled`` is a lightweight transaction (``IF state = 'scheduled'``): a release
+and a cancellation racing for one message cannot both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from postwave.store.base import AcceptedRequest, MessageRecord
+from postwave.store.cql_keys import (
+    OPEN_STATES,
+    SCHEDULE_SHARDS,
+    STATE_SHARDS,
+    schedule_bucket,
+    shard,
+)
+from postwave.store.cql_session import CallList, Runner
+from postwave.store.cql_statements import Statements
+
+PAYLOAD_CHUNK = 1 << 20  # bytes per row of `requests`: 25 MB requests stay far below mutation limits
+
+Row = dict[str, Any]
+
+
+def message_record(row: Row) -> MessageRecord:
+    """A MessageRecord from a ``messages`` row."""
+    return MessageRecord(
+        row["message_id"], row["tenant_id"], row["request_id"], row["idx"], row["recipient"], row["state"],
+        row["lane"], row["send_id"] or "", row["batch_id"] or "", row["created"], row["updated"], row["expires"],
+        row["attempt_count"] or 0,
+    )
+
+
+class Messages:
+    """Message rows and their indexes."""
+
+    def __init__(self, runner: Runner, statements: Statements) -> None:
+        self.run = runner
+        self.sql = statements
+
+    # reading
+
+    def read(self, message_ids: Iterable[str]) -> dict[str, Row]:
+        """Rows of the messages that exist, by id (a row whose cells partly expired is left out)."""
+        ids = list(dict.fromkeys(message_ids))
+        if not ids:
+            return {}
+        results = self.run.all("reading messages", [(self.sql["message_get"], (m,)) for m in ids])
+        return {rows[0]["message_id"]: rows[0] for rows in results if rows and rows[0]["recipient"] is not None}
+
+    def payload(self, request_id: str) -> bytes | None:
+        """The request payload, reassembled from its chunks; None if missing or incomplete."""
+        rows = list(self.run.rows("reading a request", self.sql["request_get"], (request_id,)))
+        if not rows or rows[0]["chunks"] != len(rows):
+            return None
+        return b"".join(r["data"] or b"" for r in sorted(rows, key=lambda r: r["chunk"]))
+
+    def page_by_state(self, state: str, after_id: str, limit: int) -> list[str]:
+        """Ids in the state index after ``after_id``, in id order (merged over the shards)."""
+        results = self.run.all("listing messages by state", [
+            (self.sql["state_page"], (state, s, after_id, limit)) for s in range(STATE_SHARDS)
+        ])
+        return sorted({r["message_id"] for rows in results for r in rows})[:limit]
+
+    # writing
+
+    def insert(self, calls: CallList, req: AcceptedRequest) -> None:
+        """Add a new request: payload chunks, message rows, and their index rows."""
+        chunks = [req.payload[i:i + PAYLOAD_CHUNK] for i in range(0, len(req.payload), PAYLOAD_CHUNK)] or [b""]
+        for number, data in enumerate(chunks):
+            calls.add(self.sql["request_chunk"], (req.request_id, number, req.tenant_id, req.created, len(chunks), data))
+        for m in req.messages:
+            calls.add(self.sql["message_insert"], (
+                m.message_id, req.tenant_id, req.request_id, m.index, m.recipient, m.state, req.lane,
+                req.send_id, req.batch_id, req.send_at, req.created, req.created, req.expires,
+            ))
+            self._enter(calls, m.message_id, req.tenant_id, m.state)
+            if m.state == "scheduled":
+                self._schedule(calls, m.message_id, req)
+
+    def remove(self, calls: CallList, req: AcceptedRequest) -> None:
+        """Take back what :meth:`insert` wrote (a request that lost its send_id race)."""
+        calls.add(self.sql["request_delete"], (req.request_id,))
+        for m in req.messages:
+            calls.add(self.sql["message_delete"], (m.message_id,))
+            self._leave(calls, {
+                "message_id": m.message_id, "tenant_id": req.tenant_id, "state": m.state, "send_at": req.send_at,
+                "send_id": req.send_id, "batch_id": req.batch_id,
+            })
+
+    def move(self, calls: CallList, old: Row, state: str) -> None:
+        """Index changes of a message going from its current state to ``state``."""
+        if old["state"] == state:
+            return
+        self._leave(calls, old)
+        self._enter(calls, old["message_id"], old["tenant_id"], state)
+
+    def leave_scheduled(self, olds: Sequence[Row], state: str, now: float) -> set[str]:
+        """Move scheduled messages to ``state`` with a lightweight transaction each; the ids that moved."""
+        results = self.run.all("changing scheduled messages", [
+            (self.sql["message_leave_scheduled"], (state, now, old["message_id"])) for old in olds
+        ])
+        return {old["message_id"] for old, rows in zip(olds, results) if rows and rows[0]["[applied]"]}
+
+    def forget_schedule(self, calls: CallList, message_id: str, send_at: float) -> None:
+        """Remove a stale ``scheduled`` row (its message was released or cancelled)."""
+        calls.add(self.sql["scheduled_remove"], (
+            schedule_bucket(send_at), shard(message_id, SCHEDULE_SHARDS), send_at, message_id,
+        ))
+
+    def _enter(self, calls: CallList, message_id: str, tenant_id: str, state: str) -> None:
+        if state in OPEN_STATES:
+            part = shard(message_id, STATE_SHARDS)
+            calls.group(self.sql["state_add"], (state, part), (state, part, message_id, tenant_id))
+
+    def _leave(self, calls: CallList, old: Row) -> None:
+        message_id = old["message_id"]
+        if old["state"] in OPEN_STATES:
+            calls.add(self.sql["state_remove"], (old["state"], shard(message_id, STATE_SHARDS), message_id))
+        if old["state"] == "scheduled":
+            self.forget_schedule(calls, message_id, old["send_at"])
+            for kind, ref in (("send", old["send_id"]), ("batch", old["batch_id"])):
+                if ref:
+                    calls.add(self.sql["ref_remove"], (old["tenant_id"], kind, ref, message_id))
+
+    def _schedule(self, calls: CallList, message_id: str, req: AcceptedRequest) -> None:
+        bucket, part = schedule_bucket(req.send_at), shard(message_id, SCHEDULE_SHARDS)
+        calls.group(self.sql["scheduled_add"], (bucket, part), (bucket, part, req.send_at, message_id, req.tenant_id))
+        for kind, ref in (("send", req.send_id), ("batch", req.batch_id)):
+            if ref:
+                calls.group(self.sql["ref_add"], (req.tenant_id, kind, ref), (req.tenant_id, kind, ref, message_id))

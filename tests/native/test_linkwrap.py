@@ -1,0 +1,99 @@
+"""Link wrapping: signed tracking URLs that cannot be forged; compiled equals twin."""
+
+from __future__ import annotations
+
+import re
+from types import ModuleType
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from postwave.errors import InvalidArgumentError
+from postwave.tracking.linkwrap import InvalidTokenError, verify_token
+from tests.native.twins import DIFFERENTIAL, KINDS, compiled, implementation, twin
+
+KEY = b"tracking secret"
+BASE = "https://t.postwave.example"
+OPTIONS = {"base_url": BASE, "key": KEY, "message_id": "m123"}
+
+
+@pytest.fixture(params=KINDS)
+def lw(request: pytest.FixtureRequest) -> ModuleType:
+    return implementation("linkwrap", request.param)
+
+
+def targets(wrapped: str) -> list[tuple[str, str, str]]:
+    return [verify_token(KEY, token) for token in re.findall(rf"{re.escape(BASE)}/[co]/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)", wrapped)]
+
+
+HTML = """<html><body>
+<p><a href="https://shop.example/p?id=1&amp;utm=x">product</a>
+<A class=btn HREF='http://shop.example/b'>B</A>
+<a href=https://shop.example/bare>bare</a>
+<a href="mailto:help@shop.example">mail</a> <a href="#top">top</a> <a href="/relative">rel</a>
+<a href="tel:+4912345">call</a> <a data-pw-notrack href="https://shop.example/private">no</a>
+<abbr href="https://not.a.link">x</abbr> <a href="https://broken.example>unclosed</a>
+</body></html>"""
+
+
+def test_html_links_are_wrapped_and_the_pixel_added(lw: ModuleType) -> None:
+    wrapped = lw.wrap_html(HTML, **OPTIONS)
+    assert targets(wrapped) == [
+        ("c", "m123", "https://shop.example/p?id=1&utm=x"),
+        ("c", "m123", "http://shop.example/b"),
+        ("c", "m123", "https://shop.example/bare"),
+        ("o", "m123", ""),
+    ]
+    for kept in ('href="mailto:help@shop.example"', 'href="#top"', 'href="/relative"', 'href="tel:+4912345"',
+                 'data-pw-notrack href="https://shop.example/private"', '<abbr href="https://not.a.link">'):
+        assert kept in wrapped
+    assert re.search(r'<img src="https://t\.postwave\.example/o/[^"]+" width="1" height="1"[^>]*>\n?</body>', wrapped)
+    assert lw.wrap_html("<p>no body</p>", **OPTIONS, open_pixel=False) == "<p>no body</p>"
+    assert lw.wrap_html("<p>no body</p>", **OPTIONS).startswith("<p>no body</p><img ")
+
+
+def test_text_urls_are_wrapped_without_trailing_punctuation(lw: ModuleType) -> None:
+    text = "See https://shop.example/a. Or (http://shop.example/b), <https://shop.example/c>\nnothttps://x.y https:// done"
+    wrapped = lw.wrap_text(text, **OPTIONS)
+    assert [url for _, _, url in targets(wrapped)] == [
+        "https://shop.example/a", "http://shop.example/b", "https://shop.example/c"]
+    assert wrapped.startswith("See https://t.postwave.example/c/") and ". Or (" in wrapped
+    assert wrapped.endswith("nothttps://x.y https:// done")
+
+
+def test_tokens_cannot_be_forged_or_altered(lw: ModuleType) -> None:
+    token = lw.sign_token(KEY, "c", "m1", "https://shop.example/x")
+    assert verify_token(KEY, token) == ("c", "m1", "https://shop.example/x")
+    data, mac = token.split(".")
+    forged_data = twin("linkwrap")._b64(b"c\x00m1\x00https://evil.example/")
+    for bad in (f"{forged_data}.{mac}", f"{data}.{mac[:-1]}A" if mac[-1] != "A" else f"{data}.{mac[:-1]}B",
+                f"{data}x.{mac}", token + "=", "garbage", "", f"{data}.", token.replace(".", "")):
+        with pytest.raises(InvalidTokenError):
+            verify_token(KEY, bad)
+    with pytest.raises(InvalidTokenError):
+        verify_token(b"another key", token)
+
+
+def test_base_url_is_checked(lw: ModuleType) -> None:
+    with pytest.raises(InvalidArgumentError):
+        lw.wrap_text("x", base_url='https://x.example/"><script>', key=KEY, message_id="m")
+
+
+_pieces = st.sampled_from(
+    ["<a ", "<A\t", "<a\n", "<ab ", "href=", "HREF = ", "href='", '"', "'", "https://x.y/p", "http://", "HTTPS://",
+     "mailto:a@b", ">", "/", "=", " ", "data-pw-notrack", "&amp;", "&lt;", "</body>", "</BODY", "é", "\n",
+     "hTTps://q", ".", ")", "<", "Http", "s://", "1", "\u00a0", "\u2028", "ſ"]
+)
+_markup = st.one_of(st.lists(_pieces, max_size=40).map("".join), st.text(max_size=100))
+
+
+@DIFFERENTIAL
+@given(markup=_markup, open_pixel=st.booleans())
+def test_compiled_equals_twin(markup: str, open_pixel: bool) -> None:
+    c, t = compiled("linkwrap"), twin("linkwrap")
+    assert c.wrap_html(markup, **OPTIONS, open_pixel=open_pixel) == t.wrap_html(markup, **OPTIONS, open_pixel=open_pixel)
+    assert c.wrap_text(markup, **OPTIONS) == t.wrap_text(markup, **OPTIONS)
+    wrapped = c.wrap_text(markup, **OPTIONS)
+    for _, _, url in targets(wrapped):
+        assert url in markup  # only URLs present in the message become redirect targets

@@ -135,6 +135,7 @@ async def _run_api(config: Config, supervisor: Supervisor) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await queue.close()
+    store.close()
 
 
 async def _watch(supervisor: Supervisor) -> None:

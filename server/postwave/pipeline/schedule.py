@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 
+from postwave.errors import PostwaveError
 from postwave.queue.base import Queue, QueueItem
 from postwave.store.base import EventRecord, Store
 
@@ -30,11 +31,21 @@ class Scheduler:
 
     async def run(self) -> None:
         """Release due messages every ``interval`` seconds, for ever."""
+        failing = False
         while True:
             try:
                 while await self.release_due() == RELEASE_BATCH:
                     pass
-            except Exception:  # noqa: BLE001 - the next pass tries again
+                if failing:
+                    log.info("releasing scheduled messages works again")
+                failing = False
+            except PostwaveError as exc:
+                # An outage fails every pass: say so once, not ten times a second.
+                if not failing:
+                    log.warning("releasing scheduled messages failed (%s); retrying every %gs", exc.message,
+                                self.interval)
+                failing = True
+            except Exception:  # noqa: BLE001 - a bug: log it in full, the next pass tries again
                 log.exception("releasing scheduled messages failed")
             await asyncio.sleep(self.interval)
 

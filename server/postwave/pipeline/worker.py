@@ -214,4 +214,5 @@ async def _serve(config: Config, alive: Callable[[], bool]) -> None:
     finally:
         await pool.close()
         await queue.close()
+        store.close()
         log.info("worker stopped; %d delivered", worker.delivered)

@@ -78,3 +78,11 @@ def test_invalid_utf8_is_refused_and_nothing_is_sent(world: World) -> None:
     # After all the refusals, not one connection reached a receiving server.
     time.sleep(1.0)
     assert world.ok.received == [] and sum(world.ok.attempts.values()) == 0
+
+
+def test_headers_the_mime_builder_refuses_are_refused_at_acceptance(world: World) -> None:
+    _, key = world.platform.tenant("acme")
+    req = request(to=["a@ok.test"])
+    req.personalizations[0].headers["Content-Language"] = "en"  # Content-* is the builder's
+    field, message = _invalid(world, key, req)
+    assert field == "personalizations[0].headers.Content-Language" and "reserved" in message

@@ -12,6 +12,7 @@ from google.protobuf import json_format
 
 from postwave.errors import InvalidArgumentError
 from postwave.render.addresses import parse_address
+from postwave.render.mime import validate_headers
 from postwave.v1 import send_pb2
 
 # Headers postwave writes itself; a tenant may not set them.
@@ -119,6 +120,12 @@ def _check_headers(headers: Any, field: str) -> None:
         if name.lower() in RESERVED_HEADERS:
             raise InvalidArgumentError(path, "is set by postwave and cannot be overridden")
         _no_line_breaks(value, path)
+    # Then every rule the MIME builder applies at delivery time, so nothing it would refuse
+    # is ever accepted (its errors name "headers.<name>"; re-root them at this field).
+    try:
+        validate_headers(headers)
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(field + exc.field[len("headers"):], exc.description) from None
 
 
 def _check_attachments(req: send_pb2.SendRequest) -> None:

@@ -1,90 +1,259 @@
 """End-to-end load harness: the embedded platform, real DNS, Postfix's smtp-sink.
 
 Starts ``postwave serve`` (API + workers) on a fresh data directory, dnsmasq serving an MX
-record for bench.test, and smtp-sink as that MX; offers N messages through the streaming
-BatchSend RPC; then prints accepted/s, delivered/s, and p50/p95/p99 of the acceptance
-latency (request written to the stream → response read) and of acceptance-to-250 (the
-``accepted`` event → the ``delivered`` event, both stamped by the platform).
+record for bench.test, and smtp-sink as that MX; offers messages through the streaming
+BatchSend RPC at a given rate (or as fast as the API takes them); then reports accepted/s,
+delivered/s, p50/p95/p99 of the acceptance latency (request written to the stream ->
+response read) and of acceptance-to-250 (the ``accepted`` event -> the ``delivered`` event,
+both stamped by the platform), CPU seconds of the platform's processes per 1,000 messages
+and their peak memory.
 
-    python3 benchmarks/e2e.py --messages 20000 --workers 2
+The message (benchmarks/message.py) is ~20 KB of text + HTML with five links, personalized
+per recipient, with click and open tracking on; every message is DKIM-signed (rsa-sha256,
+2048 bits) unless ``--no-dkim``.
 
-Run as root (smtp-sink binds port 25 of a loopback address). Only loopback is used.
+    python3 benchmarks/e2e.py --messages 20000 --workers 2 [--rate 500] [--batch 10] [--tenants 5]
+
+``benchmarks/run_all.py`` runs the whole suite (several rates, scaling, Postfix). Run as
+root (smtp-sink binds port 25 of a loopback address). Only loopback is used.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import itertools
+import json
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "server")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "server")]
 
+import message  # noqa: E402
+import procstat  # noqa: E402
+from postfix_relay import percentiles  # noqa: E402
 from tests.platform import Platform, bearer, request  # noqa: E402
 from tests.servers.dns import DNSServer  # noqa: E402
 from tests.servers.sink import SMTPSink  # noqa: E402
+
 from postwave.v1 import events_pb2, send_pb2  # noqa: E402
 
 SINK_ADDRESS = "127.0.3.1"
 
 
-def percentiles(values: list[float]) -> tuple[float, float, float]:
-    """p50, p95, p99 of a list (milliseconds in, milliseconds out)."""
-    if len(values) < 2:
-        v = values[0] if values else float("nan")
-        return v, v, v
-    q = statistics.quantiles(values, n=100, method="inclusive")
-    return q[49], q[94], q[98]
+def free_sink() -> SMTPSink:
+    """An smtp-sink (not started) on a loopback address whose port 25 is free now, so runs in
+    parallel (CI, other benchmarks) never collide; 127.0.3.1 when it is free."""
+    from tests.servers.addresses import is_free, next_peer_address
+
+    address = SINK_ADDRESS if is_free(SINK_ADDRESS, 25) else next_peer_address(25)
+    return SMTPSink(address, backlog=1024)
+TRACKING_SECRET = "bench-tracking-secret"
+_names = itertools.count()
+SHAPING = """\
+[defaults]
+max_connections = 32
+messages_per_minute = 60000000
+burst = 100000
+"""
+STALL_SECONDS = 60.0  # no event for this long: the platform is stuck, stop measuring
 
 
-def offer(platform: Platform, key: str, total: int, rate: float) -> tuple[list[float], list[str], float]:
-    """Stream ``total`` requests; return acceptance latencies (ms), message ids, seconds taken."""
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM (``timeout``, CI) into SystemExit so every started server is stopped."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def dkim_key() -> bytes:
+    """A fresh RSA-2048 private key in PEM."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def build_request(first: int, count: int) -> send_pb2.SendRequest:
+    """One request with ``count`` personalizations (recipients ``first``...)."""
+    req = request(to=[f"user{first}@bench.test"], subject=message.SUBJECT, text=message.TEXT, html=message.HTML)
+    req.personalizations[0].substitutions.update(message.substitutions(first))
+    for i in range(first + 1, first + count):
+        p = req.personalizations.add(to=[f"user{i}@bench.test"])
+        p.substitutions.update(message.substitutions(i))
+    return req
+
+
+def rendered_message() -> bytes:
+    """The MIME bytes postwave composes for recipient 1 (tracking on, before DKIM): Postfix's input."""
+    from postwave.pipeline import compose
+    from postwave.render.templates import TemplateEngine
+
+    req = build_request(1, 1)
+    rendered = compose.render(TemplateEngine(), req, None, 0, message.substitutions(1))
+    tracking = compose.Tracking("https://t.postwave.test", TRACKING_SECRET.encode(), "0" * 27, True, True)
+    return compose.compose(rendered, req, 0, message_id="bench@postwave.test", list_unsubscribe=None,
+                           tracking=tracking)
+
+
+class World:
+    """smtp-sink (127.0.3.1:25 unless given another), dnsmasq with bench.test's MX, and a ``postwave serve``."""
+
+    def __init__(self, *, workers: int = 2, dkim: bool = True, sqlite_synchronous: str = "FULL",
+                 sink: SMTPSink | None = None, key_pem: bytes | None = None, distributed: bool = False) -> None:
+        self.workers = workers
+        self.distributed = distributed
+        self._nats: Any = None
+        self.keyspace = ""
+        self.dkim = dkim
+        self.sqlite_synchronous = sqlite_synchronous
+        self.key_pem = key_pem or dkim_key()
+        self._own_sink = sink is None
+        self.sink = sink or SMTPSink(SINK_ADDRESS, backlog=1024)
+        self.dns = DNSServer(mx={"bench.test": [(10, "mx.bench.test")]}, a={"mx.bench.test": self.sink.address})
+        self._tmp = tempfile.TemporaryDirectory(prefix="postwave-bench-")
+        self.platform: Platform | None = None
+
+    def __enter__(self) -> World:
+        try:
+            if self._own_sink:
+                self.sink.start()
+            self.dns.start()
+            tmp = Path(self._tmp.name)
+            settings: dict[str, Any] = {}
+            if self.dkim:
+                (tmp / "dkim.pem").write_bytes(self.key_pem)
+                settings = {"dkim_domain": "postwave.test", "dkim_selector": "bench",
+                            "dkim_private_key_path": str(tmp / "dkim.pem")}
+            # The sink is one site: no rate limit toward it, 32 connections (16 per worker, as
+            # many as the Postfix relay opens) -- the benchmark measures the platform, not a policy.
+            (tmp / "shaping.toml").write_text(SHAPING)
+            settings["shaping_config"] = str(tmp / "shaping.toml")
+            data = tmp / "data"
+            data.mkdir()
+            settings.update(dns_port=self.dns.port, log_level="WARNING", sqlite_synchronous=self.sqlite_synchronous,
+                            smtp_starttls="false", admin_listen="", track_clicks="true", track_opens="true",
+                            tracking_secret=TRACKING_SECRET, tracking_base_url="https://t.postwave.test")
+            self.platform = self._distributed(data, settings) if self.distributed else \
+                Platform(data, workers=self.workers, **settings)
+            self.platform.start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _distributed(self, data: Path, settings: dict[str, Any]) -> Platform:
+        """postwave api + N postwave worker + postwave scheduler on the CQL store (the shared
+        Cassandra node, a fresh keyspace) and a NATS JetStream server of its own."""
+        import secrets
+
+        from tests.contract.cassandra import cql_port
+        from tests.distributed.cluster import Cluster
+        from tests.servers.nats import NatsCluster
+
+        self._nats = NatsCluster(Path(self._tmp.name) / "nats", nodes=1).__enter__()
+        self.keyspace = f"pwbench_{secrets.token_hex(4)}"
+        return Cluster(data, workers=self.workers, store="cql", cql_port=cql_port(), cql_keyspace=self.keyspace,
+                       queue="nats", nats_url=self._nats.url, **settings)
+
+    def _drop_keyspace(self) -> None:
+        from cassandra.cluster import Cluster as CqlCluster
+        from tests.contract.cassandra import cql_port
+
+        cluster = CqlCluster(["127.0.0.1"], port=cql_port())
+        try:
+            cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {self.keyspace}", timeout=60)
+        finally:
+            cluster.shutdown()
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        if self.platform is not None:
+            self.platform.stop()
+            self.platform = None
+        if self._nats is not None:
+            self._nats.__exit__(None, None, None)
+            self._nats = None
+        if self.keyspace:
+            self._drop_keyspace()
+            self.keyspace = ""
+        self.dns.stop()
+        if self._own_sink:
+            self.sink.stop()
+        self._tmp.cleanup()
+
+    def processes(self) -> list[int]:
+        """The platform's processes: API + workers (one process group), or every role process
+        and the NATS server. The shared Cassandra node is not counted (others use it too)."""
+        assert self.platform is not None
+        if not self.distributed:
+            assert self.platform.proc is not None
+            return procstat.group(self.platform.proc.pid)
+        leaders = [p.pid for p in getattr(self.platform, "procs", {}).values()]  # each role: its own group
+        return [pid for leader in leaders for pid in procstat.group(leader)] + \
+            [p.pid for p in self._nats.procs if p is not None]
+
+
+def offer(platform: Platform, key: str, total: int, rate: float, batch: int, first: int,
+          out: dict[str, Any]) -> None:
+    """Stream ``total`` messages in requests of ``batch`` at ``rate`` messages/s (0 = unpaced).
+
+    Fills ``out`` with acceptance latencies (ms, per request), message ids and seconds taken.
+    """
     sent_at: list[float] = []
-    interval = 1.0 / rate if rate > 0 else 0.0
+    requests_count = (total + batch - 1) // batch
+    interval = batch / rate if rate > 0 else 0.0
 
     def requests() -> Iterator[send_pb2.SendRequest]:
         start = time.perf_counter()
-        body = "Hello {{ name }}, this is message {{ n }} of the benchmark.\n" * 8
-        for i in range(total):
+        for r in range(requests_count):
             if interval:
-                delay = start + i * interval - time.perf_counter()
+                delay = start + r * interval - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            req = request(to=[f"user{i}@bench.test"], subject="Benchmark {{ n }}", text=body)
-            req.personalizations[0].substitutions.update({"name": f"User {i}", "n": i})
+            req = build_request(first + r * batch, min(batch, total - r * batch))
             sent_at.append(time.perf_counter())
             yield req
 
     latencies: list[float] = []
     ids: list[str] = []
     begin = time.perf_counter()
-    step = max(1, total // 10)
     for i, resp in enumerate(platform.send_stub().BatchSend(requests(), metadata=bearer(key), timeout=3600)):
         latencies.append((time.perf_counter() - sent_at[i]) * 1000)
         if resp.code:
-            raise SystemExit(f"request {i} refused: {resp.error}")
+            raise RuntimeError(f"request {i} refused: {resp.error}")
         ids.extend(m.message_id for m in resp.messages)
-        if (i + 1) % step == 0:
-            print(f"  offered {i + 1}/{total}", file=sys.stderr, flush=True)
-    return latencies, ids, time.perf_counter() - begin
+    out.update(latencies=latencies, ids=ids, seconds=time.perf_counter() - begin)
 
 
-def delivery_times(platform: Platform, key: str, count: int, timeout: float) -> tuple[list[float], float]:
-    """Wait for ``count`` delivered events; return acceptance-to-250 latencies (ms) and the span."""
+def delivery_times(platform: Platform, key: str, count: int, timeout: float) -> dict[str, Any]:
+    """Wait for ``count`` final events of one tenant; accepted and delivered times, other outcomes."""
     accepted: dict[str, float] = {}
     delivered: dict[str, float] = {}
     others: dict[str, int] = {}
     cursor = 0
     deadline = time.monotonic() + timeout
+    progress = time.monotonic()
     stub = platform.events_stub()
-    while len(delivered) < count and time.monotonic() < deadline:
+    while len(delivered) + sum(others.values()) < count:
+        if time.monotonic() > deadline or time.monotonic() - progress > STALL_SECONDS:
+            done = len(delivered) + sum(others.values())
+            raise RuntimeError(f"{done} of {count} messages final, none for {STALL_SECONDS} s or past "
+                               f"{timeout} s; the platform's log ends:\n{platform.log()[-3000:]}")
+        seen = cursor
         for e in stub.StreamEvents(events_pb2.StreamEventsRequest(cursor=cursor, no_follow=True,
                                                                   types=["accepted", "delivered", "bounced",
-                                                                         "deferred", "failed"]),
+                                                                         "failed", "dropped"]),
                                    metadata=bearer(key), timeout=600):
             cursor = e.id
             t = e.time.ToNanoseconds() / 1e9
@@ -94,64 +263,96 @@ def delivery_times(platform: Platform, key: str, count: int, timeout: float) -> 
                 delivered[e.message_id] = t
             else:
                 others[e.type] = others.get(e.type, 0) + 1
-                if others[e.type] <= 3:
-                    print(f"  {e.type}: {e.detail}", file=sys.stderr)
-        if len(delivered) < count:
-            time.sleep(0.5)
-    lat = [(delivered[m] - accepted[m]) * 1000 for m in delivered if m in accepted]
+        if cursor != seen:
+            progress = time.monotonic()
+        if len(delivered) + sum(others.values()) < count:
+            time.sleep(0.25)
+    return {"accepted": accepted, "delivered": delivered, "others": others}
+
+
+def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1, tenants: int = 1,
+              timeout: float = 900.0) -> dict[str, Any]:
+    """One measurement: ``messages`` offered by ``tenants`` concurrent clients; the figures."""
+    platform = world.platform
+    assert platform is not None
+    keys = [platform.tenant(f"bench-{next(_names)}")[1] for _ in range(tenants)]
+    share = [messages // tenants + (1 if t < messages % tenants else 0) for t in range(tenants)]
+    meter = procstat.CpuMeter(world.processes)
+    meter.start()
+    outs: list[dict[str, Any]] = [{} for _ in range(tenants)]
+    errors: list[BaseException] = []
+
+    def client(t: int) -> None:
+        try:
+            offer(platform, keys[t], share[t], rate / tenants, batch, sum(share[:t]), outs[t])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(t,), daemon=True) for t in range(tenants)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]
+    finals = [delivery_times(platform, keys[t], len(outs[t]["ids"]), timeout) for t in range(tenants)]
+    cpu, rss = meter.stop()
+    accepted = {m: t for f in finals for m, t in f["accepted"].items()}
+    delivered = {m: t for f in finals for m, t in f["delivered"].items()}
+    others: dict[str, int] = {}
+    for f in finals:
+        for kind, n in f["others"].items():
+            others[kind] = others.get(kind, 0) + n
+    accept_secs = max(o["seconds"] for o in outs)
     span = (max(delivered.values()) - min(accepted.values())) if delivered else float("nan")
-    return lat, span
+    count = len(delivered)
+    return {
+        "offered_per_s": rate or None, "messages": messages, "batch": batch, "tenants": tenants,
+        "workers": world.workers, "dkim": "rsa-sha256" if world.dkim else "off",
+        "mode": "distributed" if world.distributed else "embedded",
+        "accepted_per_s": sum(len(o["ids"]) for o in outs) / accept_secs,
+        "delivered": count, "not_delivered": others,
+        "delivered_per_s": count / span if count else 0.0,
+        "delivered_per_hour": count / span * 3600 if count else 0.0,
+        "acceptance_ms": percentiles([lat for o in outs for lat in o["latencies"]]),
+        "accept_to_250_ms": percentiles([(delivered[m] - accepted[m]) * 1000 for m in delivered if m in accepted]),
+        "cpu_seconds_per_1000": cpu / max(1, count) * 1000, "peak_pss_mb": rss / 2**20,
+    }
 
 
-def dkim_settings(directory: Path) -> dict[str, str]:
-    """A fresh RSA-2048 key and the options that make every message signed with it."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+def show(point: dict[str, Any]) -> str:
+    """One line for a terminal."""
+    a, d = point["acceptance_ms"], point["accept_to_250_ms"]
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = directory / "dkim.pem"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    return {"dkim_domain": "postwave.test", "dkim_selector": "bench", "dkim_private_key_path": str(path)}
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
+    offered = f"{point['offered_per_s']:.0f}/s" if point.get("offered_per_s") else "max"
+    return (f"offered {offered:>6}  accepted {point['accepted_per_s']:7.0f}/s  delivered {point['delivered_per_s']:7.0f}/s "
+            f"({point['delivered_per_hour'] / 1e6:.2f}M/h)  accept p50/95/99 {ms(a['p50'])}/{ms(a['p95'])}/{ms(a['p99'])} ms  "
+            f"to-250 p50/95/99 {ms(d['p50'])}/{ms(d['p95'])}/{ms(d['p99'])} ms  "
+            f"cpu {point['cpu_seconds_per_1000']:.2f} s/1000  mem {point['peak_pss_mb']:.0f} MB")
 
 
-def main() -> None:
-    """Run the benchmark and print its figures."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """One measurement from the command line; prints it and its JSON."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10000, help="messages to offer (default 10000)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--rate", type=float, default=0.0,
-                        help="offered requests/s (0 = as fast as the API takes them)")
+    parser.add_argument("--rate", type=float, default=0.0, help="offered messages/s (0 = as fast as the API takes them)")
+    parser.add_argument("--batch", type=int, default=1, help="recipients (personalizations) per request")
+    parser.add_argument("--tenants", type=int, default=1, help="tenants offering at once (the load is split)")
     parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--no-dkim", action="store_true", help="do not DKIM-sign (default: rsa-sha256, 2048 bits)")
-    args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory(prefix="postwave-bench-") as tmp, \
-            SMTPSink(SINK_ADDRESS) as sink, \
-            DNSServer(mx={"bench.test": [(10, "mx.bench.test")]}, a={"mx.bench.test": SINK_ADDRESS}) as dns:
-        signing = {} if args.no_dkim else dkim_settings(Path(tmp))
-        platform = Platform(Path(tmp), dns_port=dns.port, workers=args.workers, log_level="WARNING",
-                            sqlite_synchronous=args.sqlite_synchronous, smtp_starttls="false", **signing)
-        platform.start()
-        try:
-            _, key = platform.tenant("bench")
-            print(f"offering {args.messages} messages through BatchSend ({args.workers} workers, "
-                  f"synchronous={args.sqlite_synchronous}, dkim={'off' if args.no_dkim else 'rsa-sha256'})",
-                  file=sys.stderr)
-            acc_lat, ids, acc_secs = offer(platform, key, args.messages, args.rate)
-            print("waiting for delivery", file=sys.stderr)
-            del_lat, span = delivery_times(platform, key, len(ids), timeout=600)
-            sink_count = sink.messages
-        finally:
-            platform.stop()
-    a50, a95, a99 = percentiles(acc_lat)
-    d50, d95, d99 = percentiles(del_lat)
-    print(f"messages offered         {args.messages}")
-    print(f"accepted                 {len(ids)} in {acc_secs:.2f} s = {len(ids) / acc_secs:,.0f} msg/s")
-    print(f"delivered (250)          {len(del_lat)} (sink counted {sink_count}) in {span:.2f} s "
-          f"= {len(del_lat) / span:,.0f} msg/s end to end")
-    print(f"acceptance latency ms    p50 {a50:.2f}  p95 {a95:.2f}  p99 {a99:.2f}")
-    print(f"acceptance-to-250 ms     p50 {d50:.1f}  p95 {d95:.1f}  p99 {d99:.1f}")
+    parser.add_argument("--distributed", action="store_true",
+                        help="one process per role on CQL (the Cassandra node on 127.0.0.1) and NATS JetStream")
+    args = parser.parse_args(argv)
+    stop_on_sigterm()
+    with World(workers=args.workers, dkim=not args.no_dkim, sqlite_synchronous=args.sqlite_synchronous,
+               distributed=args.distributed) as world:
+        point = run_point(world, messages=args.messages, rate=args.rate, batch=args.batch, tenants=args.tenants)
+    print(show(point))
+    print(json.dumps(point, indent=2))
 
 
 if __name__ == "__main__":

@@ -6,12 +6,16 @@ regular expressions. Each tracked link then costs one HMAC (OpenSSL, through ``h
 Output is identical to the twin's; tests/native/ checks it on generated markup.
 """
 
+import hashlib
 import hmac
 from html import unescape
 
-from postwave.tracking.linkwrap import InvalidTokenError, check_base_url, verify_token
+from postwave.tracking.linkwrap import (
+    DEFAULT_KEY_ID, InvalidTokenError, Token, check_base_url, html_links, text_links, verify_token,
+)
 
-__all__ = ["InvalidTokenError", "sign_token", "verify_token", "wrap_html", "wrap_text"]
+__all__ = ["InvalidTokenError", "Token", "html_links", "sign_token", "text_links", "url_hash", "verify_token",
+           "wrap_html", "wrap_text"]
 
 cdef extern from "Python.h":
     int PyUnicode_KIND(object text)
@@ -38,43 +42,59 @@ cdef inline Py_UCS4 _at(_Text* text, Py_ssize_t index) noexcept nogil:
 
 
 cdef Py_ssize_t _MAC_BYTES = 16
-cdef str _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+cdef Py_ssize_t _URL_HASH_BYTES = 12
+cdef const char* _B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 cdef str _TRAILING = ".,;:!?)]}'"
+cdef object _hmac_digest = hmac.digest  # bound once: a link costs one SHA-256 and one HMAC, no lookups
+cdef object _sha256 = hashlib.sha256
 
 
 cdef str _b64(bytes data):
-    """Unpadded base64url."""
+    """Unpadded base64url, written into one buffer."""
     cdef const unsigned char* src = data
-    cdef Py_ssize_t n = len(data), i = 0
+    cdef Py_ssize_t n = len(data), i = 0, o = 0
     cdef unsigned int v
-    cdef list out = []
     cdef bytearray buf = bytearray((n + 2) // 3 * 4)
-    cdef Py_ssize_t o = 0
+    cdef unsigned char* dst = buf
     while i + 3 <= n:
         v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2]
-        buf[o] = ord(_B64URL[v >> 18])
-        buf[o + 1] = ord(_B64URL[(v >> 12) & 63])
-        buf[o + 2] = ord(_B64URL[(v >> 6) & 63])
-        buf[o + 3] = ord(_B64URL[v & 63])
+        dst[o] = _B64URL[v >> 18]
+        dst[o + 1] = _B64URL[(v >> 12) & 63]
+        dst[o + 2] = _B64URL[(v >> 6) & 63]
+        dst[o + 3] = _B64URL[v & 63]
         o += 4
         i += 3
     if i < n:
         v = src[i] << 16
         if i + 1 < n:
             v |= src[i + 1] << 8
-        buf[o] = ord(_B64URL[v >> 18])
-        buf[o + 1] = ord(_B64URL[(v >> 12) & 63])
+        dst[o] = _B64URL[v >> 18]
+        dst[o + 1] = _B64URL[(v >> 12) & 63]
         o += 2
         if i + 1 < n:
-            buf[o] = ord(_B64URL[(v >> 6) & 63])
+            dst[o] = _B64URL[(v >> 6) & 63]
             o += 1
     return buf[:o].decode("ascii")
 
 
-cpdef str sign_token(bytes key, str kind, str message_id, str url):
-    """The token of one tracked ``url``; see the twin."""
-    cdef bytes payload = f"{kind}\x00{message_id}\x00{url}".encode("utf-8", "surrogatepass")
-    return _b64(payload) + "." + _b64(hmac.digest(key, payload, "sha256")[:_MAC_BYTES])
+cpdef str url_hash(str url):
+    """96 bits of SHA-256 of ``url``, base64url; see the twin."""
+    return _b64(_sha256(url.encode("utf-8", "surrogatepass")).digest()[:_URL_HASH_BYTES])
+
+
+cdef bytes _prefix(str key_id, str kind, str message_id):
+    """The payload up to the index: the same for every link of a body."""
+    return f"{key_id}\x00{kind}\x00{message_id}\x00".encode("utf-8", "surrogatepass")
+
+
+cdef str _sign(bytes key, bytes prefix, str url, Py_ssize_t index):
+    cdef bytes payload = prefix + (b"%d\x00" % index) + (url_hash(url).encode("ascii") if url else b"")
+    return _b64(payload) + "." + _b64(_hmac_digest(key, payload, "sha256")[:_MAC_BYTES])
+
+
+cpdef str sign_token(bytes key, str kind, str message_id, str url, Py_ssize_t index=0, str key_id=DEFAULT_KEY_ID):
+    """The token of link ``index`` of a body, or of the pixel or unsubscribe link; see the twin."""
+    return _sign(key, _prefix(key_id, kind, message_id), url, index)
 
 
 cdef inline bint _space(Py_UCS4 c) noexcept:
@@ -148,14 +168,16 @@ cdef inline bint _is_char(Py_UCS4 c, Py_UCS4 lower) noexcept:
     return c == lower or <unsigned int>c + 32 == <unsigned int>lower
 
 
-def wrap_html(str html, *, base_url, bytes key, str message_id, links=True, open_pixel=True):
+def wrap_html(str html, *, base_url, bytes key, str message_id, links=True, open_pixel=True,
+              str key_id=DEFAULT_KEY_ID):
     """``html`` with its tracked links rewritten and an open pixel; see the twin."""
     cdef str base = check_base_url(base_url)
     cdef list out = []
-    cdef Py_ssize_t n = len(html), i = 0, done = 0, end, href_start = -1, href_end = -1, at
+    cdef Py_ssize_t n = len(html), i = 0, done = 0, end, href_start = -1, href_end = -1, at, index = 0
     cdef bint notrack = False
     cdef str value, url, result
     cdef _Text t = _text(html)
+    cdef bytes prefix = _prefix(key_id, "c", message_id)
     if not links:
         i = n
     while i + 2 < n:
@@ -175,14 +197,15 @@ def wrap_html(str html, *, base_url, bytes key, str message_id, links=True, open
         url = _tracked(value)
         if url is None:
             continue
-        out += (html[done:href_start], '"', base, "/c/", sign_token(key, "c", message_id, url), '"')
+        out += (html[done:href_start], '"', base, "/c/", _sign(key, prefix, url, index), '"')
+        index += 1
         done = href_end
     out.append(html[done:])
     result = "".join(out)
     if not open_pixel:
         return result
-    pixel = (f'<img src="{base}/o/{sign_token(key, "o", message_id, "")}" width="1" height="1" alt="" '
-             'style="border:0;width:1px;height:1px">')
+    pixel = (f'<img src="{base}/o/{sign_token(key, "o", message_id, "", 0, key_id)}.gif" width="1" height="1" '
+             'alt="" style="border:0;width:1px;height:1px">')
     at = len(result)
     i = len(result) - 6
     t = _text(result)
@@ -200,14 +223,15 @@ cdef inline bint _ascii_alnum(Py_UCS4 c) noexcept:
     return (u"a" <= c <= u"z") or (u"A" <= c <= u"Z") or (u"0" <= c <= u"9")
 
 
-def wrap_text(str text, *, base_url, bytes key, str message_id):
+def wrap_text(str text, *, base_url, bytes key, str message_id, str key_id=DEFAULT_KEY_ID):
     """``text`` with every http(s) URL rewritten to its tracking URL; see the twin."""
     cdef str base = check_base_url(base_url)
     cdef list out = []
-    cdef Py_ssize_t n = len(text), i = 0, done = 0, j, end, stop
+    cdef Py_ssize_t n = len(text), i = 0, done = 0, j, end, stop, index = 0
     cdef Py_UCS4 c
     cdef str url
     cdef _Text t = _text(text)
+    cdef bytes prefix = _prefix(key_id, "t", message_id)
     while i + 7 <= n:
         c = _at(&t, i)
         if not _is_char(c, u"h") or (i > 0 and _ascii_alnum(_at(&t, i - 1))):
@@ -233,7 +257,8 @@ def wrap_text(str text, *, base_url, bytes key, str message_id):
             stop -= 1
         url = text[i:stop]
         if not url.endswith("://"):
-            out += (text[done:i], base, "/c/", sign_token(key, "c", message_id, url))
+            out += (text[done:i], base, "/c/", _sign(key, prefix, url, index))
+            index += 1
             done = stop
         i = end
     out.append(text[done:])

@@ -3,15 +3,28 @@
 The twin is the specification (docstrings, semantics, error messages); this module is the
 same algorithm with the bucket state in C doubles. The arithmetic is done in the same order
 as the twin's, so both give bit-identical results (tests/native/ checks it).
+
+Speed: a call costs little more than the Python method call itself. Most of the rest was
+the dict lookup of the key (hashing and comparing a str or tuple), so the last buckets
+used are also kept in a small cache indexed by the key object's *identity*: a caller that
+passes the same key object every time (the shaper keeps one per tenant, IP and site)
+skips the dict. The cache holds strong references, so an id is never reused while cached;
+an equal but distinct key object simply misses it and takes the dict path.
 """
 
 from cpython.dict cimport PyDict_GetItem, PyDict_SetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
 from cpython.long cimport PyLong_AsDouble, PyLong_CheckExact
-from cpython.ref cimport PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM
+from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from libc.math cimport isfinite
+from libc.stdint cimport uintptr_t
 
 __all__ = ["TokenBuckets"]
+
+# Slots of the identity cache (a power of two); a handful of keys are hot at any time.
+cdef enum:
+    CACHE = 64
 
 
 cdef inline double _check(str name, object value, bint positive=False) except? -1.0:
@@ -59,6 +72,9 @@ cdef class TokenBuckets:
 
     cdef dict _buckets
     cdef double _rate, _burst, _decrease, _increase, _floor
+    # key object -> its bucket, by identity; both owned references (or NULL).
+    cdef PyObject* _cache_keys[CACHE]
+    cdef PyObject* _cache_buckets[CACHE]
 
     def __init__(self, rate, burst=None, *, decrease_factor=0.5, increase_fraction=0.1, min_fraction=0.01):
         self._rate = _check("rate", rate, True)
@@ -73,6 +89,17 @@ cdef class TokenBuckets:
         self._increase = float(increase_fraction)
         self._floor = float(min_fraction)
         self._buckets = {}
+
+    def __dealloc__(self):
+        self._forget_cache()
+
+    cdef void _forget_cache(self) noexcept:
+        cdef int i
+        for i in range(CACHE):
+            Py_XDECREF(self._cache_keys[i])
+            Py_XDECREF(self._cache_buckets[i])
+            self._cache_keys[i] = NULL
+            self._cache_buckets[i] = NULL
 
     def __len__(self):
         return len(self._buckets)
@@ -98,17 +125,31 @@ cdef class TokenBuckets:
 
     def remove(self, key):
         """Forget ``key``."""
-        self._buckets.pop(key, None)
+        if self._buckets.pop(key, None) is not None:
+            self._forget_cache()  # its bucket may be cached under any equal key object
 
     cdef inline _Bucket _bucket(self, object key, double now):
-        cdef PyObject* found = PyDict_GetItem(self._buckets, key)
+        # Pointers are 16-byte aligned: the low bits carry no information.
+        cdef unsigned int slot = (<uintptr_t><PyObject*>key >> 4) & (CACHE - 1)
+        cdef PyObject* found
         cdef _Bucket bucket
+        if self._cache_keys[slot] == <PyObject*>key:
+            bucket = <_Bucket>self._cache_buckets[slot]
+            bucket.refill(now)
+            return bucket
+        found = PyDict_GetItem(self._buckets, key)
         if found is NULL:
             bucket = _new_bucket(self._rate, self._burst, now)
             PyDict_SetItem(self._buckets, key, bucket)
         else:
             bucket = <_Bucket>found
             bucket.refill(now)
+        Py_XDECREF(self._cache_keys[slot])
+        Py_XDECREF(self._cache_buckets[slot])
+        Py_INCREF(key)
+        Py_INCREF(bucket)
+        self._cache_keys[slot] = <PyObject*>key
+        self._cache_buckets[slot] = <PyObject*>bucket
         return bucket
 
     def try_acquire(self, key, n, now):
@@ -119,6 +160,40 @@ cdef class TokenBuckets:
             bucket.tokens -= count
             return True
         return False
+
+    def try_acquire_all(self, keys, n, now):
+        """Take ``n`` tokens from every bucket of ``keys``, or from none of them; see the twin."""
+        cdef tuple ks = keys if type(keys) is tuple else tuple(keys)
+        cdef double count = _check("n", n)
+        cdef double t = _check("now", now)
+        cdef Py_ssize_t i, size = len(ks)
+        cdef PyObject* small[8]  # borrowed: the dict owns every bucket during this call
+        cdef list many = None
+        cdef _Bucket bucket
+        if size > 8:
+            many = [self._bucket(key, t) for key in ks]
+        else:
+            for i in range(size):
+                bucket = self._bucket(<object>PyTuple_GET_ITEM(ks, i), t)
+                small[i] = <PyObject*>bucket
+        for i in range(size):
+            bucket = <_Bucket>small[i] if many is None else many[i]
+            if not (count <= bucket.tokens or (count > bucket.burst and bucket.tokens >= bucket.burst)):
+                return False
+        for i in range(size):
+            bucket = <_Bucket>small[i] if many is None else many[i]
+            bucket.tokens -= count
+        return True
+
+    def wait_time_all(self, keys, n, now):
+        """Seconds until ``try_acquire_all(keys, n)`` would succeed: the longest wait."""
+        cdef tuple ks = keys if type(keys) is tuple else tuple(keys)
+        cdef double longest = 0.0, wait
+        for key in ks:
+            wait = self.wait_time(key, n, now)
+            if wait > longest:
+                longest = wait
+        return longest
 
     def wait_time(self, key, n, now):
         """Seconds until ``try_acquire(key, n)`` would succeed (0.0: now); takes nothing."""

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
+# OpenDKIM signs for the Postfix relay that the end-to-end benchmark compares against.
+[ -x /usr/sbin/opendkim ] || need+=(opendkim)
 # Java 17 runs the Cassandra node of the CQL tests; Maven fetches its jars (scripts/cassandra).
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
@@ -43,7 +45,8 @@ native_stale() {
   return 1
 }
 
-if ! python3 -c 'import postwave, cassandra, grpc_tools, aiosmtpd, pytest_asyncio, dkim, nacl, pytest_benchmark, aiohttp, schemathesis' >/dev/null 2>&1 \
+if ! python3 -c 'import postwave, nats, cassandra, grpc_tools, aiosmtpd, pytest_asyncio, dkim, nacl, pytest_benchmark, aiohttp, schemathesis, prometheus_client, opentelemetry.sdk, matplotlib, kubernetes_validate, promql_parser, dockerfile_parse' >/dev/null 2>&1 \
+   || ! command -v hadolint >/dev/null 2>&1 \
    || [ "$(python3 -c 'import postwave,os;print(os.path.dirname(postwave.__file__))' 2>/dev/null)" != "$PWD/server/postwave" ] \
    || native_stale; then
   echo "== installing the postwave Python package (building its compiled hot path) and test tools"
@@ -51,4 +54,8 @@ if ! python3 -c 'import postwave, cassandra, grpc_tools, aiosmtpd, pytest_asynci
 fi
 # cassandra-all and its dependencies from Maven Central, cached in ~/.cache/postwave/cassandra.
 bash scripts/cassandra fetch
+# nats-server for distributed mode and its tests, built once from the Go module proxy.
+bash scripts/nats install
+# kustomize for the Kubernetes manifests' tests, built once from the Go module proxy.
+bash scripts/k8s-tools.sh >/dev/null
 echo "== dependencies ready"

@@ -29,6 +29,7 @@ TEST_SETTINGS = {
     "smtp_connect_timeout": "3",
     "smtp_command_timeout": "10",
     "log_level": "INFO",
+    "admin_listen": "127.0.0.1:0",  # any free port: tests run many platforms
 }
 
 

@@ -10,16 +10,20 @@ import signal
 import time
 from multiprocessing.process import BaseProcess
 
+import grpc
+
+from postwave import metrics
 from postwave.api import keys
 from postwave.api.admin import new_tenant
 from postwave.api.rest import RestGateway
 from postwave.api.server import SERVICES, build_server, make_servicers
 from postwave.backends import open_backends
 from postwave.config import Config
-from postwave.logs import setup_logging
 from postwave.pipeline import worker
 from postwave.pipeline.accept import Acceptor
 from postwave.pipeline.schedule import Scheduler, sweep
+from postwave.queue.base import Queue
+from postwave.roles import init_process, observe_queues, readiness, recheck_domains_forever, stop_event
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import Store
 
@@ -83,14 +87,19 @@ class Supervisor:
                 proc.kill()
 
 
-def serve(config: Config) -> None:
-    """Run the platform until SIGINT or SIGTERM."""
-    setup_logging(config.log_level, role="api")
-    store, queue = open_backends(config)
+def announce_bootstrap(store: Store, config: Config) -> None:
+    """Bootstrap an empty database and print the operator key once."""
     secret = bootstrap(store, config)
     if secret:
         print(f"first start: created the operator tenant; its admin key (also in "
               f"{os.path.join(config.data_dir, OPERATOR_KEY_FILE)}):\n  {secret}", flush=True)
+
+
+def serve(config: Config) -> None:
+    """Run the platform until SIGINT or SIGTERM."""
+    init_process(config, "api")
+    store, queue = open_backends(config)
+    announce_bootstrap(store, config)
     store.close()
     supervisor = Supervisor(config)
     supervisor.start()
@@ -101,36 +110,63 @@ def serve(config: Config) -> None:
         log.info("stopped")
 
 
-async def _run_api(config: Config, supervisor: Supervisor) -> None:
-    store, queue = open_backends(config)
+class ApiProcess:
+    """The running API: acceptance, gRPC server and REST gateway."""
+
+    def __init__(self, config: Config, acceptor: Acceptor, server: grpc.aio.Server, port: int,
+                 gateway: RestGateway | None, http_port: int) -> None:
+        self.config = config
+        self.acceptor = acceptor
+        self.server = server
+        self.port = port
+        self.gateway = gateway
+        self.http_port = http_port
+
+    def describe(self) -> str:
+        """Where it listens, for the start-up line."""
+        host = self.config.listen.rsplit(":", 1)[0]
+        rest = ""
+        if self.gateway is not None:
+            rest = f"; REST on http://{self.config.http_listen.rsplit(':', 1)[0]}:{self.http_port}"
+        return f"{host}:{self.port}{rest}"
+
+    async def stop(self) -> None:
+        """Refuse new requests, finish those in flight and the accepted ones being written."""
+        await asyncio.gather(self.server.stop(grace=5), *([self.gateway.stop()] if self.gateway else []))
+        await self.acceptor.stop()
+
+
+async def start_api(config: Config, store: Store, queue: Queue) -> ApiProcess:
+    """Start acceptance, the gRPC server and the REST gateway."""
     engine = TemplateEngine()
     acceptor = Acceptor(store=store, queue=queue, config=config, engine=engine)
     acceptor.start()
-    swept = await sweep(store, queue)
-    log.info("start-up sweep checked %d accepted messages", swept)
-    scheduler = Scheduler(store=store, queue=queue, interval=config.scheduler_interval)
-    tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(_watch(supervisor))]
     servicers = make_servicers(store=store, acceptor=acceptor, engine=engine)
     server, port = await build_server(
         store=store, acceptor=acceptor, engine=engine, listen=config.listen, servicers=servicers
     )
     # The gateway listens first: once gRPC health answers SERVING, REST answers too.
     gateway = RestGateway(servicers, SERVICES) if config.http_listen else None
-    rest = ""
-    if gateway is not None:
-        http_port = await gateway.start(config.http_listen)
-        rest = f"; REST on http://{config.http_listen.rsplit(':', 1)[0]}:{http_port}"
+    http_port = await gateway.start(config.http_listen) if gateway is not None else 0
     await server.start()
-    host = config.listen.rsplit(":", 1)[0]
-    print(f"postwave listening on {host}:{port}{rest} with {config.workers} workers; data in {config.db_path}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    return ApiProcess(config, acceptor, server, port, gateway, http_port)
+
+
+async def _run_api(config: Config, supervisor: Supervisor) -> None:
+    store, queue = open_backends(config)
+    swept = await sweep(store, queue)
+    log.info("start-up sweep checked %d accepted messages", swept)
+    scheduler = Scheduler(store=store, queue=queue, interval=config.scheduler_interval)
+    tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(_watch(supervisor)),
+             asyncio.create_task(observe_queues(queue)), asyncio.create_task(recheck_domains_forever(store, config))]
+    api = await start_api(config, store, queue)
+    admin = await metrics.start_admin_server(config.admin_listen, readiness(store, queue))
+    print(f"postwave listening on {api.describe()} with {config.workers} workers; data in {config.db_path}", flush=True)
+    stop = stop_event()
     await stop.wait()
     log.info("shutting down: refusing new requests, finishing accepted ones")
-    await asyncio.gather(server.stop(grace=5), *([gateway.stop()] if gateway else []))
-    await acceptor.stop()
+    await api.stop()
+    await admin.stop()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

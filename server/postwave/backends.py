@@ -14,19 +14,38 @@ from postwave.store.embedded import EmbeddedStore
 from postwave.store.sqlite import Database
 
 
-def open_backends(config: Config) -> tuple[Store, Queue]:
+def open_backends(config: Config, *, role: str = "postwave") -> tuple[Store, Queue]:
     """The store and queue this configuration names.
 
-    ``store=embedded``: both on the SQLite file in data_dir. ``store=cql``: the store on the
-    CQL cluster, the queue still on the SQLite file in data_dir (until the NATS queue lands).
+    ``store=embedded`` and ``queue=embedded``: both on the SQLite file in data_dir (one
+    host). ``store=cql``: the store on the CQL cluster. ``queue=nats``: the lanes on NATS
+    JetStream (it connects on first use, from inside the caller's event loop). Mixed forms
+    work too: the embedded queue keeps its SQLite file in data_dir.
     """
-    db = Database(config.db_path, synchronous=config.sqlite_synchronous)
-    if config.store == "cql":
-        from postwave.store.cql import CqlStore  # the driver is imported only when used
+    db = Database(config.db_path, synchronous=config.sqlite_synchronous) \
+        if config.store == "embedded" or config.queue == "embedded" else None
+    try:
+        queue = open_queue(config, db, role=role)
+        if config.store == "cql":
+            from postwave.store.cql import CqlStore  # the driver is imported only when used
 
-        try:
-            return CqlStore(config), EmbeddedQueue(db)
-        except BaseException:
+            store: Store = CqlStore(config)
+        else:
+            assert db is not None
+            store = EmbeddedStore(db)
+    except BaseException:
+        if db is not None:
             db.close()
-            raise
-    return EmbeddedStore(db), EmbeddedQueue(db)
+        raise
+    return store, queue
+
+
+def open_queue(config: Config, db: Database | None = None, *, role: str = "postwave") -> Queue:
+    """The queue alone (the scheduler and the metrics of a role need no store of their own)."""
+    if config.queue == "nats":
+        from postwave.queue.nats import NatsQueue  # nats-py is imported only when used
+
+        return NatsQueue(servers=[u.strip() for u in config.nats_url.split(",") if u.strip()],
+                         replicas=config.nats_replicas, request_timeout=config.nats_request_timeout,
+                         name=f"postwave-{role}")
+    return EmbeddedQueue(db or Database(config.db_path, synchronous=config.sqlite_synchronous))

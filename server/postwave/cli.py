@@ -45,6 +45,29 @@ def build_parser() -> argparse.ArgumentParser:
                                        "Options come from flags, then POSTWAVE_* variables, then defaults.")
     _add_config_flags(serve)
 
+    # --- distributed mode: one process per role (owner: lead) ---
+    role_help = {
+        "api": "run the gRPC API and REST gateway (acceptance) alone",
+        "worker": "run one delivery worker alone (claims from the queue, delivers over SMTP)",
+        "scheduler": "run the scheduler alone: scheduled releases, start-up sweep, queue metrics; "
+                     "one active at a time (a lease), others stand by",
+    }
+    for role, text in role_help.items():
+        rp = sub.add_parser(role, help=text, description=text.capitalize() + ". For distributed mode: "
+                            "--store cql://host1,host2/keyspace --queue nats://host:4222. Stops gracefully on "
+                            "SIGTERM. Options come from flags, then POSTWAVE_* variables, then defaults.")
+        _add_config_flags(rp)
+    # --- tracking: the tracker and webhook roles (owner: tracking helper) ---
+    for role, text in {"tracker": "run the click, open and unsubscribe HTTP service (tracker_listen)",
+                       "webhooks": "run the webhook dispatcher: signed event batches to tenant endpoints"}.items():
+        _add_config_flags(sub.add_parser(role, help=text, description=text.capitalize() + ". Stops on SIGTERM. "
+                                         "Options come from flags, then POSTWAVE_* variables, then defaults."))
+    init = sub.add_parser("init", help="apply the CQL schema and create the JetStream streams, then exit",
+                          description="Prepare the backends once before the roles start (the Kubernetes "
+                                      "bootstrap Job, make up): keyspace, tables and migrations on the store, the "
+                                      "lane streams on the queue. Idempotent.")
+    _add_config_flags(init)
+
     admin = sub.add_parser("admin", help="manage tenants and API keys in the local database")
     admin.add_argument("--data-dir", default=None, help="database directory [env POSTWAVE_DATA_DIR; default ./var]")
     asub = admin.add_subparsers(dest="admin_command", required=True, metavar="WHAT")
@@ -88,6 +111,40 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="poll until the message is final (delivered, bounced, failed, ...) or time runs out")
 
+    # --- deliverability: sending domains and the feedback receiver (owner: deliverability helper) ---
+    domains = sub.add_parser("domains", help="sending domains: add, verify, list, get, rotate (through a running API)",
+                             description="Register sending domains, print the DNS records to publish, verify them "
+                                         "against DNS and rotate DKIM keys.")
+    from postwave.domains.cli import add_arguments as _domain_arguments
+
+    _domain_arguments(domains, _client_flags)
+    feedback = sub.add_parser(
+        "feedback", help="run the SMTP receiver of DSN bounces and ARF complaints (feedback_listen)",
+        description="Receive bounces (RFC 3464 DSNs, plain-text bounces) and complaints (ARF, RFC 5965) on "
+                    "feedback_listen and turn them into bounced/complained events and suppressions. "
+                    "Options come from flags, then POSTWAVE_* variables, then defaults.")
+    feedback.add_argument("--list-kept", type=int, default=0, metavar="N",
+                          help="print the N newest reports kept for inspection (unparsed, unmatched) and exit")
+    _add_config_flags(feedback)
+
+    # --- observability: postwave top (owner: observability helper) ---
+    top = sub.add_parser("top", help="live rates, queue depths and the worst sites/tenants from /metrics endpoints",
+                         description="Scrape the admin /metrics endpoint of each process (--admin, repeatable), "
+                                     "add them up and show rates over --interval seconds.")
+    top.add_argument("--admin", action="append", default=[], metavar="URL",
+                     help="admin endpoint, e.g. http://127.0.0.1:9464 or 127.0.0.1:9465; repeat for every "
+                          "process (API, each worker); default http://127.0.0.1:9464")
+    top.add_argument("--interval", type=float, default=2.0, metavar="SECONDS", help="seconds between scrapes")
+    top.add_argument("--once", action="store_true", help="print one frame and exit (1 if no endpoint answered)")
+
+    # --- suppressions (owner: storage helper) ---
+    suppressions = sub.add_parser(
+        "suppressions", help="suppressed addresses: list, get (why), add, remove, import, export (through a running API)",
+        description="Manage the tenant's suppression list through the API: mail to a suppressed address is dropped.")
+    from postwave.suppression.cli import add_arguments as _suppression_arguments
+
+    _suppression_arguments(suppressions, _client_flags)
+
     sub.add_parser("config-docs", help="print the configuration reference (docs/configuration.md)")
     sub.add_parser(
         "doctor", help="show which implementation (compiled or pure-Python twin) each hot-path module uses",
@@ -116,10 +173,28 @@ def _dispatch(args: argparse.Namespace) -> int:
         overrides = {o.name: getattr(args, o.name) for o in config_mod.OPTIONS}
         serve(config_mod.load(overrides))
         return 0
+    if args.command in ("api", "worker", "scheduler", "init"):
+        from postwave import roles
+
+        overrides = {o.name: getattr(args, o.name) for o in config_mod.OPTIONS}
+        roles.run(args.command, config_mod.load(overrides))
+        return 0
+    if args.command in ("tracker", "webhooks"):  # tracking
+        return _tracking_role(args)
     if args.command == "admin":
         from postwave import admin_cli
 
         return admin_cli.run(args)
+    if args.command in ("domains", "feedback"):  # deliverability
+        return _deliverability(args)
+    if args.command == "top":  # observability
+        from postwave import top
+
+        return top.run(args.admin, interval=args.interval, once=args.once)
+    if args.command == "suppressions":  # storage
+        from postwave.suppression import cli as suppressions_cli
+
+        return suppressions_cli.run(args)
     if args.command == "config-docs":
         sys.stdout.write(config_mod.markdown())
         return 0
@@ -130,6 +205,26 @@ def _dispatch(args: argparse.Namespace) -> int:
     return client_cli.send(args) if args.command == "send" else client_cli.status(args)
 
 
+def _deliverability(args: argparse.Namespace) -> int:
+    if args.command == "domains":
+        from postwave.domains import cli as domains_cli
+
+        return domains_cli.run(args)
+    from postwave.feedback import receiver
+
+    config = config_mod.load({o.name: getattr(args, o.name) for o in config_mod.OPTIONS})
+    if args.list_kept:
+        receiver.print_kept(config, args.list_kept)
+        return 0
+    import asyncio
+
+    from postwave.roles import init_process
+
+    init_process(config, "feedback")
+    asyncio.run(receiver.run_feedback(config))
+    return 0
+
+
 def _doctor() -> int:
     from postwave import native
 
@@ -138,6 +233,25 @@ def _doctor() -> int:
     print(native.report())
     return 1 if native.missing() else 0
 
+
+
+def _tracking_role(args: argparse.Namespace) -> int:
+    """``postwave tracker`` / ``postwave webhooks`` (tracking helper)."""
+    import asyncio
+
+    from postwave.roles import init_process
+
+    config = config_mod.load({o.name: getattr(args, o.name) for o in config_mod.OPTIONS})
+    init_process(config, args.command)
+    if args.command == "tracker":
+        from postwave.tracking.service import run_tracker
+
+        asyncio.run(run_tracker(config))
+    else:
+        from postwave.webhooks.dispatcher import run_webhooks
+
+        asyncio.run(run_webhooks(config))
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

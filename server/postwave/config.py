@@ -10,6 +10,7 @@ Precedence: command-line flag > environment variable > default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import socket
@@ -60,7 +61,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("message_expiry_seconds", float, 72 * 3600.0, "A message still deferred this long after acceptance fails."),
     Option("lease_seconds", float, 300.0, "How long a worker owns a claimed message before another may take it."),
     Option("sqlite_synchronous", str, "FULL", "SQLite synchronous mode: FULL (fsync every commit) or NORMAL (WAL; may lose the last commits on power loss, not on a crash)."),
-    Option("store", str, "embedded", "Store backend: embedded (the SQLite file in data_dir) or cql (ScyllaDB or any CQL cluster; the queue stays embedded in data_dir)."),
+    Option("store", str, "embedded", "Store backend: embedded (the SQLite file in data_dir) or cql (ScyllaDB or any CQL cluster). A URL sets the connection too: --store cql://host1[,host2][:port][/keyspace]."),
     Option("cql_contact_points", str, "127.0.0.1", "store=cql: comma-separated addresses of the CQL nodes to connect to first."),
     Option("cql_port", int, 9042, "store=cql: the CQL native protocol port."),
     Option("cql_keyspace", str, "postwave", "store=cql: keyspace of postwave's tables; created, with its schema, at start-up."),
@@ -87,6 +88,53 @@ OPTIONS: tuple[Option, ...] = (
     Option("dkim_selector", str, "", "DKIM selector(s) (s=), comma-separated, one per key in dkim_private_key_path."),
     Option("dkim_private_key_path", str, "", "PEM private key file(s), comma-separated. The key type sets the algorithm: RSA (rsa-sha256; 2048 bits recommended, 1024 at least) or Ed25519 (ed25519-sha256, RFC 8463); one key of each signs every message twice (dual signing)."),
     Option("log_level", str, "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR."),
+    # --- distributed mode: queue, roles (owner: lead) ---
+    Option("queue", str, "embedded", "Queue backend: embedded (rows of the SQLite file in data_dir) or nats (NATS JetStream at nats_url). A URL sets both: --queue nats://host:4222[,host2:4222]."),
+    Option("nats_url", str, "nats://127.0.0.1:4222", "queue=nats: comma-separated NATS server URLs (any node of the cluster; the client learns the others)."),
+    Option("nats_replicas", int, 1, "queue=nats: replicas of a newly created lane stream (3 in production, so a node can fail; 1 for one node)."),
+    Option("nats_request_timeout", float, 5.0, "queue=nats: seconds to wait for JetStream (a publish acknowledgement, a claim); the API then answers UNAVAILABLE."),
+    Option("max_deliveries", int, 1000, "Deliveries of one queue item (every claim counts: retries, shaping hand-backs, crashed workers) after which the worker marks the message failed with an event instead of trying again: a safety net against a message that crashes its worker every time; message_expiry_seconds is the normal limit."),
+    Option("scheduler_lease_seconds", float, 10.0, "Distributed mode: the active scheduler renews its lease every third of this; a standby takes over this long after the active one dies."),
+    # --- deliverability: sending domains and feedback loops (owner: deliverability helper) ---
+    Option("master_key", str, "", "Base64 32-byte key that encrypts the DKIM private keys of sending domains (AES-256-GCM) and signs VERP return paths. Empty = the key in <data_dir>/master.key, created on first use (embedded store only: with store=cql every process must be given the same key, and an empty value is an error when a domain key is needed). Generate one with `postwave domains master-key`."),
+    Option("require_verified_domain", bool, False, "Refuse mail whose From domain is not a verified sending domain of the tenant, for every tenant. Off: the rule applies only to tenants that have registered at least one sending domain."),
+    Option("bounce_subdomain", str, "pw-bounces", "Label of a sending domain's return-path (bounce) domain: mail from example.com gets MAIL FROM <token>@<bounce_subdomain>.example.com."),
+    Option("feedback_mx_host", str, "", "Host name the return-path domain's MX record points to (where `postwave feedback` listens on port 25); empty = helo_name."),
+    Option("spf_include", str, "", "Domain whose SPF record lists postwave's sending IPs, published as include:<it> in the sending domain's SPF records; empty = spf.<helo_name>."),
+    Option("tracking_subdomain", str, "links", "Label of a sending domain's tracking host, a CNAME to the host of tracking_base_url."),
+    Option("dkim_rotation_grace_days", float, 7.0, "Days a rotated-out DKIM selector stays published and verified (mail signed with it may still be in transit) before it is retired."),
+    Option("domain_recheck_seconds", float, 3600.0, "Seconds between periodic DNS re-checks of verified sending domains (drifted records mark the domain drifted)."),
+    Option("feedback_listen", str, "127.0.0.1:2525", "host:port of the feedback SMTP receiver (`postwave feedback`) for DSN bounces and ARF complaints."),
+    # --- observability (owner: observability helper) ---
+    Option("admin_listen", str, "127.0.0.1:9464", "host:port of the admin HTTP endpoint (/metrics, /healthz, /readyz); empty = off. Forked workers of `postwave serve` listen on port+1, port+2, ..."),
+    Option("metrics_max_sites", int, 200, "Destination sites that get their own metric series; later ones are counted under site=\"other\"."),
+    Option("metrics_max_ips", int, 64, "Source IPs that get their own metric series; later ones are counted under ip=\"other\"."),
+    Option("metrics_max_tenants", int, 500, "Tenants that get their own series in the per-tenant delivery, bounce and complaint counters; later ones share tenant=\"other\"."),
+    Option("log_format", str, "text", "Log line format: text (human) or json (one object per line, with message_id, tenant and trace_id fields)."),
+    Option("otlp_endpoint", str, "", "OpenTelemetry: OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; empty = tracing off (no overhead)."),
+    Option("trace_sample_ratio", float, 1.0, "OpenTelemetry: share of messages traced (0..1) when otlp_endpoint is set."),
+    # --- storage: async group commit, suppression policy (owner: storage helper) ---
+    Option("store_async", bool, True, "Run the API's group commit on the store's own asyncio face where it has one (store=cql: the driver's execute_async, several commits in flight); false = on worker threads, one commit at a time, as with the embedded store."),
+    Option("accept_commits_in_flight", int, 4, "Group commits the API keeps in flight at once on a store with an asyncio face (store=cql: their look-ups and send_id claims overlap, their writes go one at a time so event ids land in order); the embedded store commits one at a time."),
+    Option("soft_bounce_limit", int, 3, "Soft bounces of one address (per tenant) within soft_bounce_window_hours that suppress it temporarily."),
+    Option("soft_bounce_window_hours", float, 72.0, "Window in which soft bounces of an address are counted."),
+    Option("soft_bounce_suppress_hours", float, 24.0, "How long the temporary suppression after soft_bounce_limit soft bounces lasts (it expires by itself)."),
+    # --- tracking: tracker, consent, webhooks (owner: tracking helper) ---
+    Option("tracker_listen", str, "127.0.0.1:8080", "host:port of the click/open/unsubscribe HTTP service (`postwave tracker`)."),
+    Option("tracking_key_id", str, "1", "Id of tracking_secret in the tracking key ring (1-16 letters or digits); tokens name the key that signed them, so keys rotate without breaking mail already sent."),
+    Option("tracking_previous_keys", str, "", "Retired tracking keys still accepted by the tracker, as id:secret pairs, comma-separated (keep one as long as mail signed with it may be clicked)."),
+    Option("tracking_requires_consent", bool, True, "Track opens and clicks of a message only when its request (or the recipient's personalization) grants tracking_consent; off: track_clicks/track_opens alone decide."),
+    Option("tracking_bots_file", str, "", "JSON file of machine traffic signatures: {\"user_agents\": {\"reason\": \"regex\", ...}, \"networks\": {\"reason\": [\"cidr\", ...]}}; empty = the built-in list (mail privacy proxies, link scanners)."),
+    Option("tracking_prefetch_seconds", float, 10.0, "An open or click this soon after the message was delivered is counted as machine (reason prefetch): scanners fetch at delivery, people later."),
+    Option("webhook_batch_size", int, 100, "Most events in one webhook request."),
+    Option("webhook_timeout_seconds", float, 10.0, "Seconds a tenant's endpoint has to answer one webhook request."),
+    Option("webhook_retry_base_seconds", float, 5.0, "First webhook retry delay; doubles per failed attempt, with full jitter."),
+    Option("webhook_retry_max_seconds", float, 1800.0, "Upper bound of one webhook retry delay."),
+    Option("webhook_retry_window_seconds", float, 86400.0, "An endpoint failing this long is disabled (event webhook.disabled); its undelivered events wait for a redrive."),
+    Option("webhook_poll_seconds", float, 0.5, "Seconds between looks for new events when an endpoint is caught up."),
+    Option("webhook_allow_networks", str, "", "Comma-separated CIDRs webhook URLs may resolve to even though they are loopback, private or link-local (tests, on-premise receivers); everything else in those ranges is refused."),
+    # --- shaping: sites, adaptive rates, IP pools, warm-up (owner: shaping helper) ---
+    Option("shaping_config", str, "", "TOML file of traffic shaping: destination sites and their per-IP limits, AIMD parameters, IP pools and their routing by tenant/stream, the IP warm-up schedule. Its keys are laid over the shipped defaults (server/postwave/shaping/default.toml, see docs/shaping.md); empty = the defaults alone. Checked at start-up."),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -141,6 +189,7 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     unknown = set(given) - set(_BY_NAME)
     if unknown:
         raise InvalidArgumentError(sorted(unknown)[0], "unknown configuration option")
+    given = _expand_urls(given, env)
     values: dict[str, Any] = {}
     for option in OPTIONS:
         if option.name in given:
@@ -153,6 +202,29 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     return Config(values)
 
 
+def _expand_urls(given: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """``store=cql://h1,h2:9042/keyspace`` and ``queue=nats://h1:4222,h2:4222`` set the
+    backend and its connection options in one value (flag or environment variable)."""
+    out = dict(given)
+    store = str(out.get("store", env.get("POSTWAVE_STORE", "")))
+    if store.startswith("cql://"):
+        match = re.fullmatch(r"cql://([^/:]+(?:,[^/:]+)*)(?::([0-9]{1,5}))?(?:/(\w+))?/?", store)
+        if not match:
+            raise InvalidArgumentError("store", "a CQL URL reads cql://host1[,host2...][:port][/keyspace]")
+        out["store"] = "cql"
+        out["cql_contact_points"] = match.group(1)
+        if match.group(2):
+            out["cql_port"] = match.group(2)
+        if match.group(3):
+            out["cql_keyspace"] = match.group(3)
+    queue = str(out.get("queue", env.get("POSTWAVE_QUEUE", "")))
+    if queue.startswith("nats://"):
+        hosts = queue[len("nats://"):].split(",")
+        out["queue"] = "nats"
+        out["nats_url"] = ",".join(h if h.startswith("nats://") else f"nats://{h}" for h in hosts)
+    return out
+
+
 def _check(values: Mapping[str, Any]) -> None:
     if values["sqlite_synchronous"].upper() not in ("FULL", "NORMAL"):
         raise InvalidArgumentError("sqlite_synchronous", "must be FULL or NORMAL")
@@ -160,11 +232,26 @@ def _check(values: Mapping[str, Any]) -> None:
         if values[name] < 1:
             raise InvalidArgumentError(name, "must be at least 1")
     _check_cql(values)
+    _check_queue(values)
     if values["http_listen"] and not re.fullmatch(r".+:[0-9]{1,5}", values["http_listen"]):
         raise InvalidArgumentError("http_listen", "must be host:port, e.g. 127.0.0.1:8081 (empty = no gateway)")
     if values["route_all_to"] and ":" not in values["route_all_to"]:
         raise InvalidArgumentError("route_all_to", "must be host:port, e.g. 127.0.0.1:2525")
     _check_signing(values)
+    _check_deliverability(values)
+    _check_observability(values)
+    _check_storage(values)
+    _check_tracking(values)
+    _check_shaping(values)
+
+
+def _check_storage(values: Mapping[str, Any]) -> None:
+    for name in ("accept_commits_in_flight", "soft_bounce_limit"):
+        if values[name] < 1:
+            raise InvalidArgumentError(name, "must be at least 1")
+    for name in ("soft_bounce_window_hours", "soft_bounce_suppress_hours"):
+        if values[name] <= 0:
+            raise InvalidArgumentError(name, "must be more than 0")
 
 
 _CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
@@ -191,6 +278,21 @@ def _check_cql(values: Mapping[str, Any]) -> None:
             raise InvalidArgumentError(name, "must be more than 0")
 
 
+def _check_queue(values: Mapping[str, Any]) -> None:
+    if values["queue"] not in ("embedded", "nats"):
+        raise InvalidArgumentError("queue", "must be embedded or nats (or a nats://host:port URL)")
+    for url in values["nats_url"].split(","):
+        if not re.fullmatch(r"(nats|tls)://[^\s/,]+:[0-9]{1,5}", url.strip()):
+            raise InvalidArgumentError("nats_url", f"{url.strip()!r} is not nats://host:port (comma-separate several)")
+    if values["nats_replicas"] not in (1, 3, 5):
+        raise InvalidArgumentError("nats_replicas", "must be 1, 3 or 5 (JetStream replicas)")
+    for name in ("nats_request_timeout", "scheduler_lease_seconds"):
+        if values[name] <= 0:
+            raise InvalidArgumentError(name, "must be more than 0")
+    if values["max_deliveries"] < 1:
+        raise InvalidArgumentError("max_deliveries", "must be at least 1")
+
+
 def _check_signing(values: Mapping[str, Any]) -> None:
     if (values["track_clicks"] or values["track_opens"]) and not values["tracking_secret"]:
         raise InvalidArgumentError("tracking_secret", "is required when track_clicks or track_opens is on")
@@ -200,6 +302,30 @@ def _check_signing(values: Mapping[str, Any]) -> None:
         raise InvalidArgumentError("dkim_domain", "is required when dkim_private_key_path is set")
     if len(paths) != len(selectors) or (values["dkim_domain"] and not paths):
         raise InvalidArgumentError("dkim_selector", "give one selector per key in dkim_private_key_path")
+
+
+def _check_observability(values: Mapping[str, Any]) -> None:
+    # --- observability (owner: observability helper) ---
+    if values["admin_listen"] and not re.fullmatch(r".+:[0-9]{1,5}", values["admin_listen"]):
+        raise InvalidArgumentError("admin_listen", "must be host:port, e.g. 127.0.0.1:9464 (empty = off)")
+    for name in ("metrics_max_sites", "metrics_max_ips", "metrics_max_tenants"):
+        if values[name] < 1:
+            raise InvalidArgumentError(name, "must be at least 1")
+    if values["log_format"] not in ("text", "json"):
+        raise InvalidArgumentError("log_format", "must be text or json")
+    if not 0.0 <= values["trace_sample_ratio"] <= 1.0:
+        raise InvalidArgumentError("trace_sample_ratio", "must be between 0 and 1")
+
+
+def _check_deliverability(values: Mapping[str, Any]) -> None:
+    # --- deliverability (owner: deliverability helper) ---
+    if not re.fullmatch(r".+:[0-9]{1,5}", values["feedback_listen"]):
+        raise InvalidArgumentError("feedback_listen", "must be host:port, e.g. 127.0.0.1:2525")
+    for name in ("bounce_subdomain", "tracking_subdomain"):
+        if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", values[name]):
+            raise InvalidArgumentError(name, "must be one DNS label (lower-case letters, digits, hyphens)")
+    if values["dkim_rotation_grace_days"] < 0 or values["domain_recheck_seconds"] <= 0:
+        raise InvalidArgumentError("dkim_rotation_grace_days", "grace must be >= 0 and the re-check interval > 0")
 
 
 def markdown() -> str:
@@ -219,3 +345,33 @@ def markdown() -> str:
             f"| {o.name} | `{o.flag}` | `{o.env}` | {o.type.__name__} | `{default}` | {o.description} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _check_tracking(values: Mapping[str, Any]) -> None:
+    # --- tracking (owner: tracking helper) ---
+    if not re.fullmatch(r".+:[0-9]{1,5}", values["tracker_listen"]):
+        raise InvalidArgumentError("tracker_listen", "must be host:port, e.g. 127.0.0.1:8080")
+    if not re.fullmatch(r"[A-Za-z0-9]{1,16}", values["tracking_key_id"]):
+        raise InvalidArgumentError("tracking_key_id", "must be 1-16 ASCII letters or digits")
+    for pair in filter(None, (p.strip() for p in values["tracking_previous_keys"].split(","))):
+        if not re.fullmatch(r"[A-Za-z0-9]{1,16}:.+", pair):
+            raise InvalidArgumentError("tracking_previous_keys", "must be id:secret pairs, comma-separated")
+    if values["webhook_batch_size"] < 1:
+        raise InvalidArgumentError("webhook_batch_size", "must be at least 1")
+    for cidr in filter(None, (c.strip() for c in values["webhook_allow_networks"].split(","))):
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise InvalidArgumentError("webhook_allow_networks", f"{cidr!r} is not a CIDR network") from None
+    for name in ("webhook_timeout_seconds", "webhook_retry_base_seconds", "webhook_retry_max_seconds",
+                 "webhook_poll_seconds", "webhook_retry_window_seconds"):
+        if values[name] <= 0:
+            raise InvalidArgumentError(name, "must be more than 0")
+
+
+def _check_shaping(values: Mapping[str, Any]) -> None:
+    # --- shaping (owner: shaping helper) ---
+    if values["shaping_config"]:
+        from postwave.shaping.policy import load_policy  # reads and checks the file
+
+        load_policy(values["shaping_config"], default_ip=values["source_address"])

@@ -64,3 +64,19 @@ class DeliveryError(PostwaveError):
     def __init__(self, message: str, *, temporary: bool = True) -> None:
         super().__init__(message)
         self.temporary = temporary
+
+
+# --- deliverability (owner: deliverability helper) ---
+
+
+class FailedPreconditionError(PostwaveError):
+    """The request is valid but the system is not in a state to do it (e.g. an unverified
+    sending domain); ``field`` names the request field it concerns, ``""`` if none."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class MasterKeyError(PostwaveError):
+    """The master key that encrypts DKIM private keys is missing or wrong."""

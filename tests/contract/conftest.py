@@ -8,21 +8,23 @@ a fresh keyspace.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from postwave.queue.base import Queue
 from postwave.queue.embedded import EmbeddedQueue
 from postwave.store.base import Store
 from postwave.store.embedded import EmbeddedStore
 from postwave.store.sqlite import Database
 
 from tests.contract.cassandra import CassandraNode, cassandra
+from tests.servers.nats import NatsCluster
 
 __all__ = ["cassandra"]  # the session's Cassandra node, a fixture
 
 STORES = ["embedded", "cql"]
-QUEUES = ["embedded"]
+QUEUES = ["embedded", "nats"]
 
 
 @pytest.fixture(params=STORES)
@@ -42,8 +44,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(params=QUEUES)
-def queue(tmp_path: Path) -> Iterator[EmbeddedQueue]:
-    """A fresh, empty queue of one implementation."""
+async def queue(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Queue]:
+    """A fresh, empty queue of one implementation (NATS: a JetStream node of its own)."""
+    if request.param == "nats":
+        from postwave.queue.nats import NatsQueue
+
+        with NatsCluster(tmp_path / "nats") as cluster:
+            nq = NatsQueue(servers=cluster.urls, request_timeout=2.0)
+            yield nq
+            await nq.close()
+        return
     db = Database(str(tmp_path / "queue.db"), synchronous="NORMAL")
     yield EmbeddedQueue(db)
     db.close()

@@ -46,3 +46,26 @@ async def test_a_big_tenant_does_not_starve_a_small_one(queue) -> None:  # type:
     claimed = await queue.claim("bulk", 20, 30)
     tenants = [le.tenant_id for le in claimed]
     assert len(claimed) == 20 and tenants.count("small") == 10
+
+
+async def test_touch_extends_the_lease(queue) -> None:  # type: ignore[no-untyped-def]
+    await queue.publish([QueueItem("m1", "t1", "transactional")])
+    (lease,) = await queue.claim("transactional", 1, 1.0)
+    await asyncio.sleep(0.7)
+    await queue.touch([lease], 1.0)  # a slow receiving server: still working on it
+    await asyncio.sleep(0.7)  # past the first lease's end, within the extended one
+    assert await queue.claim("transactional", 1, 1.0) == []
+    await asyncio.sleep(0.6)
+    (again,) = await queue.claim("transactional", 1, 30)
+    assert again.message_id == "m1" and again.deliveries == 2
+
+
+async def test_stats_count_queued_and_leased_items(queue) -> None:  # type: ignore[no-untyped-def]
+    assert (await queue.stats("bulk")).depth == 0
+    await queue.publish([QueueItem(f"m{i}", "t1", "bulk") for i in range(5)])
+    leases = await queue.claim("bulk", 2, 30)
+    stats = await queue.stats("bulk")
+    assert stats.depth == 5 and stats.oldest_age >= 0.0
+    await queue.ack(leases)
+    assert (await queue.stats("bulk")).depth == 3
+    assert await queue.ping() is True

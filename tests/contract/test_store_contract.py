@@ -102,3 +102,300 @@ def test_events_page_by_cursor_and_filter(store) -> None:  # type: ignore[no-unt
     assert [e.type for e in store.list_events("t1", events[0].id, (), "", 10)] == ["delivered"]
     assert [e.type for e in store.list_events("t1", 0, ["delivered"], "", 10)] == ["delivered"]
     assert store.list_events("t1", 0, (), "other", 10) == []
+
+
+# --- tracking: engagement events, webhooks, stats, erasure (owner: tracking helper) ---
+
+from postwave.store.base import WebhookEndpoint  # noqa: E402
+from postwave.store.tracking_erasure import address_hash  # noqa: E402
+from postwave.v1 import send_pb2  # noqa: E402
+
+
+def _endpoint(eid: str, tenant: str = "t1", created: float = 1.0) -> WebhookEndpoint:
+    return WebhookEndpoint(eid, tenant, "https://hooks.example/x", ("delivered",), "whsec_a", "", 0.0, "active",
+                           0, 0.0, created)
+
+
+def test_webhook_endpoints_keep_settings_and_progress_apart(store) -> None:  # type: ignore[no-untyped-def]
+    store.create_webhook(_endpoint("w1", created=1.0))
+    store.create_webhook(_endpoint("w2", created=2.0))
+    store.create_webhook(_endpoint("w3", tenant="t2", created=3.0))
+    assert [e.endpoint_id for e in store.list_webhooks("t1")] == ["w1", "w2"]
+    assert [e.endpoint_id for e in store.list_webhooks("")] == ["w1", "w2", "w3"]
+    store.set_webhook_progress("w1", "disabled", 42, 5.0, "HTTP 500 for 24 h")
+    rotated = WebhookEndpoint("w1", "t1", "https://hooks.example/y", (), "whsec_b", "whsec_a", 99.0, "active",
+                              0, 0.0, 1.0)
+    store.set_webhook_settings(rotated)  # must not reset the progress
+    got = store.get_webhook("w1")
+    assert (got.url, got.event_types, got.secret, got.previous_secret, got.previous_until) == (
+        "https://hooks.example/y", (), "whsec_b", "whsec_a", 99.0)
+    assert (got.state, got.cursor, got.failing_since, got.detail) == ("disabled", 42, 5.0, "HTTP 500 for 24 h")
+    assert store.delete_webhook("t2", "w1") is False  # another tenant's
+    assert store.delete_webhook("t1", "w1") is True
+    assert store.get_webhook("w1") is None and [e.endpoint_id for e in store.list_webhooks("t1")] == ["w2"]
+
+
+def test_engagement_events_and_unsubscribe_suppression(store) -> None:  # type: ignore[no-untyped-def]
+    now = time.time()
+    store.accept([_request("r1")], [EventRecord("t1", "r1-m0", "accepted", now - 5)], "d")
+    store.record_engagement([EventRecord("t1", "r1-m0", "unsubscribed", now, '{"machine": false}', "a@x.test")],
+                            [("t1", "a@x.test", "unsubscribe")])
+    assert store.suppressed("t1", ["a@x.test"], now) == {"a@x.test": "unsubscribe"}
+    assert store.suppressed("t2", ["a@x.test"], now) == {}
+    events = store.events_since("t1", now - 1, 0, 10)
+    assert [(e.type, e.detail) for e in events] == [("unsubscribed", '{"machine": false}')]
+    assert [e.type for e in store.events_since("t1", now - 10, 0, 10)] == ["accepted", "unsubscribed"]
+
+
+def test_erasure_removes_the_address_and_keeps_a_hashed_suppression(store) -> None:  # type: ignore[no-untyped-def]
+    now = time.time()
+    payload = send_pb2.SendRequest(subject="s", personalizations=[
+        send_pb2.Personalization(to=["Ann <Ann@X.test>"], custom_args={"crm": "42"}),
+        send_pb2.Personalization(to=["bob@x.test"])]).SerializeToString()
+    response = send_pb2.SendResponse(messages=[send_pb2.MessageRef(message_id="r1-m0", recipient="ann@x.test")])
+    req = AcceptedRequest("r1", "t1", "s1", "", b"h", payload, "bulk", now, now, now + 3600, (
+        NewMessage("r1-m0", 0, "ann@x.test", "accepted"), NewMessage("r1-m1", 1, "bob@x.test", "accepted")),
+        response.SerializeToString())
+    store.accept([req], [EventRecord("t1", "r1-m0", "accepted", now, "", "ann@x.test"),
+                         EventRecord("t1", "r1-m1", "accepted", now, "", "bob@x.test")], "d")
+    store.record_outcomes([Outcome("r1-m0", "t1", "bounced", Attempt("r1-m0", now, "mx", 550, "550 ann@x.test unknown",
+                                                                     "bounced"),
+                                   (EventRecord("t1", "r1-m0", "bounced", now, "550 <ann@x.test> unknown", "ann@x.test"),),
+                                   ("ann@x.test", "bounce"))])
+    gone = address_hash("ann@x.test")
+    assert store.erase_recipient("t1", "ANN@x.test", gone) == 1
+    assert store.get_message("r1-m0").recipient == gone and store.get_message("r1-m1").recipient == "bob@x.test"
+    kept = send_pb2.SendRequest.FromString(store.get_payload("r1"))
+    assert list(kept.personalizations[0].to) == [gone] and not kept.personalizations[0].custom_args
+    assert list(kept.personalizations[1].to) == ["bob@x.test"]
+    assert "ann@x.test" not in store.get_attempts("r1-m0")[0].smtp_reply
+    events = store.list_events("t1", 0, (), "", 10)
+    assert all("ann@x.test" not in (e.recipient + e.detail).lower() for e in events)
+    assert {e.recipient for e in events} == {gone, "bob@x.test"}
+    assert store.suppressed("t1", [gone], now) == {gone: "bounce"}  # the row is kept under the hash ...
+    assert store.suppressed("t1", ["Ann@x.test".lower()], now) == {"ann@x.test": "bounce"}  # ... and still matches
+    assert store.suppressed("t2", ["ann@x.test"], now) == {}
+
+
+# --- the asyncio face (AsyncStore): the same answers as the blocking calls ---
+
+
+async def test_async_face_gives_the_blocking_answers(store) -> None:  # type: ignore[no-untyped-def]
+    from postwave.store.base import as_async, native_async
+    from postwave.store.cql import CqlStore
+
+    assert native_async(store) == isinstance(store, CqlStore)  # the CQL store is asynchronous itself
+    face = as_async(store)
+    now = time.time()
+    req = _request("r1", send_id="s1")
+    written = await face.accept_async([req], [EventRecord("t1", "r1-m0", "accepted", now, recipient="a@x.test")], "d")
+    assert [(r.request_id, r.written) for r in written] == [("r1", True)]
+    assert (await face.get_idempotency_async("t1", "s1", now)).response == b"resp-r1"
+    assert await face.get_idempotency_async("t1", "nope", now) is None
+    assert [m.message_id for m in await face.get_messages_async(["r1-m0", "missing"])] == ["r1-m0"]
+    assert await face.get_payload_async("r1") == b"p"
+    await face.record_outcomes_async([Outcome(
+        "r1-m0", "t1", "bounced", Attempt("r1-m0", now, "mx.x.test", 550, "5.1.1 unknown", "bounced"),
+        (EventRecord("t1", "r1-m0", "bounced", now),), ("a@x.test", "bounce: 5.1.1"),
+    )])
+    assert store.get_message("r1-m0").state == "bounced"
+    assert await face.suppressed_async("t1", ["a@x.test", "b@x.test"], now) == {"a@x.test": "bounce: 5.1.1"}
+    assert [e.type for e in await face.list_events_async("t1", 0, (), "", 10)] == ["accepted", "bounced"]
+    assert [e.type for e in await face.list_events_async("t1", 0, (), "r1-m0", 10)] == ["accepted", "bounced"]
+    # A send_id already claimed: not written again, on either face.
+    again = await face.accept_async([_request("r2", send_id="s1")], [], "d")
+    assert not again[0].written and store.get_message("r2-m0") is None
+
+
+async def test_async_event_listing_pages_past_filtered_rows(store) -> None:  # type: ignore[no-untyped-def]
+    from postwave.store.base import as_async
+
+    now = time.time()
+    kinds = ["opened", "delivered"] * 150  # every other event matches the filter
+    store.accept([_request("r1")], [EventRecord("t1", f"m{i:03d}", k, now) for i, k in enumerate(kinds)], "d")
+    blocking = store.list_events("t1", 0, ["delivered"], "", 120)
+    found = await as_async(store).list_events_async("t1", 0, ["delivered"], "", 120)
+    assert len(found) == 120 and found == blocking
+    assert {e.type for e in found} == {"delivered"}
+    assert [e.message_id for e in found] == [f"m{i:03d}" for i in range(1, 240, 2)]
+
+
+# --- suppression management ---
+
+
+def test_suppression_entries_answer_why_and_stay_per_tenant(store) -> None:  # type: ignore[no-untyped-def]
+    from postwave.store.base import Suppression
+
+    now = time.time()
+    store.put_suppressions([
+        Suppression("t1", "a@x.test", "complaint", None, source="complained", source_event_id="42", message_id="m1"),
+        Suppression("t1", "b@x.test", "mailbox full", now + 60, source="soft_bounces", source_event_id="7"),
+    ])
+    a = store.get_suppression("t1", "a@x.test", now)
+    assert (a.reason, a.source, a.source_event_id, a.message_id, a.expires) == ("complaint", "complained", "42", "m1",
+                                                                                   None)
+    assert now - 5 < a.created <= time.time()
+    b = store.get_suppression("t1", "b@x.test", now)
+    assert b.expires == pytest.approx(now + 60) and b.source == "soft_bounces"
+    assert store.get_suppression("t1", "b@x.test", now + 61) is None  # temporary: expired
+    assert store.get_suppression("t2", "a@x.test", now) is None  # another tenant's list
+    assert store.suppressed("t1", ["a@x.test", "b@x.test"], now) == {"a@x.test": "complaint", "b@x.test": "mailbox full"}
+    # Replacing an entry replaces its why; one without a source says so.
+    store.add_suppression("t1", "a@x.test", "manual", None)
+    assert store.get_suppression("t1", "a@x.test", now).source == ""
+    assert store.remove_suppression("t1", "a@x.test")
+    assert not store.remove_suppression("t1", "a@x.test")
+    assert store.get_suppression("t1", "a@x.test", now) is None and store.suppressed("t1", ["a@x.test"], now) == {}
+
+
+def test_suppression_listing_pages_through_every_live_entry(store) -> None:  # type: ignore[no-untyped-def]
+    from postwave.errors import InvalidArgumentError
+    from postwave.store.base import Suppression
+
+    now = time.time()
+    live = {f"u{i:02d}@x.test" for i in range(40)}
+    store.put_suppressions([Suppression("t1", a, "r", None) for a in live]
+                           + [Suppression("t1", f"gone{i}@x.test", "r", now - 1) for i in range(3)]
+                           + [Suppression("t2", "other@x.test", "r", None)])
+    seen: list[str] = []
+    token, pages = "", 0
+    while True:
+        entries, token = store.list_suppressions("t1", token, 7, now)
+        assert len(entries) <= 7
+        seen.extend(e.address for e in entries)
+        pages += 1
+        if not token:
+            break
+        assert pages < 40
+    assert sorted(seen) == sorted(live) and pages >= 6  # each once, expired and other tenants' left out
+    # A token keeps working while entries come and go.
+    first, token = store.list_suppressions("t1", "", 5, now)
+    store.remove_suppression("t1", first[-1].address)
+    rest, _ = store.list_suppressions("t1", token, 100, now)
+    assert not {e.address for e in first} & {e.address for e in rest}
+    with pytest.raises(InvalidArgumentError) as bad:
+        store.list_suppressions("t1", "not-a-token", 5, now)
+    assert bad.value.field == "page_token"
+
+
+def test_soft_bounces_count_within_their_window(store) -> None:  # type: ignore[no-untyped-def]
+    now = time.time()
+    assert store.count_soft_bounce("t1", "a@x.test", "e1", now - 100, 60) == 1
+    assert store.count_soft_bounce("t1", "a@x.test", "e2", now - 10, 60) == 1  # the first fell out of the window
+    assert store.count_soft_bounce("t1", "a@x.test", "e3", now, 60) == 2
+    assert store.count_soft_bounce("t2", "a@x.test", "e4", now, 60) == 1  # per tenant
+    store.clear_soft_bounces("t1", "a@x.test")
+    assert store.count_soft_bounce("t1", "a@x.test", "e5", now, 60) == 1
+
+
+def test_bounce_suppression_names_its_event_and_message(store) -> None:  # type: ignore[no-untyped-def]
+    store.accept([_request("r1")], [], "d")
+    now = time.time()
+    store.record_outcomes([Outcome(
+        "r1-m0", "t1", "bounced", Attempt("r1-m0", now, "mx.x.test", 550, "5.1.1 unknown", "bounced"),
+        (EventRecord("t1", "r1-m0", "bounced", now, "550 5.1.1 unknown"),), ("a@x.test", "bounce: 5.1.1"),
+    )])
+    entry = store.get_suppression("t1", "a@x.test", now)
+    [event] = store.list_events("t1", 0, ["bounced"], "", 10)
+    assert (entry.reason, entry.source, entry.message_id) == ("bounce: 5.1.1", "bounced", "r1-m0")
+    assert entry.source_event_id == str(event.id) and entry.expires is None
+
+
+# --- shaping: IP warm-up counts (owner: shaping helper) ---
+
+
+def test_ip_send_reservations_stop_at_the_hourly_and_daily_caps(store) -> None:  # type: ignore[no-untyped-def]
+    hour = 24 * 20000 + 5  # some hour of UTC day 20000
+    assert store.ip_sends("127.0.0.10", hour) == (0, 0)
+    assert store.reserve_ip_sends("127.0.0.10", hour, 3, 5, 8) == 3
+    assert store.reserve_ip_sends("127.0.0.10", hour, 3, 5, 8) == 2  # the hour's cap
+    assert store.reserve_ip_sends("127.0.0.10", hour, 1, 5, 8) == 0
+    assert store.ip_sends("127.0.0.10", hour) == (5, 5)
+    assert store.reserve_ip_sends("127.0.0.10", hour + 1, 9, 5, 8) == 3  # a new hour, the day's cap
+    assert store.ip_sends("127.0.0.10", hour + 1) == (3, 8)
+    assert store.reserve_ip_sends("127.0.0.11", hour, 4, 5, 8) == 4  # IPs are counted apart
+    assert store.reserve_ip_sends("127.0.0.10", hour + 24, 2, 5, 8) == 2  # the next day starts afresh
+    assert store.ip_sends("127.0.0.10", hour + 24) == (2, 2)
+
+
+def test_concurrent_reservations_never_pass_a_cap(store) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    hour = 24 * 20001
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        grants = list(pool.map(lambda _: store.reserve_ip_sends("127.0.0.12", hour, 3, 20, 1000), range(12)))
+    assert sum(grants) == 20 and store.ip_sends("127.0.0.12", hour) == (20, 20)
+
+
+def test_ip_warmup_start_is_kept_from_the_first_call(store) -> None:  # type: ignore[no-untyped-def]
+    assert store.ip_warmup_start("127.0.0.13", 1000.0) == 1000.0
+    assert store.ip_warmup_start("127.0.0.13", 5000.0) == 1000.0
+    assert store.ip_warmup_start("127.0.0.14", 5000.0) == 5000.0
+
+
+# --- deliverability: sending domains, DKIM selectors, feedback (owner: deliverability helper) ---
+
+import dataclasses  # noqa: E402
+
+from postwave.store.base import DkimSelectorRecord, FeedbackReport, SendingDomain, Suppression  # noqa: E402
+
+
+def _domain(name: str, tenant: str, state: str = "pending") -> SendingDomain:
+    return SendingDomain(tenant, name, state, f"pw-bounces.{name}", f"links.{name}", time.time())
+
+
+def _selector(domain: str, selector: str, state: str = "pending", created: float = 0.0) -> DkimSelectorRecord:
+    return DkimSelectorRecord(domain, selector, "rsa-sha256", "cHVi", b"\x01sealed\x00\xff", state,
+                              created or time.time())
+
+
+def test_sending_domains_are_unique_across_tenants(store) -> None:  # type: ignore[no-untyped-def]
+    store.create_domain(_domain("acme.test", "t1"), [_selector("acme.test", "s1", created=1.0),
+                                                      _selector("acme.test", "s2", created=2.0)])
+    with pytest.raises(AlreadyExistsError):
+        store.create_domain(_domain("acme.test", "t2"), [_selector("acme.test", "s9")])
+    store.create_domain(_domain("beta.test", "t1"), [])
+    store.create_domain(_domain("gamma.test", "t2"), [])
+    assert [d.domain for d in store.list_domains("t1")] == ["acme.test", "beta.test"]
+    assert [d.domain for d in store.list_domains("")] == ["acme.test", "beta.test", "gamma.test"]
+    assert store.list_domains("t3") == []
+    assert store.get_domain("nope.test") is None
+    got = store.get_domain("acme.test")
+    assert (got.tenant_id, got.state, got.return_path, got.report) == ("t1", "pending", "pw-bounces.acme.test", "")
+    # The losing registration wrote no selector over the owner's.
+    assert [(s.selector, s.private_key) for s in store.list_selectors("acme.test")] == [
+        ("s1", b"\x01sealed\x00\xff"), ("s2", b"\x01sealed\x00\xff")]
+
+
+def test_domain_updates_and_selector_states(store) -> None:  # type: ignore[no-untyped-def]
+    store.create_domain(_domain("acme.test", "t1"), [_selector("acme.test", "s1", created=1.0)])
+    checked = dataclasses.replace(store.get_domain("acme.test"), state="verified", verified=5.0, checked=6.0,
+                                  report='[{"name": "x"}]')
+    store.update_domain(checked)
+    assert store.get_domain("acme.test") == checked
+    store.put_selectors([_selector("acme.test", "s1", "active", created=1.0),
+                         dataclasses.replace(_selector("acme.test", "s2", created=2.0), retire_after=9.5)])
+    assert [(s.selector, s.state, s.retire_after) for s in store.list_selectors("acme.test")] == [
+        ("s1", "active", 0.0), ("s2", "pending", 9.5)]
+
+
+def test_feedback_events_suppressions_and_kept_reports(store) -> None:  # type: ignore[no-untyped-def]
+    store.accept([_request("r1")], [], "2026-11-29")
+    now = time.time()
+    events = [EventRecord("t1", "r1-m0", "bounced", now, "hard bounce 5.1.1: x", "a@x.test"),
+              EventRecord("t1", "r1-m0", "suppressed", now, "address suppressed after bounced", "a@x.test")]
+    store.record_feedback(events, [Suppression("t1", "a@x.test", "bounce: 5.1.1", None, source="bounced",
+                                               message_id="r1-m0")])
+    assert [e.type for e in store.list_events("t1", 0, [], "r1-m0", 10)] == ["bounced", "suppressed"]
+    assert store.get_message("r1-m0").state == "accepted"  # feedback never changes the message state
+    assert store.suppressed("t1", ["a@x.test"], now) == {"a@x.test": "bounce: 5.1.1"}
+    assert store.suppressed("t2", ["a@x.test"], now) == {}
+    why = store.get_suppression("t1", "a@x.test", now)
+    assert (why.source, why.message_id) == ("bounced", "r1-m0")
+    store.record_feedback([], [])
+    for i, status in enumerate(("unparsed", "unmatched")):
+        store.keep_feedback_report(FeedbackReport(f"k{i}", now + i, status, "why", "", "b@x.test", b"\x00raw"))
+    kept = store.list_feedback_reports(10)
+    assert [(k.report_id, k.status, k.raw) for k in kept] == [("k1", "unmatched", b"\x00raw"),
+                                                              ("k0", "unparsed", b"\x00raw")]
+    assert len(store.list_feedback_reports(1)) == 1

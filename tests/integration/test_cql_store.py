@@ -20,6 +20,7 @@ import pytest
 from postwave.errors import StoreUnavailableError
 from postwave.store.base import (
     AcceptedRequest,
+    Attempt,
     EventRecord,
     NewMessage,
     Outcome,
@@ -255,6 +256,74 @@ def test_cluster_cut_off_then_back_without_reopening_the_store(cassandra: Cassan
                     assert time.monotonic() < deadline, "the store did not recover"
                     time.sleep(0.2)
             assert cut_store.accept([_request("r3")], [], "d")[0].written
+        finally:
+            cut_store.close()
+    gc.collect()
+
+
+# --- the asyncio face: execute_async bridged to the event loop ---
+
+
+async def test_async_runner_follows_every_page_without_blocking_the_loop(store: CqlStore) -> None:
+    import asyncio
+
+    from postwave.store.cql_session import Page
+
+    now = time.time()
+    store.record_outcomes([Outcome("m1", "t1", "deferred", Attempt("m1", now + i, "mx", 451, "later", "deferred"), ())
+                           for i in range(10)])
+    bound = store.sql["attempts_get"].bind(("m1",))
+    bound.fetch_size = 3  # four pages
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    beat = asyncio.get_running_loop().create_task(ticker())
+    try:
+        [rows] = await store.arun.all("reading attempts", [(bound, None)])
+    finally:
+        beat.cancel()
+    assert [r["time"] for r in rows] == [now + i for i in range(10)]
+    assert ticks > 0  # the loop ran other tasks while the pages were fetched
+    # Page by page, with the paging state handed back each time.
+    state, pages, seen = None, 0, []
+    while True:
+        page, state = await store.arun.page(Page("reading attempts", store.sql["attempts_get"], ("m1",), 4, state))
+        seen += [r["time"] for r in page]
+        pages += 1
+        if state is None:
+            break
+    assert seen == [now + i for i in range(10)] and pages == 3
+
+
+@pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")
+async def test_async_calls_during_a_cut_are_unavailable_and_recover(cassandra: CassandraNode) -> None:
+    import asyncio
+
+    with _Proxy(cql_port()) as proxy:
+        cut_store = CqlStore(cassandra.config(cql_port=proxy.port, cql_request_timeout=2.0))
+        try:
+            assert (await cut_store.accept_async([_request("r1")], [], "d"))[0].written
+            proxy.cut()
+            for call in (lambda: cut_store.get_messages_async(["r1-m000"]),
+                         lambda: cut_store.accept_async([_request("r2", send_id="s2")], [], "d"),
+                         lambda: cut_store.list_events_async("t1", 0, (), "", 10)):
+                with pytest.raises(StoreUnavailableError):
+                    await call()
+            proxy.resume()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    assert [m.message_id for m in await cut_store.get_messages_async(["r1-m000"])] == ["r1-m000"]
+                    break
+                except StoreUnavailableError:
+                    assert time.monotonic() < deadline, "the store did not recover"
+                    await asyncio.sleep(0.2)
+            assert (await cut_store.accept_async([_request("r3")], [], "d"))[0].written
         finally:
             cut_store.close()
     gc.collect()

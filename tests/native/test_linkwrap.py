@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from postwave.errors import InvalidArgumentError
-from postwave.tracking.linkwrap import InvalidTokenError, verify_token
+from postwave.tracking.linkwrap import InvalidTokenError, Token, html_links, text_links, url_hash, verify_token
 from tests.native.twins import DIFFERENTIAL, KINDS, compiled, implementation, twin
 
 KEY = b"tracking secret"
+KEYS = {"1": KEY}
 BASE = "https://t.postwave.example"
 OPTIONS = {"base_url": BASE, "key": KEY, "message_id": "m123"}
 
@@ -23,8 +24,8 @@ def lw(request: pytest.FixtureRequest) -> ModuleType:
     return implementation("linkwrap", request.param)
 
 
-def targets(wrapped: str) -> list[tuple[str, str, str]]:
-    return [verify_token(KEY, token) for token in re.findall(rf"{re.escape(BASE)}/[co]/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)", wrapped)]
+def targets(wrapped: str) -> list[Token]:
+    return [verify_token(KEYS, token) for token in re.findall(rf"{re.escape(BASE)}/[co]/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)", wrapped)]
 
 
 HTML = """<html><body>
@@ -39,16 +40,16 @@ HTML = """<html><body>
 
 def test_html_links_are_wrapped_and_the_pixel_added(lw: ModuleType) -> None:
     wrapped = lw.wrap_html(HTML, **OPTIONS)
+    links = ["https://shop.example/p?id=1&utm=x", "http://shop.example/b", "https://shop.example/bare"]
     assert targets(wrapped) == [
-        ("c", "m123", "https://shop.example/p?id=1&utm=x"),
-        ("c", "m123", "http://shop.example/b"),
-        ("c", "m123", "https://shop.example/bare"),
-        ("o", "m123", ""),
+        *(Token("1", "c", "m123", i, url_hash(url)) for i, url in enumerate(links)),
+        Token("1", "o", "m123", 0, ""),
     ]
+    assert html_links(HTML) == links  # what the tracker resolves an index against
     for kept in ('href="mailto:help@shop.example"', 'href="#top"', 'href="/relative"', 'href="tel:+4912345"',
                  'data-pw-notrack href="https://shop.example/private"', '<abbr href="https://not.a.link">'):
         assert kept in wrapped
-    assert re.search(r'<img src="https://t\.postwave\.example/o/[^"]+" width="1" height="1"[^>]*>\n?</body>', wrapped)
+    assert re.search(r'<img src="https://t\.postwave\.example/o/[^"]+\.gif" width="1" height="1"[^>]*>\n?</body>', wrapped)
     assert lw.wrap_html("<p>no body</p>", **OPTIONS, open_pixel=False) == "<p>no body</p>"
     assert lw.wrap_html("<p>no body</p>", **OPTIONS).startswith("<p>no body</p><img ")
 
@@ -56,23 +57,38 @@ def test_html_links_are_wrapped_and_the_pixel_added(lw: ModuleType) -> None:
 def test_text_urls_are_wrapped_without_trailing_punctuation(lw: ModuleType) -> None:
     text = "See https://shop.example/a. Or (http://shop.example/b), <https://shop.example/c>\nnothttps://x.y https:// done"
     wrapped = lw.wrap_text(text, **OPTIONS)
-    assert [url for _, _, url in targets(wrapped)] == [
-        "https://shop.example/a", "http://shop.example/b", "https://shop.example/c"]
+    urls = ["https://shop.example/a", "http://shop.example/b", "https://shop.example/c"]
+    assert targets(wrapped) == [Token("1", "t", "m123", i, url_hash(u)) for i, u in enumerate(urls)]
+    assert text_links(text) == urls
     assert wrapped.startswith("See https://t.postwave.example/c/") and ". Or (" in wrapped
     assert wrapped.endswith("nothttps://x.y https:// done")
 
 
 def test_tokens_cannot_be_forged_or_altered(lw: ModuleType) -> None:
-    token = lw.sign_token(KEY, "c", "m1", "https://shop.example/x")
-    assert verify_token(KEY, token) == ("c", "m1", "https://shop.example/x")
+    token = lw.sign_token(KEY, "c", "m1", "https://shop.example/x", 2)
+    assert verify_token(KEYS, token) == Token("1", "c", "m1", 2, url_hash("https://shop.example/x"))
     data, mac = token.split(".")
-    forged_data = twin("linkwrap")._b64(b"c\x00m1\x00https://evil.example/")
-    for bad in (f"{forged_data}.{mac}", f"{data}.{mac[:-1]}A" if mac[-1] != "A" else f"{data}.{mac[:-1]}B",
+    b64 = twin("linkwrap")._b64
+    forged = [b64(f"1\x00c\x00m1\x00{i}\x00{h}".encode()) for i, h in (
+        (2, url_hash("https://evil.example/")), (3, url_hash("https://shop.example/x")))]
+    for bad in (*(f"{f}.{mac}" for f in forged), f"{data}.{mac[:-1]}A" if mac[-1] != "A" else f"{data}.{mac[:-1]}B",
                 f"{data}x.{mac}", token + "=", "garbage", "", f"{data}.", token.replace(".", "")):
         with pytest.raises(InvalidTokenError):
-            verify_token(KEY, bad)
+            verify_token(KEYS, bad)
     with pytest.raises(InvalidTokenError):
-        verify_token(b"another key", token)
+        verify_token({"1": b"another key"}, token)
+    with pytest.raises(InvalidTokenError, match="unknown key"):
+        verify_token({"2": KEY}, token)
+
+
+def test_keys_rotate_by_id(lw: ModuleType) -> None:
+    old = lw.sign_token(b"old key", "o", "m1", "", 0, "k1")
+    new = lw.wrap_text("https://a.example/", base_url=BASE, key=b"new key", message_id="m1", key_id="k2")
+    both = {"k1": b"old key", "k2": b"new key"}
+    assert verify_token(both, old).key_id == "k1"
+    assert verify_token(both, new.rsplit("/", 1)[1]) == Token("k2", "t", "m1", 0, url_hash("https://a.example/"))
+    with pytest.raises(InvalidTokenError):
+        verify_token({"k2": b"new key"}, old)  # a retired key no longer verifies
 
 
 def test_base_url_is_checked(lw: ModuleType) -> None:
@@ -95,5 +111,6 @@ def test_compiled_equals_twin(markup: str, open_pixel: bool) -> None:
     assert c.wrap_html(markup, **OPTIONS, open_pixel=open_pixel) == t.wrap_html(markup, **OPTIONS, open_pixel=open_pixel)
     assert c.wrap_text(markup, **OPTIONS) == t.wrap_text(markup, **OPTIONS)
     wrapped = c.wrap_text(markup, **OPTIONS)
-    for _, _, url in targets(wrapped):
-        assert url in markup  # only URLs present in the message become redirect targets
+    found = t.text_links(markup)
+    assert [token.url_hash for token in targets(wrapped)] == [url_hash(url) for url in found]
+    assert all(url in markup for url in found)  # only URLs present in the message become redirect targets

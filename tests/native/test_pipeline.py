@@ -23,7 +23,7 @@ from postwave.pipeline.deliver import Deliverer
 from postwave.queue.base import Lease
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import MessageRecord
-from postwave.tracking.linkwrap import verify_token
+from postwave.tracking.linkwrap import url_hash, verify_token
 from tests.platform import request
 
 ENGINE = TemplateEngine()
@@ -52,8 +52,9 @@ def test_compose_wraps_links_and_adds_the_open_pixel() -> None:
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     tokens = re.findall(r"https://t\.postwave\.example/[co]/([\w-]+\.[\w-]+)", html + text)
-    assert [verify_token(b"k", t) for t in tokens] == [
-        ("c", "msg-1", "https://shop.example/x?a=1&b=2"), ("o", "msg-1", ""), ("c", "msg-1", "https://shop.example/x")]
+    assert [verify_token({"1": b"k"}, t) for t in tokens] == [
+        ("1", "c", "msg-1", 0, url_hash("https://shop.example/x?a=1&b=2")), ("1", "o", "msg-1", 0, ""),
+        ("1", "t", "msg-1", 0, url_hash("https://shop.example/x"))]
     untracked = compose.compose(rendered, req, 0, message_id="m@p.example", list_unsubscribe=None)
     assert b"t.postwave.example" not in untracked
 

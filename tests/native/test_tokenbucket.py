@@ -72,6 +72,40 @@ def test_configure_sets_ceiling_and_burst_keeping_earned_tokens(tb: ModuleType) 
     assert "t1" not in buckets
 
 
+def test_a_removed_key_starts_again_whichever_equal_key_object_is_used(tb: ModuleType) -> None:
+    buckets = tb.TokenBuckets(1.0, 2.0)
+    first, same = ("10.0.0.1", "site"), tuple(["10.0.0.1", "site"])
+    assert first == same and first is not same
+    assert buckets.try_acquire(first, 2, 0.0) and not buckets.try_acquire(same, 1, 0.0)
+    buckets.decrease(first, 0.0)
+    buckets.remove(same)
+    assert buckets.rate(first) == 1.0 and first not in buckets
+    assert buckets.try_acquire(first, 2, 0.0)  # a new, full bucket, not the cached one
+
+
+def test_many_keys_each_keep_their_own_bucket(tb: ModuleType) -> None:
+    buckets = tb.TokenBuckets(1.0, 1.0)
+    keys = [f"tenant-{i}" for i in range(500)]  # more keys than any cache has slots
+    assert all(buckets.try_acquire(k, 1, 0.0) for k in keys)
+    assert not any(buckets.try_acquire(k, 1, 0.0) for k in keys)
+    assert not any(buckets.try_acquire("".join(["tenant-", str(i)]), 1, 0.0) for i in range(500))
+    assert all(buckets.try_acquire(k, 1, 1.0) for k in keys) and len(buckets) == 500
+
+
+def test_acquire_all_takes_from_every_key_or_from_none(tb: ModuleType) -> None:
+    buckets = tb.TokenBuckets(1.0, 3.0)
+    buckets.configure("site", 1.0, 1.0, 0.0)
+    assert buckets.try_acquire_all(("tenant", "site"), 1, 0.0) is True
+    assert buckets.try_acquire_all(["tenant", "site"], 1, 0.0) is False  # site is empty
+    assert buckets.try_acquire("tenant", 2, 0.0)  # so tenant was not charged for it
+    assert buckets.wait_time_all(("tenant", "site", "other"), 1, 0.0) == pytest.approx(1.0)
+    assert buckets.try_acquire_all((), 1, 0.0) is True and buckets.wait_time_all((), 1, 0.0) == 0.0
+    keys = [f"k{i}" for i in range(12)]  # past the compiled module's small-array path
+    assert buckets.try_acquire_all(keys, 3, 0.0) and not buckets.try_acquire_all(keys, 1, 0.0)
+    with pytest.raises(TypeError):
+        buckets.try_acquire_all(5, 1, 0.0)
+
+
 @pytest.mark.parametrize("bad", [-1, math.nan, math.inf, "x"])
 def test_bad_numbers_are_refused(tb: ModuleType, bad: object) -> None:
     buckets = tb.TokenBuckets(1.0)
@@ -88,9 +122,17 @@ _numbers = st.one_of(
     st.sampled_from([math.nan, math.inf, -math.inf]),
     st.integers(min_value=-2, max_value=10**6),
 )
+# Keys as one shared object each and as equal but distinct objects built per call, so the
+# compiled module's identity cache is exercised both ways.
+_keys = st.one_of(
+    st.sampled_from(["ka", "kb", "kc", ("10.0.0.1", "google.com")]),
+    st.sampled_from(["a", "b"]).map(lambda c: "".join(["k", c])),
+    st.sampled_from(["10.0.0.1", "10.0.0.2"]).map(lambda ip: (ip, "google.com")),
+)
 _operation = st.tuples(
-    st.sampled_from(["try_acquire", "wait_time", "decrease", "increase", "rate", "configure", "remove"]),
-    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from(["try_acquire", "wait_time", "decrease", "increase", "rate", "configure", "remove",
+                     "try_acquire_all", "wait_time_all"]),
+    _keys,
     _numbers,
     st.floats(min_value=0, max_value=1e4),
 )
@@ -102,7 +144,7 @@ _operation = st.tuples(
     burst=st.one_of(st.none(), st.floats(min_value=0.001, max_value=1e5)),
     operations=st.lists(_operation, max_size=60),
 )
-def test_compiled_equals_twin(rate: float, burst: float | None, operations: list[tuple[str, str, float, float]]) -> None:
+def test_compiled_equals_twin(rate: float, burst: float | None, operations: list[tuple[str, object, float, float]]) -> None:
     both = [compiled("tokenbucket").TokenBuckets(rate, burst), twin("tokenbucket").TokenBuckets(rate, burst)]
     now = 0.0
     for name, key, n, step in operations:
@@ -111,6 +153,9 @@ def test_compiled_equals_twin(rate: float, burst: float | None, operations: list
         for buckets in both:
             if name in ("try_acquire", "wait_time"):
                 results.append(outcome(getattr(buckets, name), key, n, now))
+            elif name in ("try_acquire_all", "wait_time_all"):
+                keys = [key, "kb"] if step < 5e3 else [key]  # a list (converted) or a tuple
+                results.append(outcome(getattr(buckets, name), keys if step < 2e3 else tuple(keys), n, now))
             elif name in ("decrease", "increase"):
                 results.append(outcome(getattr(buckets, name), key, now))
             elif name == "configure":

@@ -111,3 +111,13 @@ def live(module_live: Live) -> Live:
 def http(live: Live) -> Http:
     """An HTTP client of the live platform's gateway, authenticated as its tenant."""
     return Http(live.platform.http_port, live.key)
+
+
+def annotated_rpc_count() -> int:
+    """RPCs with a google.api.http option, counted in the .proto sources themselves (not
+    through the descriptors the gateway reads), so a route the gateway drops is noticed."""
+    import re
+    from pathlib import Path
+
+    protos = (Path(__file__).resolve().parents[2] / "proto" / "postwave" / "v1").glob("*.proto")
+    return sum(len(re.findall(r"option\s*\(google\.api\.http\)", p.read_text())) for p in protos)

@@ -15,3 +15,4 @@ def test_backoff_grows_and_stays_within_cap(attempt: int, base: float) -> None:
     delay = backoff(attempt, base=base, cap=cap, rng=random.Random(attempt))
     ceiling = min(cap, base * 2 ** (attempt - 1))
     assert ceiling / 2 <= delay <= ceiling
+

@@ -1078,6 +1078,1704 @@ func (x *RenderTemplateResponse) GetHtml() string {
 	return ""
 }
 
+type SendingDomain struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	// pending (not verified yet), verified (may send), drifted (a re-check found records wrong).
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// The bounce domain: MAIL FROM of every message is a signed VERP address under it.
+	ReturnPathDomain string                 `protobuf:"bytes,3,opt,name=return_path_domain,json=returnPathDomain,proto3" json:"return_path_domain,omitempty"`
+	TrackingHost     string                 `protobuf:"bytes,4,opt,name=tracking_host,json=trackingHost,proto3" json:"tracking_host,omitempty"`
+	Created          *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created,proto3" json:"created,omitempty"`
+	Verified         *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=verified,proto3" json:"verified,omitempty"`
+	Checked          *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=checked,proto3" json:"checked,omitempty"`
+	// Every record to publish, with what the last check found.
+	Records       []*DomainDnsRecord `protobuf:"bytes,8,rep,name=records,proto3" json:"records,omitempty"`
+	Selectors     []*DkimSelector    `protobuf:"bytes,9,rep,name=selectors,proto3" json:"selectors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendingDomain) Reset() {
+	*x = SendingDomain{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendingDomain) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendingDomain) ProtoMessage() {}
+
+func (x *SendingDomain) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendingDomain.ProtoReflect.Descriptor instead.
+func (*SendingDomain) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SendingDomain) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *SendingDomain) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *SendingDomain) GetReturnPathDomain() string {
+	if x != nil {
+		return x.ReturnPathDomain
+	}
+	return ""
+}
+
+func (x *SendingDomain) GetTrackingHost() string {
+	if x != nil {
+		return x.TrackingHost
+	}
+	return ""
+}
+
+func (x *SendingDomain) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *SendingDomain) GetVerified() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Verified
+	}
+	return nil
+}
+
+func (x *SendingDomain) GetChecked() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Checked
+	}
+	return nil
+}
+
+func (x *SendingDomain) GetRecords() []*DomainDnsRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *SendingDomain) GetSelectors() []*DkimSelector {
+	if x != nil {
+		return x.Selectors
+	}
+	return nil
+}
+
+type DomainDnsRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// dkim, return_path_mx, return_path_spf, spf, dmarc, tracking.
+	Purpose string `protobuf:"bytes,1,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	Name    string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// TXT, MX or CNAME.
+	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// The exact value to publish (MX: "<preference> <host>").
+	Value string `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	// Required records decide whether the domain is verified.
+	Required bool `protobuf:"varint,5,opt,name=required,proto3" json:"required,omitempty"`
+	// ok, missing, wrong, error (DNS did not answer); empty = not checked yet.
+	Status string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	// What DNS holds at the name, when it is not what is expected.
+	Found         []string `protobuf:"bytes,7,rep,name=found,proto3" json:"found,omitempty"`
+	Problem       string   `protobuf:"bytes,8,opt,name=problem,proto3" json:"problem,omitempty"`
+	Note          string   `protobuf:"bytes,9,opt,name=note,proto3" json:"note,omitempty"`
+	Selector      string   `protobuf:"bytes,10,opt,name=selector,proto3" json:"selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DomainDnsRecord) Reset() {
+	*x = DomainDnsRecord{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DomainDnsRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DomainDnsRecord) ProtoMessage() {}
+
+func (x *DomainDnsRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DomainDnsRecord.ProtoReflect.Descriptor instead.
+func (*DomainDnsRecord) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DomainDnsRecord) GetPurpose() string {
+	if x != nil {
+		return x.Purpose
+	}
+	return ""
+}
+
+func (x *DomainDnsRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DomainDnsRecord) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *DomainDnsRecord) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *DomainDnsRecord) GetRequired() bool {
+	if x != nil {
+		return x.Required
+	}
+	return false
+}
+
+func (x *DomainDnsRecord) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *DomainDnsRecord) GetFound() []string {
+	if x != nil {
+		return x.Found
+	}
+	return nil
+}
+
+func (x *DomainDnsRecord) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+func (x *DomainDnsRecord) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *DomainDnsRecord) GetSelector() string {
+	if x != nil {
+		return x.Selector
+	}
+	return ""
+}
+
+type DkimSelector struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Selector string                 `protobuf:"bytes,1,opt,name=selector,proto3" json:"selector,omitempty"`
+	// rsa-sha256 or ed25519-sha256.
+	Algorithm string `protobuf:"bytes,2,opt,name=algorithm,proto3" json:"algorithm,omitempty"`
+	// pending (publish it), active (signs), retiring (rotated out, keep published), retired.
+	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	Created       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created,proto3" json:"created,omitempty"`
+	RetireAfter   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=retire_after,json=retireAfter,proto3" json:"retire_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DkimSelector) Reset() {
+	*x = DkimSelector{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DkimSelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DkimSelector) ProtoMessage() {}
+
+func (x *DkimSelector) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DkimSelector.ProtoReflect.Descriptor instead.
+func (*DkimSelector) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *DkimSelector) GetSelector() string {
+	if x != nil {
+		return x.Selector
+	}
+	return ""
+}
+
+func (x *DkimSelector) GetAlgorithm() string {
+	if x != nil {
+		return x.Algorithm
+	}
+	return ""
+}
+
+func (x *DkimSelector) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *DkimSelector) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *DkimSelector) GetRetireAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetireAfter
+	}
+	return nil
+}
+
+type AddSendingDomainRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	// rsa and/or ed25519; empty = both (dual signing).
+	Algorithms    []string `protobuf:"bytes,2,rep,name=algorithms,proto3" json:"algorithms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSendingDomainRequest) Reset() {
+	*x = AddSendingDomainRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSendingDomainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSendingDomainRequest) ProtoMessage() {}
+
+func (x *AddSendingDomainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSendingDomainRequest.ProtoReflect.Descriptor instead.
+func (*AddSendingDomainRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AddSendingDomainRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *AddSendingDomainRequest) GetAlgorithms() []string {
+	if x != nil {
+		return x.Algorithms
+	}
+	return nil
+}
+
+type ListSendingDomainsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSendingDomainsRequest) Reset() {
+	*x = ListSendingDomainsRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSendingDomainsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSendingDomainsRequest) ProtoMessage() {}
+
+func (x *ListSendingDomainsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSendingDomainsRequest.ProtoReflect.Descriptor instead.
+func (*ListSendingDomainsRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{23}
+}
+
+type ListSendingDomainsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domains       []*SendingDomain       `protobuf:"bytes,1,rep,name=domains,proto3" json:"domains,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSendingDomainsResponse) Reset() {
+	*x = ListSendingDomainsResponse{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSendingDomainsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSendingDomainsResponse) ProtoMessage() {}
+
+func (x *ListSendingDomainsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSendingDomainsResponse.ProtoReflect.Descriptor instead.
+func (*ListSendingDomainsResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListSendingDomainsResponse) GetDomains() []*SendingDomain {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
+}
+
+type GetSendingDomainRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSendingDomainRequest) Reset() {
+	*x = GetSendingDomainRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSendingDomainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSendingDomainRequest) ProtoMessage() {}
+
+func (x *GetSendingDomainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSendingDomainRequest.ProtoReflect.Descriptor instead.
+func (*GetSendingDomainRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetSendingDomainRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+type VerifySendingDomainRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Domain        string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifySendingDomainRequest) Reset() {
+	*x = VerifySendingDomainRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifySendingDomainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifySendingDomainRequest) ProtoMessage() {}
+
+func (x *VerifySendingDomainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifySendingDomainRequest.ProtoReflect.Descriptor instead.
+func (*VerifySendingDomainRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *VerifySendingDomainRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+type RotateDkimKeysRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Domain string                 `protobuf:"bytes,1,opt,name=domain,proto3" json:"domain,omitempty"`
+	// empty = the algorithms of the active selectors.
+	Algorithms    []string `protobuf:"bytes,2,rep,name=algorithms,proto3" json:"algorithms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateDkimKeysRequest) Reset() {
+	*x = RotateDkimKeysRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateDkimKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateDkimKeysRequest) ProtoMessage() {}
+
+func (x *RotateDkimKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateDkimKeysRequest.ProtoReflect.Descriptor instead.
+func (*RotateDkimKeysRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RotateDkimKeysRequest) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *RotateDkimKeysRequest) GetAlgorithms() []string {
+	if x != nil {
+		return x.Algorithms
+	}
+	return nil
+}
+
+type Webhook struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EndpointId string                 `protobuf:"bytes,1,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	Url        string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// Event types delivered (empty = all).
+	EventTypes []string `protobuf:"bytes,3,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// whsec_<base64>: shown by CreateWebhook and RotateWebhookSecret only.
+	Secret string `protobuf:"bytes,4,opt,name=secret,proto3" json:"secret,omitempty"`
+	// active, or disabled (failing for longer than the retry window; see RedriveWebhook).
+	State string `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
+	// Id of the last event the endpoint acknowledged.
+	Cursor int64 `protobuf:"varint,6,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Why it was disabled, or the last failure.
+	Detail  string                 `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
+	Created *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created,proto3" json:"created,omitempty"`
+	// While a rotated-out secret still signs (unset = none).
+	PreviousSecretExpires *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=previous_secret_expires,json=previousSecretExpires,proto3" json:"previous_secret_expires,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *Webhook) Reset() {
+	*x = Webhook{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Webhook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Webhook) ProtoMessage() {}
+
+func (x *Webhook) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
+func (*Webhook) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *Webhook) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *Webhook) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *Webhook) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+func (x *Webhook) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *Webhook) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Webhook) GetCursor() int64 {
+	if x != nil {
+		return x.Cursor
+	}
+	return 0
+}
+
+func (x *Webhook) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *Webhook) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *Webhook) GetPreviousSecretExpires() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousSecretExpires
+	}
+	return nil
+}
+
+type CreateWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// https URL (http allowed for allow-listed networks only).
+	Url           string   `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	EventTypes    []string `protobuf:"bytes,2,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateWebhookRequest) Reset() {
+	*x = CreateWebhookRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateWebhookRequest) ProtoMessage() {}
+
+func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
+func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreateWebhookRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *CreateWebhookRequest) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+type ListWebhooksRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksRequest) Reset() {
+	*x = ListWebhooksRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksRequest) ProtoMessage() {}
+
+func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
+func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{30}
+}
+
+type ListWebhooksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Webhooks      []*Webhook             `protobuf:"bytes,1,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWebhooksResponse) Reset() {
+	*x = ListWebhooksResponse{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWebhooksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWebhooksResponse) ProtoMessage() {}
+
+func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
+func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
+	if x != nil {
+		return x.Webhooks
+	}
+	return nil
+}
+
+type DeleteWebhookRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EndpointId    string                 `protobuf:"bytes,1,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWebhookRequest) Reset() {
+	*x = DeleteWebhookRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWebhookRequest) ProtoMessage() {}
+
+func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
+func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *DeleteWebhookRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+type DeleteWebhookResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteWebhookResponse) Reset() {
+	*x = DeleteWebhookResponse{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteWebhookResponse) ProtoMessage() {}
+
+func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
+func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{33}
+}
+
+type RotateWebhookSecretRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EndpointId string                 `protobuf:"bytes,1,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// How long the old secret keeps signing (default 24 h, at most 7 days).
+	OverlapSeconds int32 `protobuf:"varint,2,opt,name=overlap_seconds,json=overlapSeconds,proto3" json:"overlap_seconds,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RotateWebhookSecretRequest) Reset() {
+	*x = RotateWebhookSecretRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateWebhookSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateWebhookSecretRequest) ProtoMessage() {}
+
+func (x *RotateWebhookSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateWebhookSecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateWebhookSecretRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RotateWebhookSecretRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *RotateWebhookSecretRequest) GetOverlapSeconds() int32 {
+	if x != nil {
+		return x.OverlapSeconds
+	}
+	return 0
+}
+
+type TestWebhookRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EndpointId    string                 `protobuf:"bytes,1,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestWebhookRequest) Reset() {
+	*x = TestWebhookRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestWebhookRequest) ProtoMessage() {}
+
+func (x *TestWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestWebhookRequest.ProtoReflect.Descriptor instead.
+func (*TestWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *TestWebhookRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+type TestWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// HTTP status of the endpoint's answer (0 = no answer).
+	HttpStatus    int32  `protobuf:"varint,1,opt,name=http_status,json=httpStatus,proto3" json:"http_status,omitempty"`
+	Detail        string `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestWebhookResponse) Reset() {
+	*x = TestWebhookResponse{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestWebhookResponse) ProtoMessage() {}
+
+func (x *TestWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestWebhookResponse.ProtoReflect.Descriptor instead.
+func (*TestWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *TestWebhookResponse) GetHttpStatus() int32 {
+	if x != nil {
+		return x.HttpStatus
+	}
+	return 0
+}
+
+func (x *TestWebhookResponse) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+type RedriveWebhookRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	EndpointId string                 `protobuf:"bytes,1,opt,name=endpoint_id,json=endpointId,proto3" json:"endpoint_id,omitempty"`
+	// Replay from after this event id (0 = from after the last delivered event).
+	AfterEventId  int64 `protobuf:"varint,2,opt,name=after_event_id,json=afterEventId,proto3" json:"after_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveWebhookRequest) Reset() {
+	*x = RedriveWebhookRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveWebhookRequest) ProtoMessage() {}
+
+func (x *RedriveWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveWebhookRequest.ProtoReflect.Descriptor instead.
+func (*RedriveWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RedriveWebhookRequest) GetEndpointId() string {
+	if x != nil {
+		return x.EndpointId
+	}
+	return ""
+}
+
+func (x *RedriveWebhookRequest) GetAfterEventId() int64 {
+	if x != nil {
+		return x.AfterEventId
+	}
+	return 0
+}
+
+type EraseRecipientRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseRecipientRequest) Reset() {
+	*x = EraseRecipientRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseRecipientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseRecipientRequest) ProtoMessage() {}
+
+func (x *EraseRecipientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseRecipientRequest.ProtoReflect.Descriptor instead.
+func (*EraseRecipientRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *EraseRecipientRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+type EraseRecipientResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Messages from which the address was removed.
+	Messages int32 `protobuf:"varint,1,opt,name=messages,proto3" json:"messages,omitempty"`
+	// The stand-in kept in place of the address (sha256:<hex>), also the suppression key.
+	Replacement   string `protobuf:"bytes,2,opt,name=replacement,proto3" json:"replacement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseRecipientResponse) Reset() {
+	*x = EraseRecipientResponse{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseRecipientResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseRecipientResponse) ProtoMessage() {}
+
+func (x *EraseRecipientResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseRecipientResponse.ProtoReflect.Descriptor instead.
+func (*EraseRecipientResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *EraseRecipientResponse) GetMessages() int32 {
+	if x != nil {
+		return x.Messages
+	}
+	return 0
+}
+
+func (x *EraseRecipientResponse) GetReplacement() string {
+	if x != nil {
+		return x.Replacement
+	}
+	return ""
+}
+
+// A suppressed address of a tenant, and why.
+type Suppression struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lower case.
+	Address string `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Reason  string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What suppressed it: bounced, complained, unsubscribed, soft_bounces, manual or import
+	// (empty when not recorded).
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// The event that caused it (StreamEvents id) and its message, when an event did.
+	SourceEventId string                 `protobuf:"bytes,4,opt,name=source_event_id,json=sourceEventId,proto3" json:"source_event_id,omitempty"`
+	MessageId     string                 `protobuf:"bytes,5,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	Created       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created,proto3" json:"created,omitempty"`
+	// Unset: permanent. Set: a temporary suppression that lifts itself at this time.
+	Expires       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires,proto3" json:"expires,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Suppression) Reset() {
+	*x = Suppression{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Suppression) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Suppression) ProtoMessage() {}
+
+func (x *Suppression) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Suppression.ProtoReflect.Descriptor instead.
+func (*Suppression) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *Suppression) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Suppression) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Suppression) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Suppression) GetSourceEventId() string {
+	if x != nil {
+		return x.SourceEventId
+	}
+	return ""
+}
+
+func (x *Suppression) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Suppression) GetCreated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Created
+	}
+	return nil
+}
+
+func (x *Suppression) GetExpires() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Expires
+	}
+	return nil
+}
+
+type NewSuppression struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Address string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	// Free text, at most 256 characters; default "manual".
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Unset: permanent. Set (in the future): temporary.
+	Expires       *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires,proto3" json:"expires,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewSuppression) Reset() {
+	*x = NewSuppression{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewSuppression) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewSuppression) ProtoMessage() {}
+
+func (x *NewSuppression) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewSuppression.ProtoReflect.Descriptor instead.
+func (*NewSuppression) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *NewSuppression) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *NewSuppression) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *NewSuppression) GetExpires() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Expires
+	}
+	return nil
+}
+
+type AddSuppressionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Operator keys may name another tenant; others manage their own tenant's list.
+	TenantId     string            `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Suppressions []*NewSuppression `protobuf:"bytes,2,rep,name=suppressions,proto3" json:"suppressions,omitempty"`
+	// manual (default) or import: recorded as each entry's source.
+	Source        string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSuppressionsRequest) Reset() {
+	*x = AddSuppressionsRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSuppressionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSuppressionsRequest) ProtoMessage() {}
+
+func (x *AddSuppressionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSuppressionsRequest.ProtoReflect.Descriptor instead.
+func (*AddSuppressionsRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *AddSuppressionsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *AddSuppressionsRequest) GetSuppressions() []*NewSuppression {
+	if x != nil {
+		return x.Suppressions
+	}
+	return nil
+}
+
+func (x *AddSuppressionsRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+type AddSuppressionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Added         int32                  `protobuf:"varint,1,opt,name=added,proto3" json:"added,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddSuppressionsResponse) Reset() {
+	*x = AddSuppressionsResponse{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddSuppressionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddSuppressionsResponse) ProtoMessage() {}
+
+func (x *AddSuppressionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddSuppressionsResponse.ProtoReflect.Descriptor instead.
+func (*AddSuppressionsResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *AddSuppressionsResponse) GetAdded() int32 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+type GetSuppressionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSuppressionRequest) Reset() {
+	*x = GetSuppressionRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSuppressionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSuppressionRequest) ProtoMessage() {}
+
+func (x *GetSuppressionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSuppressionRequest.ProtoReflect.Descriptor instead.
+func (*GetSuppressionRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetSuppressionRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetSuppressionRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+type ListSuppressionsRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// 1-1000; 0 = 100.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty = the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSuppressionsRequest) Reset() {
+	*x = ListSuppressionsRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSuppressionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSuppressionsRequest) ProtoMessage() {}
+
+func (x *ListSuppressionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSuppressionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSuppressionsRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ListSuppressionsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ListSuppressionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSuppressionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListSuppressionsResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Suppressions []*Suppression         `protobuf:"bytes,1,rep,name=suppressions,proto3" json:"suppressions,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSuppressionsResponse) Reset() {
+	*x = ListSuppressionsResponse{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSuppressionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSuppressionsResponse) ProtoMessage() {}
+
+func (x *ListSuppressionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSuppressionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSuppressionsResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ListSuppressionsResponse) GetSuppressions() []*Suppression {
+	if x != nil {
+		return x.Suppressions
+	}
+	return nil
+}
+
+func (x *ListSuppressionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type RemoveSuppressionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Address       string                 `protobuf:"bytes,2,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveSuppressionRequest) Reset() {
+	*x = RemoveSuppressionRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveSuppressionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveSuppressionRequest) ProtoMessage() {}
+
+func (x *RemoveSuppressionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveSuppressionRequest.ProtoReflect.Descriptor instead.
+func (*RemoveSuppressionRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *RemoveSuppressionRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RemoveSuppressionRequest) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
 var File_postwave_v1_admin_proto protoreflect.FileDescriptor
 
 const file_postwave_v1_admin_proto_rawDesc = "" +
@@ -1153,7 +2851,128 @@ const file_postwave_v1_admin_proto_rawDesc = "" +
 	"\x16RenderTemplateResponse\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x12\n" +
-	"\x04html\x18\x03 \x01(\tR\x04html2\xd8\b\n" +
+	"\x04html\x18\x03 \x01(\tR\x04html\"\xa5\x03\n" +
+	"\rSendingDomain\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12,\n" +
+	"\x12return_path_domain\x18\x03 \x01(\tR\x10returnPathDomain\x12#\n" +
+	"\rtracking_host\x18\x04 \x01(\tR\ftrackingHost\x124\n" +
+	"\acreated\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x126\n" +
+	"\bverified\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bverified\x124\n" +
+	"\achecked\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\achecked\x126\n" +
+	"\arecords\x18\b \x03(\v2\x1c.postwave.v1.DomainDnsRecordR\arecords\x127\n" +
+	"\tselectors\x18\t \x03(\v2\x19.postwave.v1.DkimSelectorR\tselectors\"\xfd\x01\n" +
+	"\x0fDomainDnsRecord\x12\x18\n" +
+	"\apurpose\x18\x01 \x01(\tR\apurpose\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x14\n" +
+	"\x05value\x18\x04 \x01(\tR\x05value\x12\x1a\n" +
+	"\brequired\x18\x05 \x01(\bR\brequired\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12\x14\n" +
+	"\x05found\x18\a \x03(\tR\x05found\x12\x18\n" +
+	"\aproblem\x18\b \x01(\tR\aproblem\x12\x12\n" +
+	"\x04note\x18\t \x01(\tR\x04note\x12\x1a\n" +
+	"\bselector\x18\n" +
+	" \x01(\tR\bselector\"\xd3\x01\n" +
+	"\fDkimSelector\x12\x1a\n" +
+	"\bselector\x18\x01 \x01(\tR\bselector\x12\x1c\n" +
+	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x124\n" +
+	"\acreated\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12=\n" +
+	"\fretire_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vretireAfter\"Q\n" +
+	"\x17AddSendingDomainRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x1e\n" +
+	"\n" +
+	"algorithms\x18\x02 \x03(\tR\n" +
+	"algorithms\"\x1b\n" +
+	"\x19ListSendingDomainsRequest\"R\n" +
+	"\x1aListSendingDomainsResponse\x124\n" +
+	"\adomains\x18\x01 \x03(\v2\x1a.postwave.v1.SendingDomainR\adomains\"1\n" +
+	"\x17GetSendingDomainRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\"4\n" +
+	"\x1aVerifySendingDomainRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\"O\n" +
+	"\x15RotateDkimKeysRequest\x12\x16\n" +
+	"\x06domain\x18\x01 \x01(\tR\x06domain\x12\x1e\n" +
+	"\n" +
+	"algorithms\x18\x02 \x03(\tR\n" +
+	"algorithms\"\xc5\x02\n" +
+	"\aWebhook\x12\x1f\n" +
+	"\vendpoint_id\x18\x01 \x01(\tR\n" +
+	"endpointId\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1f\n" +
+	"\vevent_types\x18\x03 \x03(\tR\n" +
+	"eventTypes\x12\x16\n" +
+	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x14\n" +
+	"\x05state\x18\x05 \x01(\tR\x05state\x12\x16\n" +
+	"\x06cursor\x18\x06 \x01(\x03R\x06cursor\x12\x16\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\x124\n" +
+	"\acreated\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x12R\n" +
+	"\x17previous_secret_expires\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x15previousSecretExpires\"I\n" +
+	"\x14CreateWebhookRequest\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x1f\n" +
+	"\vevent_types\x18\x02 \x03(\tR\n" +
+	"eventTypes\"\x15\n" +
+	"\x13ListWebhooksRequest\"H\n" +
+	"\x14ListWebhooksResponse\x120\n" +
+	"\bwebhooks\x18\x01 \x03(\v2\x14.postwave.v1.WebhookR\bwebhooks\"7\n" +
+	"\x14DeleteWebhookRequest\x12\x1f\n" +
+	"\vendpoint_id\x18\x01 \x01(\tR\n" +
+	"endpointId\"\x17\n" +
+	"\x15DeleteWebhookResponse\"f\n" +
+	"\x1aRotateWebhookSecretRequest\x12\x1f\n" +
+	"\vendpoint_id\x18\x01 \x01(\tR\n" +
+	"endpointId\x12'\n" +
+	"\x0foverlap_seconds\x18\x02 \x01(\x05R\x0eoverlapSeconds\"5\n" +
+	"\x12TestWebhookRequest\x12\x1f\n" +
+	"\vendpoint_id\x18\x01 \x01(\tR\n" +
+	"endpointId\"N\n" +
+	"\x13TestWebhookResponse\x12\x1f\n" +
+	"\vhttp_status\x18\x01 \x01(\x05R\n" +
+	"httpStatus\x12\x16\n" +
+	"\x06detail\x18\x02 \x01(\tR\x06detail\"^\n" +
+	"\x15RedriveWebhookRequest\x12\x1f\n" +
+	"\vendpoint_id\x18\x01 \x01(\tR\n" +
+	"endpointId\x12$\n" +
+	"\x0eafter_event_id\x18\x02 \x01(\x03R\fafterEventId\"1\n" +
+	"\x15EraseRecipientRequest\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\"V\n" +
+	"\x16EraseRecipientResponse\x12\x1a\n" +
+	"\bmessages\x18\x01 \x01(\x05R\bmessages\x12 \n" +
+	"\vreplacement\x18\x02 \x01(\tR\vreplacement\"\x8a\x02\n" +
+	"\vSuppression\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12&\n" +
+	"\x0fsource_event_id\x18\x04 \x01(\tR\rsourceEventId\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x05 \x01(\tR\tmessageId\x124\n" +
+	"\acreated\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\acreated\x124\n" +
+	"\aexpires\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\"x\n" +
+	"\x0eNewSuppression\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x124\n" +
+	"\aexpires\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\"\x8e\x01\n" +
+	"\x16AddSuppressionsRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12?\n" +
+	"\fsuppressions\x18\x02 \x03(\v2\x1b.postwave.v1.NewSuppressionR\fsuppressions\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\"/\n" +
+	"\x17AddSuppressionsResponse\x12\x14\n" +
+	"\x05added\x18\x01 \x01(\x05R\x05added\"N\n" +
+	"\x15GetSuppressionRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"r\n" +
+	"\x17ListSuppressionsRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x80\x01\n" +
+	"\x18ListSuppressionsResponse\x12<\n" +
+	"\fsuppressions\x18\x01 \x03(\v2\x18.postwave.v1.SuppressionR\fsuppressions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Q\n" +
+	"\x18RemoveSuppressionRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x18\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress2\xdd\x17\n" +
 	"\fAdminService\x12]\n" +
 	"\fCreateTenant\x12 .postwave.v1.CreateTenantRequest\x1a\x13.postwave.v1.Tenant\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12e\n" +
 	"\vListTenants\x12\x1f.postwave.v1.ListTenantsRequest\x1a .postwave.v1.ListTenantsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12h\n" +
@@ -1165,7 +2984,23 @@ const file_postwave_v1_admin_proto_rawDesc = "" +
 	"\vGetTemplate\x12\x1f.postwave.v1.GetTemplateRequest\x1a\x15.postwave.v1.Template\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/templates/{template_id}\x12m\n" +
 	"\rListTemplates\x12!.postwave.v1.ListTemplatesRequest\x1a\".postwave.v1.ListTemplatesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/templates\x12~\n" +
 	"\x0eDeleteTemplate\x12\".postwave.v1.DeleteTemplateRequest\x1a#.postwave.v1.DeleteTemplateResponse\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/templates/{template_id}\x12\x88\x01\n" +
-	"\x0eRenderTemplate\x12\".postwave.v1.RenderTemplateRequest\x1a#.postwave.v1.RenderTemplateResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/templates/{template_id}:renderBF\n" +
+	"\x0eRenderTemplate\x12\".postwave.v1.RenderTemplateRequest\x1a#.postwave.v1.RenderTemplateResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/templates/{template_id}:render\x12l\n" +
+	"\x10AddSendingDomain\x12$.postwave.v1.AddSendingDomainRequest\x1a\x1a.postwave.v1.SendingDomain\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/domains\x12z\n" +
+	"\x12ListSendingDomains\x12&.postwave.v1.ListSendingDomainsRequest\x1a'.postwave.v1.ListSendingDomainsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/domains\x12r\n" +
+	"\x10GetSendingDomain\x12$.postwave.v1.GetSendingDomainRequest\x1a\x1a.postwave.v1.SendingDomain\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/domains/{domain}\x12\x82\x01\n" +
+	"\x13VerifySendingDomain\x12'.postwave.v1.VerifySendingDomainRequest\x1a\x1a.postwave.v1.SendingDomain\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/domains/{domain}:verify\x12x\n" +
+	"\x0eRotateDkimKeys\x12\".postwave.v1.RotateDkimKeysRequest\x1a\x1a.postwave.v1.SendingDomain\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/domains/{domain}:rotate\x12a\n" +
+	"\rCreateWebhook\x12!.postwave.v1.CreateWebhookRequest\x1a\x14.postwave.v1.Webhook\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/webhooks\x12i\n" +
+	"\fListWebhooks\x12 .postwave.v1.ListWebhooksRequest\x1a!.postwave.v1.ListWebhooksResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/webhooks\x12z\n" +
+	"\rDeleteWebhook\x12!.postwave.v1.DeleteWebhookRequest\x1a\".postwave.v1.DeleteWebhookResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/webhooks/{endpoint_id}\x12\x82\x01\n" +
+	"\x13RotateWebhookSecret\x12'.postwave.v1.RotateWebhookSecretRequest\x1a\x14.postwave.v1.Webhook\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/webhooks/{endpoint_id}:rotate\x12|\n" +
+	"\vTestWebhook\x12\x1f.postwave.v1.TestWebhookRequest\x1a .postwave.v1.TestWebhookResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/webhooks/{endpoint_id}:test\x12y\n" +
+	"\x0eRedriveWebhook\x12\".postwave.v1.RedriveWebhookRequest\x1a\x14.postwave.v1.Webhook\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/webhooks/{endpoint_id}:redrive\x12z\n" +
+	"\x0eEraseRecipient\x12\".postwave.v1.EraseRecipientRequest\x1a#.postwave.v1.EraseRecipientResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/recipients:erase\x12y\n" +
+	"\x0fAddSuppressions\x12#.postwave.v1.AddSuppressionsRequest\x1a$.postwave.v1.AddSuppressionsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/suppressions\x12r\n" +
+	"\x0eGetSuppression\x12\".postwave.v1.GetSuppressionRequest\x1a\x18.postwave.v1.Suppression\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/suppressions/{address}\x12y\n" +
+	"\x10ListSuppressions\x12$.postwave.v1.ListSuppressionsRequest\x1a%.postwave.v1.ListSuppressionsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/suppressions\x12x\n" +
+	"\x11RemoveSuppression\x12%.postwave.v1.RemoveSuppressionRequest\x1a\x18.postwave.v1.Suppression\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/suppressions/{address}BF\n" +
 	"\x0eio.postwave.v1P\x01Z2github.com/postwave/postwave/clients/go/postwavev1b\x06proto3"
 
 var (
@@ -1180,64 +3015,141 @@ func file_postwave_v1_admin_proto_rawDescGZIP() []byte {
 	return file_postwave_v1_admin_proto_rawDescData
 }
 
-var file_postwave_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_postwave_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_postwave_v1_admin_proto_goTypes = []any{
-	(*Tenant)(nil),                 // 0: postwave.v1.Tenant
-	(*CreateTenantRequest)(nil),    // 1: postwave.v1.CreateTenantRequest
-	(*ListTenantsRequest)(nil),     // 2: postwave.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),    // 3: postwave.v1.ListTenantsResponse
-	(*ApiKey)(nil),                 // 4: postwave.v1.ApiKey
-	(*CreateApiKeyRequest)(nil),    // 5: postwave.v1.CreateApiKeyRequest
-	(*CreateApiKeyResponse)(nil),   // 6: postwave.v1.CreateApiKeyResponse
-	(*ListApiKeysRequest)(nil),     // 7: postwave.v1.ListApiKeysRequest
-	(*ListApiKeysResponse)(nil),    // 8: postwave.v1.ListApiKeysResponse
-	(*RevokeApiKeyRequest)(nil),    // 9: postwave.v1.RevokeApiKeyRequest
-	(*Template)(nil),               // 10: postwave.v1.Template
-	(*CreateTemplateRequest)(nil),  // 11: postwave.v1.CreateTemplateRequest
-	(*GetTemplateRequest)(nil),     // 12: postwave.v1.GetTemplateRequest
-	(*ListTemplatesRequest)(nil),   // 13: postwave.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),  // 14: postwave.v1.ListTemplatesResponse
-	(*DeleteTemplateRequest)(nil),  // 15: postwave.v1.DeleteTemplateRequest
-	(*DeleteTemplateResponse)(nil), // 16: postwave.v1.DeleteTemplateResponse
-	(*RenderTemplateRequest)(nil),  // 17: postwave.v1.RenderTemplateRequest
-	(*RenderTemplateResponse)(nil), // 18: postwave.v1.RenderTemplateResponse
-	(*timestamppb.Timestamp)(nil),  // 19: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),        // 20: google.protobuf.Struct
+	(*Tenant)(nil),                     // 0: postwave.v1.Tenant
+	(*CreateTenantRequest)(nil),        // 1: postwave.v1.CreateTenantRequest
+	(*ListTenantsRequest)(nil),         // 2: postwave.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),        // 3: postwave.v1.ListTenantsResponse
+	(*ApiKey)(nil),                     // 4: postwave.v1.ApiKey
+	(*CreateApiKeyRequest)(nil),        // 5: postwave.v1.CreateApiKeyRequest
+	(*CreateApiKeyResponse)(nil),       // 6: postwave.v1.CreateApiKeyResponse
+	(*ListApiKeysRequest)(nil),         // 7: postwave.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),        // 8: postwave.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),        // 9: postwave.v1.RevokeApiKeyRequest
+	(*Template)(nil),                   // 10: postwave.v1.Template
+	(*CreateTemplateRequest)(nil),      // 11: postwave.v1.CreateTemplateRequest
+	(*GetTemplateRequest)(nil),         // 12: postwave.v1.GetTemplateRequest
+	(*ListTemplatesRequest)(nil),       // 13: postwave.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),      // 14: postwave.v1.ListTemplatesResponse
+	(*DeleteTemplateRequest)(nil),      // 15: postwave.v1.DeleteTemplateRequest
+	(*DeleteTemplateResponse)(nil),     // 16: postwave.v1.DeleteTemplateResponse
+	(*RenderTemplateRequest)(nil),      // 17: postwave.v1.RenderTemplateRequest
+	(*RenderTemplateResponse)(nil),     // 18: postwave.v1.RenderTemplateResponse
+	(*SendingDomain)(nil),              // 19: postwave.v1.SendingDomain
+	(*DomainDnsRecord)(nil),            // 20: postwave.v1.DomainDnsRecord
+	(*DkimSelector)(nil),               // 21: postwave.v1.DkimSelector
+	(*AddSendingDomainRequest)(nil),    // 22: postwave.v1.AddSendingDomainRequest
+	(*ListSendingDomainsRequest)(nil),  // 23: postwave.v1.ListSendingDomainsRequest
+	(*ListSendingDomainsResponse)(nil), // 24: postwave.v1.ListSendingDomainsResponse
+	(*GetSendingDomainRequest)(nil),    // 25: postwave.v1.GetSendingDomainRequest
+	(*VerifySendingDomainRequest)(nil), // 26: postwave.v1.VerifySendingDomainRequest
+	(*RotateDkimKeysRequest)(nil),      // 27: postwave.v1.RotateDkimKeysRequest
+	(*Webhook)(nil),                    // 28: postwave.v1.Webhook
+	(*CreateWebhookRequest)(nil),       // 29: postwave.v1.CreateWebhookRequest
+	(*ListWebhooksRequest)(nil),        // 30: postwave.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),       // 31: postwave.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),       // 32: postwave.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),      // 33: postwave.v1.DeleteWebhookResponse
+	(*RotateWebhookSecretRequest)(nil), // 34: postwave.v1.RotateWebhookSecretRequest
+	(*TestWebhookRequest)(nil),         // 35: postwave.v1.TestWebhookRequest
+	(*TestWebhookResponse)(nil),        // 36: postwave.v1.TestWebhookResponse
+	(*RedriveWebhookRequest)(nil),      // 37: postwave.v1.RedriveWebhookRequest
+	(*EraseRecipientRequest)(nil),      // 38: postwave.v1.EraseRecipientRequest
+	(*EraseRecipientResponse)(nil),     // 39: postwave.v1.EraseRecipientResponse
+	(*Suppression)(nil),                // 40: postwave.v1.Suppression
+	(*NewSuppression)(nil),             // 41: postwave.v1.NewSuppression
+	(*AddSuppressionsRequest)(nil),     // 42: postwave.v1.AddSuppressionsRequest
+	(*AddSuppressionsResponse)(nil),    // 43: postwave.v1.AddSuppressionsResponse
+	(*GetSuppressionRequest)(nil),      // 44: postwave.v1.GetSuppressionRequest
+	(*ListSuppressionsRequest)(nil),    // 45: postwave.v1.ListSuppressionsRequest
+	(*ListSuppressionsResponse)(nil),   // 46: postwave.v1.ListSuppressionsResponse
+	(*RemoveSuppressionRequest)(nil),   // 47: postwave.v1.RemoveSuppressionRequest
+	(*timestamppb.Timestamp)(nil),      // 48: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 49: google.protobuf.Struct
 }
 var file_postwave_v1_admin_proto_depIdxs = []int32{
-	19, // 0: postwave.v1.Tenant.created:type_name -> google.protobuf.Timestamp
+	48, // 0: postwave.v1.Tenant.created:type_name -> google.protobuf.Timestamp
 	0,  // 1: postwave.v1.ListTenantsResponse.tenants:type_name -> postwave.v1.Tenant
-	19, // 2: postwave.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
+	48, // 2: postwave.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
 	4,  // 3: postwave.v1.CreateApiKeyResponse.key:type_name -> postwave.v1.ApiKey
 	4,  // 4: postwave.v1.ListApiKeysResponse.keys:type_name -> postwave.v1.ApiKey
-	19, // 5: postwave.v1.Template.created:type_name -> google.protobuf.Timestamp
+	48, // 5: postwave.v1.Template.created:type_name -> google.protobuf.Timestamp
 	10, // 6: postwave.v1.ListTemplatesResponse.templates:type_name -> postwave.v1.Template
-	20, // 7: postwave.v1.RenderTemplateRequest.substitutions:type_name -> google.protobuf.Struct
-	1,  // 8: postwave.v1.AdminService.CreateTenant:input_type -> postwave.v1.CreateTenantRequest
-	2,  // 9: postwave.v1.AdminService.ListTenants:input_type -> postwave.v1.ListTenantsRequest
-	5,  // 10: postwave.v1.AdminService.CreateApiKey:input_type -> postwave.v1.CreateApiKeyRequest
-	7,  // 11: postwave.v1.AdminService.ListApiKeys:input_type -> postwave.v1.ListApiKeysRequest
-	9,  // 12: postwave.v1.AdminService.RevokeApiKey:input_type -> postwave.v1.RevokeApiKeyRequest
-	11, // 13: postwave.v1.AdminService.CreateTemplate:input_type -> postwave.v1.CreateTemplateRequest
-	12, // 14: postwave.v1.AdminService.GetTemplate:input_type -> postwave.v1.GetTemplateRequest
-	13, // 15: postwave.v1.AdminService.ListTemplates:input_type -> postwave.v1.ListTemplatesRequest
-	15, // 16: postwave.v1.AdminService.DeleteTemplate:input_type -> postwave.v1.DeleteTemplateRequest
-	17, // 17: postwave.v1.AdminService.RenderTemplate:input_type -> postwave.v1.RenderTemplateRequest
-	0,  // 18: postwave.v1.AdminService.CreateTenant:output_type -> postwave.v1.Tenant
-	3,  // 19: postwave.v1.AdminService.ListTenants:output_type -> postwave.v1.ListTenantsResponse
-	6,  // 20: postwave.v1.AdminService.CreateApiKey:output_type -> postwave.v1.CreateApiKeyResponse
-	8,  // 21: postwave.v1.AdminService.ListApiKeys:output_type -> postwave.v1.ListApiKeysResponse
-	4,  // 22: postwave.v1.AdminService.RevokeApiKey:output_type -> postwave.v1.ApiKey
-	10, // 23: postwave.v1.AdminService.CreateTemplate:output_type -> postwave.v1.Template
-	10, // 24: postwave.v1.AdminService.GetTemplate:output_type -> postwave.v1.Template
-	14, // 25: postwave.v1.AdminService.ListTemplates:output_type -> postwave.v1.ListTemplatesResponse
-	16, // 26: postwave.v1.AdminService.DeleteTemplate:output_type -> postwave.v1.DeleteTemplateResponse
-	18, // 27: postwave.v1.AdminService.RenderTemplate:output_type -> postwave.v1.RenderTemplateResponse
-	18, // [18:28] is the sub-list for method output_type
-	8,  // [8:18] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	49, // 7: postwave.v1.RenderTemplateRequest.substitutions:type_name -> google.protobuf.Struct
+	48, // 8: postwave.v1.SendingDomain.created:type_name -> google.protobuf.Timestamp
+	48, // 9: postwave.v1.SendingDomain.verified:type_name -> google.protobuf.Timestamp
+	48, // 10: postwave.v1.SendingDomain.checked:type_name -> google.protobuf.Timestamp
+	20, // 11: postwave.v1.SendingDomain.records:type_name -> postwave.v1.DomainDnsRecord
+	21, // 12: postwave.v1.SendingDomain.selectors:type_name -> postwave.v1.DkimSelector
+	48, // 13: postwave.v1.DkimSelector.created:type_name -> google.protobuf.Timestamp
+	48, // 14: postwave.v1.DkimSelector.retire_after:type_name -> google.protobuf.Timestamp
+	19, // 15: postwave.v1.ListSendingDomainsResponse.domains:type_name -> postwave.v1.SendingDomain
+	48, // 16: postwave.v1.Webhook.created:type_name -> google.protobuf.Timestamp
+	48, // 17: postwave.v1.Webhook.previous_secret_expires:type_name -> google.protobuf.Timestamp
+	28, // 18: postwave.v1.ListWebhooksResponse.webhooks:type_name -> postwave.v1.Webhook
+	48, // 19: postwave.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	48, // 20: postwave.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	48, // 21: postwave.v1.NewSuppression.expires:type_name -> google.protobuf.Timestamp
+	41, // 22: postwave.v1.AddSuppressionsRequest.suppressions:type_name -> postwave.v1.NewSuppression
+	40, // 23: postwave.v1.ListSuppressionsResponse.suppressions:type_name -> postwave.v1.Suppression
+	1,  // 24: postwave.v1.AdminService.CreateTenant:input_type -> postwave.v1.CreateTenantRequest
+	2,  // 25: postwave.v1.AdminService.ListTenants:input_type -> postwave.v1.ListTenantsRequest
+	5,  // 26: postwave.v1.AdminService.CreateApiKey:input_type -> postwave.v1.CreateApiKeyRequest
+	7,  // 27: postwave.v1.AdminService.ListApiKeys:input_type -> postwave.v1.ListApiKeysRequest
+	9,  // 28: postwave.v1.AdminService.RevokeApiKey:input_type -> postwave.v1.RevokeApiKeyRequest
+	11, // 29: postwave.v1.AdminService.CreateTemplate:input_type -> postwave.v1.CreateTemplateRequest
+	12, // 30: postwave.v1.AdminService.GetTemplate:input_type -> postwave.v1.GetTemplateRequest
+	13, // 31: postwave.v1.AdminService.ListTemplates:input_type -> postwave.v1.ListTemplatesRequest
+	15, // 32: postwave.v1.AdminService.DeleteTemplate:input_type -> postwave.v1.DeleteTemplateRequest
+	17, // 33: postwave.v1.AdminService.RenderTemplate:input_type -> postwave.v1.RenderTemplateRequest
+	22, // 34: postwave.v1.AdminService.AddSendingDomain:input_type -> postwave.v1.AddSendingDomainRequest
+	23, // 35: postwave.v1.AdminService.ListSendingDomains:input_type -> postwave.v1.ListSendingDomainsRequest
+	25, // 36: postwave.v1.AdminService.GetSendingDomain:input_type -> postwave.v1.GetSendingDomainRequest
+	26, // 37: postwave.v1.AdminService.VerifySendingDomain:input_type -> postwave.v1.VerifySendingDomainRequest
+	27, // 38: postwave.v1.AdminService.RotateDkimKeys:input_type -> postwave.v1.RotateDkimKeysRequest
+	29, // 39: postwave.v1.AdminService.CreateWebhook:input_type -> postwave.v1.CreateWebhookRequest
+	30, // 40: postwave.v1.AdminService.ListWebhooks:input_type -> postwave.v1.ListWebhooksRequest
+	32, // 41: postwave.v1.AdminService.DeleteWebhook:input_type -> postwave.v1.DeleteWebhookRequest
+	34, // 42: postwave.v1.AdminService.RotateWebhookSecret:input_type -> postwave.v1.RotateWebhookSecretRequest
+	35, // 43: postwave.v1.AdminService.TestWebhook:input_type -> postwave.v1.TestWebhookRequest
+	37, // 44: postwave.v1.AdminService.RedriveWebhook:input_type -> postwave.v1.RedriveWebhookRequest
+	38, // 45: postwave.v1.AdminService.EraseRecipient:input_type -> postwave.v1.EraseRecipientRequest
+	42, // 46: postwave.v1.AdminService.AddSuppressions:input_type -> postwave.v1.AddSuppressionsRequest
+	44, // 47: postwave.v1.AdminService.GetSuppression:input_type -> postwave.v1.GetSuppressionRequest
+	45, // 48: postwave.v1.AdminService.ListSuppressions:input_type -> postwave.v1.ListSuppressionsRequest
+	47, // 49: postwave.v1.AdminService.RemoveSuppression:input_type -> postwave.v1.RemoveSuppressionRequest
+	0,  // 50: postwave.v1.AdminService.CreateTenant:output_type -> postwave.v1.Tenant
+	3,  // 51: postwave.v1.AdminService.ListTenants:output_type -> postwave.v1.ListTenantsResponse
+	6,  // 52: postwave.v1.AdminService.CreateApiKey:output_type -> postwave.v1.CreateApiKeyResponse
+	8,  // 53: postwave.v1.AdminService.ListApiKeys:output_type -> postwave.v1.ListApiKeysResponse
+	4,  // 54: postwave.v1.AdminService.RevokeApiKey:output_type -> postwave.v1.ApiKey
+	10, // 55: postwave.v1.AdminService.CreateTemplate:output_type -> postwave.v1.Template
+	10, // 56: postwave.v1.AdminService.GetTemplate:output_type -> postwave.v1.Template
+	14, // 57: postwave.v1.AdminService.ListTemplates:output_type -> postwave.v1.ListTemplatesResponse
+	16, // 58: postwave.v1.AdminService.DeleteTemplate:output_type -> postwave.v1.DeleteTemplateResponse
+	18, // 59: postwave.v1.AdminService.RenderTemplate:output_type -> postwave.v1.RenderTemplateResponse
+	19, // 60: postwave.v1.AdminService.AddSendingDomain:output_type -> postwave.v1.SendingDomain
+	24, // 61: postwave.v1.AdminService.ListSendingDomains:output_type -> postwave.v1.ListSendingDomainsResponse
+	19, // 62: postwave.v1.AdminService.GetSendingDomain:output_type -> postwave.v1.SendingDomain
+	19, // 63: postwave.v1.AdminService.VerifySendingDomain:output_type -> postwave.v1.SendingDomain
+	19, // 64: postwave.v1.AdminService.RotateDkimKeys:output_type -> postwave.v1.SendingDomain
+	28, // 65: postwave.v1.AdminService.CreateWebhook:output_type -> postwave.v1.Webhook
+	31, // 66: postwave.v1.AdminService.ListWebhooks:output_type -> postwave.v1.ListWebhooksResponse
+	33, // 67: postwave.v1.AdminService.DeleteWebhook:output_type -> postwave.v1.DeleteWebhookResponse
+	28, // 68: postwave.v1.AdminService.RotateWebhookSecret:output_type -> postwave.v1.Webhook
+	36, // 69: postwave.v1.AdminService.TestWebhook:output_type -> postwave.v1.TestWebhookResponse
+	28, // 70: postwave.v1.AdminService.RedriveWebhook:output_type -> postwave.v1.Webhook
+	39, // 71: postwave.v1.AdminService.EraseRecipient:output_type -> postwave.v1.EraseRecipientResponse
+	43, // 72: postwave.v1.AdminService.AddSuppressions:output_type -> postwave.v1.AddSuppressionsResponse
+	40, // 73: postwave.v1.AdminService.GetSuppression:output_type -> postwave.v1.Suppression
+	46, // 74: postwave.v1.AdminService.ListSuppressions:output_type -> postwave.v1.ListSuppressionsResponse
+	40, // 75: postwave.v1.AdminService.RemoveSuppression:output_type -> postwave.v1.Suppression
+	50, // [50:76] is the sub-list for method output_type
+	24, // [24:50] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_postwave_v1_admin_proto_init() }
@@ -1251,7 +3163,7 @@ func file_postwave_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_postwave_v1_admin_proto_rawDesc), len(file_postwave_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,16 +21,32 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AdminService_CreateTenant_FullMethodName   = "/postwave.v1.AdminService/CreateTenant"
-	AdminService_ListTenants_FullMethodName    = "/postwave.v1.AdminService/ListTenants"
-	AdminService_CreateApiKey_FullMethodName   = "/postwave.v1.AdminService/CreateApiKey"
-	AdminService_ListApiKeys_FullMethodName    = "/postwave.v1.AdminService/ListApiKeys"
-	AdminService_RevokeApiKey_FullMethodName   = "/postwave.v1.AdminService/RevokeApiKey"
-	AdminService_CreateTemplate_FullMethodName = "/postwave.v1.AdminService/CreateTemplate"
-	AdminService_GetTemplate_FullMethodName    = "/postwave.v1.AdminService/GetTemplate"
-	AdminService_ListTemplates_FullMethodName  = "/postwave.v1.AdminService/ListTemplates"
-	AdminService_DeleteTemplate_FullMethodName = "/postwave.v1.AdminService/DeleteTemplate"
-	AdminService_RenderTemplate_FullMethodName = "/postwave.v1.AdminService/RenderTemplate"
+	AdminService_CreateTenant_FullMethodName        = "/postwave.v1.AdminService/CreateTenant"
+	AdminService_ListTenants_FullMethodName         = "/postwave.v1.AdminService/ListTenants"
+	AdminService_CreateApiKey_FullMethodName        = "/postwave.v1.AdminService/CreateApiKey"
+	AdminService_ListApiKeys_FullMethodName         = "/postwave.v1.AdminService/ListApiKeys"
+	AdminService_RevokeApiKey_FullMethodName        = "/postwave.v1.AdminService/RevokeApiKey"
+	AdminService_CreateTemplate_FullMethodName      = "/postwave.v1.AdminService/CreateTemplate"
+	AdminService_GetTemplate_FullMethodName         = "/postwave.v1.AdminService/GetTemplate"
+	AdminService_ListTemplates_FullMethodName       = "/postwave.v1.AdminService/ListTemplates"
+	AdminService_DeleteTemplate_FullMethodName      = "/postwave.v1.AdminService/DeleteTemplate"
+	AdminService_RenderTemplate_FullMethodName      = "/postwave.v1.AdminService/RenderTemplate"
+	AdminService_AddSendingDomain_FullMethodName    = "/postwave.v1.AdminService/AddSendingDomain"
+	AdminService_ListSendingDomains_FullMethodName  = "/postwave.v1.AdminService/ListSendingDomains"
+	AdminService_GetSendingDomain_FullMethodName    = "/postwave.v1.AdminService/GetSendingDomain"
+	AdminService_VerifySendingDomain_FullMethodName = "/postwave.v1.AdminService/VerifySendingDomain"
+	AdminService_RotateDkimKeys_FullMethodName      = "/postwave.v1.AdminService/RotateDkimKeys"
+	AdminService_CreateWebhook_FullMethodName       = "/postwave.v1.AdminService/CreateWebhook"
+	AdminService_ListWebhooks_FullMethodName        = "/postwave.v1.AdminService/ListWebhooks"
+	AdminService_DeleteWebhook_FullMethodName       = "/postwave.v1.AdminService/DeleteWebhook"
+	AdminService_RotateWebhookSecret_FullMethodName = "/postwave.v1.AdminService/RotateWebhookSecret"
+	AdminService_TestWebhook_FullMethodName         = "/postwave.v1.AdminService/TestWebhook"
+	AdminService_RedriveWebhook_FullMethodName      = "/postwave.v1.AdminService/RedriveWebhook"
+	AdminService_EraseRecipient_FullMethodName      = "/postwave.v1.AdminService/EraseRecipient"
+	AdminService_AddSuppressions_FullMethodName     = "/postwave.v1.AdminService/AddSuppressions"
+	AdminService_GetSuppression_FullMethodName      = "/postwave.v1.AdminService/GetSuppression"
+	AdminService_ListSuppressions_FullMethodName    = "/postwave.v1.AdminService/ListSuppressions"
+	AdminService_RemoveSuppression_FullMethodName   = "/postwave.v1.AdminService/RemoveSuppression"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -49,6 +65,45 @@ type AdminServiceClient interface {
 	ListTemplates(ctx context.Context, in *ListTemplatesRequest, opts ...grpc.CallOption) (*ListTemplatesResponse, error)
 	DeleteTemplate(ctx context.Context, in *DeleteTemplateRequest, opts ...grpc.CallOption) (*DeleteTemplateResponse, error)
 	RenderTemplate(ctx context.Context, in *RenderTemplateRequest, opts ...grpc.CallOption) (*RenderTemplateResponse, error)
+	// --- sending domains (deliverability) ---
+	// AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+	// default; private keys encrypted at rest) and returns the DNS records to publish.
+	AddSendingDomain(ctx context.Context, in *AddSendingDomainRequest, opts ...grpc.CallOption) (*SendingDomain, error)
+	ListSendingDomains(ctx context.Context, in *ListSendingDomainsRequest, opts ...grpc.CallOption) (*ListSendingDomainsResponse, error)
+	GetSendingDomain(ctx context.Context, in *GetSendingDomainRequest, opts ...grpc.CallOption) (*SendingDomain, error)
+	// VerifySendingDomain checks every record against DNS now; each record reports what is
+	// missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+	VerifySendingDomain(ctx context.Context, in *VerifySendingDomainRequest, opts ...grpc.CallOption) (*SendingDomain, error)
+	// RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+	// published, and the old selector then retires after a grace period.
+	RotateDkimKeys(ctx context.Context, in *RotateDkimKeysRequest, opts ...grpc.CallOption) (*SendingDomain, error)
+	// --- webhooks and erasure (tracking) ---
+	// CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+	CreateWebhook(ctx context.Context, in *CreateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
+	ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error)
+	DeleteWebhook(ctx context.Context, in *DeleteWebhookRequest, opts ...grpc.CallOption) (*DeleteWebhookResponse, error)
+	// RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires.
+	RotateWebhookSecret(ctx context.Context, in *RotateWebhookSecretRequest, opts ...grpc.CallOption) (*Webhook, error)
+	// TestWebhook sends one signed sample event to the endpoint now and reports the answer.
+	TestWebhook(ctx context.Context, in *TestWebhookRequest, opts ...grpc.CallOption) (*TestWebhookResponse, error)
+	// RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+	// (or after `after_event_id`, to replay events the receiver lost).
+	RedriveWebhook(ctx context.Context, in *RedriveWebhookRequest, opts ...grpc.CallOption) (*Webhook, error)
+	// EraseRecipient removes a recipient's personal data from the tenant's messages and events
+	// (right to erasure); a suppression of the address is kept, as a hash.
+	EraseRecipient(ctx context.Context, in *EraseRecipientRequest, opts ...grpc.CallOption) (*EraseRecipientResponse, error)
+	// --- suppressions (storage) ---
+	// AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+	// mail to them is dropped at acceptance and again just before sending. An entry given
+	// `expires` is temporary and lifts itself then.
+	AddSuppressions(ctx context.Context, in *AddSuppressionsRequest, opts ...grpc.CallOption) (*AddSuppressionsResponse, error)
+	// GetSuppression answers whether an address is suppressed, and why (reason, the event that
+	// caused it, when, until when); NOT_FOUND if it is not.
+	GetSuppression(ctx context.Context, in *GetSuppressionRequest, opts ...grpc.CallOption) (*Suppression, error)
+	// ListSuppressions pages through the tenant's live suppressions.
+	ListSuppressions(ctx context.Context, in *ListSuppressionsRequest, opts ...grpc.CallOption) (*ListSuppressionsResponse, error)
+	// RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
+	RemoveSuppression(ctx context.Context, in *RemoveSuppressionRequest, opts ...grpc.CallOption) (*Suppression, error)
 }
 
 type adminServiceClient struct {
@@ -159,6 +214,166 @@ func (c *adminServiceClient) RenderTemplate(ctx context.Context, in *RenderTempl
 	return out, nil
 }
 
+func (c *adminServiceClient) AddSendingDomain(ctx context.Context, in *AddSendingDomainRequest, opts ...grpc.CallOption) (*SendingDomain, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendingDomain)
+	err := c.cc.Invoke(ctx, AdminService_AddSendingDomain_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListSendingDomains(ctx context.Context, in *ListSendingDomainsRequest, opts ...grpc.CallOption) (*ListSendingDomainsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSendingDomainsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListSendingDomains_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetSendingDomain(ctx context.Context, in *GetSendingDomainRequest, opts ...grpc.CallOption) (*SendingDomain, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendingDomain)
+	err := c.cc.Invoke(ctx, AdminService_GetSendingDomain_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) VerifySendingDomain(ctx context.Context, in *VerifySendingDomainRequest, opts ...grpc.CallOption) (*SendingDomain, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendingDomain)
+	err := c.cc.Invoke(ctx, AdminService_VerifySendingDomain_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) RotateDkimKeys(ctx context.Context, in *RotateDkimKeysRequest, opts ...grpc.CallOption) (*SendingDomain, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendingDomain)
+	err := c.cc.Invoke(ctx, AdminService_RotateDkimKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) CreateWebhook(ctx context.Context, in *CreateWebhookRequest, opts ...grpc.CallOption) (*Webhook, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Webhook)
+	err := c.cc.Invoke(ctx, AdminService_CreateWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListWebhooks(ctx context.Context, in *ListWebhooksRequest, opts ...grpc.CallOption) (*ListWebhooksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWebhooksResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListWebhooks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteWebhook(ctx context.Context, in *DeleteWebhookRequest, opts ...grpc.CallOption) (*DeleteWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteWebhookResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) RotateWebhookSecret(ctx context.Context, in *RotateWebhookSecretRequest, opts ...grpc.CallOption) (*Webhook, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Webhook)
+	err := c.cc.Invoke(ctx, AdminService_RotateWebhookSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) TestWebhook(ctx context.Context, in *TestWebhookRequest, opts ...grpc.CallOption) (*TestWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestWebhookResponse)
+	err := c.cc.Invoke(ctx, AdminService_TestWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) RedriveWebhook(ctx context.Context, in *RedriveWebhookRequest, opts ...grpc.CallOption) (*Webhook, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Webhook)
+	err := c.cc.Invoke(ctx, AdminService_RedriveWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) EraseRecipient(ctx context.Context, in *EraseRecipientRequest, opts ...grpc.CallOption) (*EraseRecipientResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseRecipientResponse)
+	err := c.cc.Invoke(ctx, AdminService_EraseRecipient_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) AddSuppressions(ctx context.Context, in *AddSuppressionsRequest, opts ...grpc.CallOption) (*AddSuppressionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddSuppressionsResponse)
+	err := c.cc.Invoke(ctx, AdminService_AddSuppressions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetSuppression(ctx context.Context, in *GetSuppressionRequest, opts ...grpc.CallOption) (*Suppression, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Suppression)
+	err := c.cc.Invoke(ctx, AdminService_GetSuppression_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListSuppressions(ctx context.Context, in *ListSuppressionsRequest, opts ...grpc.CallOption) (*ListSuppressionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSuppressionsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListSuppressions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) RemoveSuppression(ctx context.Context, in *RemoveSuppressionRequest, opts ...grpc.CallOption) (*Suppression, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Suppression)
+	err := c.cc.Invoke(ctx, AdminService_RemoveSuppression_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -175,6 +390,45 @@ type AdminServiceServer interface {
 	ListTemplates(context.Context, *ListTemplatesRequest) (*ListTemplatesResponse, error)
 	DeleteTemplate(context.Context, *DeleteTemplateRequest) (*DeleteTemplateResponse, error)
 	RenderTemplate(context.Context, *RenderTemplateRequest) (*RenderTemplateResponse, error)
+	// --- sending domains (deliverability) ---
+	// AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+	// default; private keys encrypted at rest) and returns the DNS records to publish.
+	AddSendingDomain(context.Context, *AddSendingDomainRequest) (*SendingDomain, error)
+	ListSendingDomains(context.Context, *ListSendingDomainsRequest) (*ListSendingDomainsResponse, error)
+	GetSendingDomain(context.Context, *GetSendingDomainRequest) (*SendingDomain, error)
+	// VerifySendingDomain checks every record against DNS now; each record reports what is
+	// missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+	VerifySendingDomain(context.Context, *VerifySendingDomainRequest) (*SendingDomain, error)
+	// RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+	// published, and the old selector then retires after a grace period.
+	RotateDkimKeys(context.Context, *RotateDkimKeysRequest) (*SendingDomain, error)
+	// --- webhooks and erasure (tracking) ---
+	// CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+	CreateWebhook(context.Context, *CreateWebhookRequest) (*Webhook, error)
+	ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error)
+	DeleteWebhook(context.Context, *DeleteWebhookRequest) (*DeleteWebhookResponse, error)
+	// RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires.
+	RotateWebhookSecret(context.Context, *RotateWebhookSecretRequest) (*Webhook, error)
+	// TestWebhook sends one signed sample event to the endpoint now and reports the answer.
+	TestWebhook(context.Context, *TestWebhookRequest) (*TestWebhookResponse, error)
+	// RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+	// (or after `after_event_id`, to replay events the receiver lost).
+	RedriveWebhook(context.Context, *RedriveWebhookRequest) (*Webhook, error)
+	// EraseRecipient removes a recipient's personal data from the tenant's messages and events
+	// (right to erasure); a suppression of the address is kept, as a hash.
+	EraseRecipient(context.Context, *EraseRecipientRequest) (*EraseRecipientResponse, error)
+	// --- suppressions (storage) ---
+	// AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+	// mail to them is dropped at acceptance and again just before sending. An entry given
+	// `expires` is temporary and lifts itself then.
+	AddSuppressions(context.Context, *AddSuppressionsRequest) (*AddSuppressionsResponse, error)
+	// GetSuppression answers whether an address is suppressed, and why (reason, the event that
+	// caused it, when, until when); NOT_FOUND if it is not.
+	GetSuppression(context.Context, *GetSuppressionRequest) (*Suppression, error)
+	// ListSuppressions pages through the tenant's live suppressions.
+	ListSuppressions(context.Context, *ListSuppressionsRequest) (*ListSuppressionsResponse, error)
+	// RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
+	RemoveSuppression(context.Context, *RemoveSuppressionRequest) (*Suppression, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -214,6 +468,54 @@ func (UnimplementedAdminServiceServer) DeleteTemplate(context.Context, *DeleteTe
 }
 func (UnimplementedAdminServiceServer) RenderTemplate(context.Context, *RenderTemplateRequest) (*RenderTemplateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RenderTemplate not implemented")
+}
+func (UnimplementedAdminServiceServer) AddSendingDomain(context.Context, *AddSendingDomainRequest) (*SendingDomain, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddSendingDomain not implemented")
+}
+func (UnimplementedAdminServiceServer) ListSendingDomains(context.Context, *ListSendingDomainsRequest) (*ListSendingDomainsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSendingDomains not implemented")
+}
+func (UnimplementedAdminServiceServer) GetSendingDomain(context.Context, *GetSendingDomainRequest) (*SendingDomain, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSendingDomain not implemented")
+}
+func (UnimplementedAdminServiceServer) VerifySendingDomain(context.Context, *VerifySendingDomainRequest) (*SendingDomain, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifySendingDomain not implemented")
+}
+func (UnimplementedAdminServiceServer) RotateDkimKeys(context.Context, *RotateDkimKeysRequest) (*SendingDomain, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateDkimKeys not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateWebhook(context.Context, *CreateWebhookRequest) (*Webhook, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateWebhook not implemented")
+}
+func (UnimplementedAdminServiceServer) ListWebhooks(context.Context, *ListWebhooksRequest) (*ListWebhooksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWebhooks not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteWebhook(context.Context, *DeleteWebhookRequest) (*DeleteWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteWebhook not implemented")
+}
+func (UnimplementedAdminServiceServer) RotateWebhookSecret(context.Context, *RotateWebhookSecretRequest) (*Webhook, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateWebhookSecret not implemented")
+}
+func (UnimplementedAdminServiceServer) TestWebhook(context.Context, *TestWebhookRequest) (*TestWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TestWebhook not implemented")
+}
+func (UnimplementedAdminServiceServer) RedriveWebhook(context.Context, *RedriveWebhookRequest) (*Webhook, error) {
+	return nil, status.Error(codes.Unimplemented, "method RedriveWebhook not implemented")
+}
+func (UnimplementedAdminServiceServer) EraseRecipient(context.Context, *EraseRecipientRequest) (*EraseRecipientResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseRecipient not implemented")
+}
+func (UnimplementedAdminServiceServer) AddSuppressions(context.Context, *AddSuppressionsRequest) (*AddSuppressionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddSuppressions not implemented")
+}
+func (UnimplementedAdminServiceServer) GetSuppression(context.Context, *GetSuppressionRequest) (*Suppression, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSuppression not implemented")
+}
+func (UnimplementedAdminServiceServer) ListSuppressions(context.Context, *ListSuppressionsRequest) (*ListSuppressionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSuppressions not implemented")
+}
+func (UnimplementedAdminServiceServer) RemoveSuppression(context.Context, *RemoveSuppressionRequest) (*Suppression, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveSuppression not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -416,6 +718,294 @@ func _AdminService_RenderTemplate_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_AddSendingDomain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddSendingDomainRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).AddSendingDomain(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_AddSendingDomain_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).AddSendingDomain(ctx, req.(*AddSendingDomainRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListSendingDomains_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSendingDomainsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListSendingDomains(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListSendingDomains_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListSendingDomains(ctx, req.(*ListSendingDomainsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetSendingDomain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSendingDomainRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetSendingDomain(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetSendingDomain_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetSendingDomain(ctx, req.(*GetSendingDomainRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_VerifySendingDomain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifySendingDomainRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).VerifySendingDomain(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_VerifySendingDomain_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).VerifySendingDomain(ctx, req.(*VerifySendingDomainRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_RotateDkimKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateDkimKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).RotateDkimKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_RotateDkimKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).RotateDkimKeys(ctx, req.(*RotateDkimKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_CreateWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateWebhook(ctx, req.(*CreateWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListWebhooks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWebhooksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListWebhooks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListWebhooks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListWebhooks(ctx, req.(*ListWebhooksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteWebhook(ctx, req.(*DeleteWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_RotateWebhookSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateWebhookSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).RotateWebhookSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_RotateWebhookSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).RotateWebhookSecret(ctx, req.(*RotateWebhookSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_TestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TestWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).TestWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_TestWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).TestWebhook(ctx, req.(*TestWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_RedriveWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RedriveWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).RedriveWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_RedriveWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).RedriveWebhook(ctx, req.(*RedriveWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_EraseRecipient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseRecipientRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).EraseRecipient(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_EraseRecipient_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).EraseRecipient(ctx, req.(*EraseRecipientRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_AddSuppressions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddSuppressionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).AddSuppressions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_AddSuppressions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).AddSuppressions(ctx, req.(*AddSuppressionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetSuppression_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSuppressionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetSuppression(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetSuppression_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetSuppression(ctx, req.(*GetSuppressionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListSuppressions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSuppressionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListSuppressions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListSuppressions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListSuppressions(ctx, req.(*ListSuppressionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_RemoveSuppression_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveSuppressionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).RemoveSuppression(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_RemoveSuppression_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).RemoveSuppression(ctx, req.(*RemoveSuppressionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -462,6 +1052,70 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RenderTemplate",
 			Handler:    _AdminService_RenderTemplate_Handler,
+		},
+		{
+			MethodName: "AddSendingDomain",
+			Handler:    _AdminService_AddSendingDomain_Handler,
+		},
+		{
+			MethodName: "ListSendingDomains",
+			Handler:    _AdminService_ListSendingDomains_Handler,
+		},
+		{
+			MethodName: "GetSendingDomain",
+			Handler:    _AdminService_GetSendingDomain_Handler,
+		},
+		{
+			MethodName: "VerifySendingDomain",
+			Handler:    _AdminService_VerifySendingDomain_Handler,
+		},
+		{
+			MethodName: "RotateDkimKeys",
+			Handler:    _AdminService_RotateDkimKeys_Handler,
+		},
+		{
+			MethodName: "CreateWebhook",
+			Handler:    _AdminService_CreateWebhook_Handler,
+		},
+		{
+			MethodName: "ListWebhooks",
+			Handler:    _AdminService_ListWebhooks_Handler,
+		},
+		{
+			MethodName: "DeleteWebhook",
+			Handler:    _AdminService_DeleteWebhook_Handler,
+		},
+		{
+			MethodName: "RotateWebhookSecret",
+			Handler:    _AdminService_RotateWebhookSecret_Handler,
+		},
+		{
+			MethodName: "TestWebhook",
+			Handler:    _AdminService_TestWebhook_Handler,
+		},
+		{
+			MethodName: "RedriveWebhook",
+			Handler:    _AdminService_RedriveWebhook_Handler,
+		},
+		{
+			MethodName: "EraseRecipient",
+			Handler:    _AdminService_EraseRecipient_Handler,
+		},
+		{
+			MethodName: "AddSuppressions",
+			Handler:    _AdminService_AddSuppressions_Handler,
+		},
+		{
+			MethodName: "GetSuppression",
+			Handler:    _AdminService_GetSuppression_Handler,
+		},
+		{
+			MethodName: "ListSuppressions",
+			Handler:    _AdminService_ListSuppressions_Handler,
+		},
+		{
+			MethodName: "RemoveSuppression",
+			Handler:    _AdminService_RemoveSuppression_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -12,6 +12,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -23,6 +24,62 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// StatsGrouping: what one row of GetStats counts over.
+type StatsGrouping int32
+
+const (
+	StatsGrouping_STATS_GROUPING_UNSPECIFIED StatsGrouping = 0 // treated as DAY
+	StatsGrouping_STATS_GROUPING_DAY         StatsGrouping = 1 // UTC day, YYYY-MM-DD
+	StatsGrouping_STATS_GROUPING_TAG         StatsGrouping = 2 // a request tag (a message with several tags counts under each)
+	StatsGrouping_STATS_GROUPING_STREAM      StatsGrouping = 3 // transactional or bulk
+	StatsGrouping_STATS_GROUPING_DOMAIN      StatsGrouping = 4 // the recipient's domain
+)
+
+// Enum value maps for StatsGrouping.
+var (
+	StatsGrouping_name = map[int32]string{
+		0: "STATS_GROUPING_UNSPECIFIED",
+		1: "STATS_GROUPING_DAY",
+		2: "STATS_GROUPING_TAG",
+		3: "STATS_GROUPING_STREAM",
+		4: "STATS_GROUPING_DOMAIN",
+	}
+	StatsGrouping_value = map[string]int32{
+		"STATS_GROUPING_UNSPECIFIED": 0,
+		"STATS_GROUPING_DAY":         1,
+		"STATS_GROUPING_TAG":         2,
+		"STATS_GROUPING_STREAM":      3,
+		"STATS_GROUPING_DOMAIN":      4,
+	}
+)
+
+func (x StatsGrouping) Enum() *StatsGrouping {
+	p := new(StatsGrouping)
+	*p = x
+	return p
+}
+
+func (x StatsGrouping) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StatsGrouping) Descriptor() protoreflect.EnumDescriptor {
+	return file_postwave_v1_events_proto_enumTypes[0].Descriptor()
+}
+
+func (StatsGrouping) Type() protoreflect.EnumType {
+	return &file_postwave_v1_events_proto_enumTypes[0]
+}
+
+func (x StatsGrouping) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StatsGrouping.Descriptor instead.
+func (StatsGrouping) EnumDescriptor() ([]byte, []int) {
+	return file_postwave_v1_events_proto_rawDescGZIP(), []int{0}
+}
 
 type StreamEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -96,20 +153,515 @@ func (x *StreamEventsRequest) GetNoFollow() bool {
 	return false
 }
 
+type ListEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only these event types (empty = all).
+	Types []string `protobuf:"bytes,1,rep,name=types,proto3" json:"types,omitempty"`
+	// Only this message's events (empty = all).
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// Only events of this recipient address (empty = all).
+	Recipient string `protobuf:"bytes,3,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Only events at or after / before this time (unset = no bound).
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Most events to return (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page (empty = the first page).
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEventsRequest) Reset() {
+	*x = ListEventsRequest{}
+	mi := &file_postwave_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEventsRequest) ProtoMessage() {}
+
+func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListEventsRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListEventsRequest) GetTypes() []string {
+	if x != nil {
+		return x.Types
+	}
+	return nil
+}
+
+func (x *ListEventsRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *ListEventsRequest) GetRecipient() string {
+	if x != nil {
+		return x.Recipient
+	}
+	return ""
+}
+
+func (x *ListEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListEventsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Pass as page_token for the next page; empty when there is none.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListEventsResponse) Reset() {
+	*x = ListEventsResponse{}
+	mi := &file_postwave_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListEventsResponse) ProtoMessage() {}
+
+func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListEventsResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListEventsResponse) GetEvents() []*Event {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// From this time (unset = 7 days ago) to this time (unset = now).
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	GroupBy       StatsGrouping          `protobuf:"varint,3,opt,name=group_by,json=groupBy,proto3,enum=postwave.v1.StatsGrouping" json:"group_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStatsRequest) Reset() {
+	*x = GetStatsRequest{}
+	mi := &file_postwave_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStatsRequest) ProtoMessage() {}
+
+func (x *GetStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetStatsRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetStatsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *GetStatsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *GetStatsRequest) GetGroupBy() StatsGrouping {
+	if x != nil {
+		return x.GroupBy
+	}
+	return StatsGrouping_STATS_GROUPING_UNSPECIFIED
+}
+
+type StatsRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The day, tag, stream or domain.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Messages accepted for delivery.
+	Sent           int64 `protobuf:"varint,2,opt,name=sent,proto3" json:"sent,omitempty"`
+	Delivered      int64 `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	Bounced        int64 `protobuf:"varint,4,opt,name=bounced,proto3" json:"bounced,omitempty"`
+	Complained     int64 `protobuf:"varint,5,opt,name=complained,proto3" json:"complained,omitempty"`
+	OpenedHuman    int64 `protobuf:"varint,6,opt,name=opened_human,json=openedHuman,proto3" json:"opened_human,omitempty"`
+	OpenedMachine  int64 `protobuf:"varint,7,opt,name=opened_machine,json=openedMachine,proto3" json:"opened_machine,omitempty"`
+	ClickedHuman   int64 `protobuf:"varint,8,opt,name=clicked_human,json=clickedHuman,proto3" json:"clicked_human,omitempty"`
+	ClickedMachine int64 `protobuf:"varint,9,opt,name=clicked_machine,json=clickedMachine,proto3" json:"clicked_machine,omitempty"`
+	// Distinct messages opened / clicked by a human.
+	UniqueOpenedHuman  int64 `protobuf:"varint,10,opt,name=unique_opened_human,json=uniqueOpenedHuman,proto3" json:"unique_opened_human,omitempty"`
+	UniqueClickedHuman int64 `protobuf:"varint,11,opt,name=unique_clicked_human,json=uniqueClickedHuman,proto3" json:"unique_clicked_human,omitempty"`
+	Unsubscribed       int64 `protobuf:"varint,12,opt,name=unsubscribed,proto3" json:"unsubscribed,omitempty"`
+	// delivered/sent, bounced/sent, complained/delivered, unique human opens and clicks / delivered.
+	DeliveryRate  float64 `protobuf:"fixed64,13,opt,name=delivery_rate,json=deliveryRate,proto3" json:"delivery_rate,omitempty"`
+	BounceRate    float64 `protobuf:"fixed64,14,opt,name=bounce_rate,json=bounceRate,proto3" json:"bounce_rate,omitempty"`
+	ComplaintRate float64 `protobuf:"fixed64,15,opt,name=complaint_rate,json=complaintRate,proto3" json:"complaint_rate,omitempty"`
+	OpenRate      float64 `protobuf:"fixed64,16,opt,name=open_rate,json=openRate,proto3" json:"open_rate,omitempty"`
+	ClickRate     float64 `protobuf:"fixed64,17,opt,name=click_rate,json=clickRate,proto3" json:"click_rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatsRow) Reset() {
+	*x = StatsRow{}
+	mi := &file_postwave_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatsRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatsRow) ProtoMessage() {}
+
+func (x *StatsRow) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatsRow.ProtoReflect.Descriptor instead.
+func (*StatsRow) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *StatsRow) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *StatsRow) GetSent() int64 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *StatsRow) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *StatsRow) GetBounced() int64 {
+	if x != nil {
+		return x.Bounced
+	}
+	return 0
+}
+
+func (x *StatsRow) GetComplained() int64 {
+	if x != nil {
+		return x.Complained
+	}
+	return 0
+}
+
+func (x *StatsRow) GetOpenedHuman() int64 {
+	if x != nil {
+		return x.OpenedHuman
+	}
+	return 0
+}
+
+func (x *StatsRow) GetOpenedMachine() int64 {
+	if x != nil {
+		return x.OpenedMachine
+	}
+	return 0
+}
+
+func (x *StatsRow) GetClickedHuman() int64 {
+	if x != nil {
+		return x.ClickedHuman
+	}
+	return 0
+}
+
+func (x *StatsRow) GetClickedMachine() int64 {
+	if x != nil {
+		return x.ClickedMachine
+	}
+	return 0
+}
+
+func (x *StatsRow) GetUniqueOpenedHuman() int64 {
+	if x != nil {
+		return x.UniqueOpenedHuman
+	}
+	return 0
+}
+
+func (x *StatsRow) GetUniqueClickedHuman() int64 {
+	if x != nil {
+		return x.UniqueClickedHuman
+	}
+	return 0
+}
+
+func (x *StatsRow) GetUnsubscribed() int64 {
+	if x != nil {
+		return x.Unsubscribed
+	}
+	return 0
+}
+
+func (x *StatsRow) GetDeliveryRate() float64 {
+	if x != nil {
+		return x.DeliveryRate
+	}
+	return 0
+}
+
+func (x *StatsRow) GetBounceRate() float64 {
+	if x != nil {
+		return x.BounceRate
+	}
+	return 0
+}
+
+func (x *StatsRow) GetComplaintRate() float64 {
+	if x != nil {
+		return x.ComplaintRate
+	}
+	return 0
+}
+
+func (x *StatsRow) GetOpenRate() float64 {
+	if x != nil {
+		return x.OpenRate
+	}
+	return 0
+}
+
+func (x *StatsRow) GetClickRate() float64 {
+	if x != nil {
+		return x.ClickRate
+	}
+	return 0
+}
+
+type GetStatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rows  []*StatsRow            `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// All rows together.
+	Total         *StatsRow `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStatsResponse) Reset() {
+	*x = GetStatsResponse{}
+	mi := &file_postwave_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStatsResponse) ProtoMessage() {}
+
+func (x *GetStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetStatsResponse) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetStatsResponse) GetRows() []*StatsRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetStatsResponse) GetTotal() *StatsRow {
+	if x != nil {
+		return x.Total
+	}
+	return nil
+}
+
 var File_postwave_v1_events_proto protoreflect.FileDescriptor
 
 const file_postwave_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x18postwave/v1/events.proto\x12\vpostwave.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x16postwave/v1/send.proto\"\x7f\n" +
+	"\x18postwave/v1/events.proto\x12\vpostwave.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16postwave/v1/send.proto\"\x7f\n" +
 	"\x13StreamEventsRequest\x12\x14\n" +
 	"\x05types\x18\x01 \x03(\tR\x05types\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x03R\x06cursor\x12\x1b\n" +
-	"\tno_follow\x18\x04 \x01(\bR\bnoFollow2j\n" +
+	"\tno_follow\x18\x04 \x01(\bR\bnoFollow\"\x94\x02\n" +
+	"\x11ListEventsRequest\x12\x14\n" +
+	"\x05types\x18\x01 \x03(\tR\x05types\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x1c\n" +
+	"\trecipient\x18\x03 \x01(\tR\trecipient\x129\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\"h\n" +
+	"\x12ListEventsResponse\x12*\n" +
+	"\x06events\x18\x01 \x03(\v2\x12.postwave.v1.EventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xba\x01\n" +
+	"\x0fGetStatsRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x125\n" +
+	"\bgroup_by\x18\x03 \x01(\x0e2\x1a.postwave.v1.StatsGroupingR\agroupBy\"\xcf\x04\n" +
+	"\bStatsRow\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04sent\x18\x02 \x01(\x03R\x04sent\x12\x1c\n" +
+	"\tdelivered\x18\x03 \x01(\x03R\tdelivered\x12\x18\n" +
+	"\abounced\x18\x04 \x01(\x03R\abounced\x12\x1e\n" +
+	"\n" +
+	"complained\x18\x05 \x01(\x03R\n" +
+	"complained\x12!\n" +
+	"\fopened_human\x18\x06 \x01(\x03R\vopenedHuman\x12%\n" +
+	"\x0eopened_machine\x18\a \x01(\x03R\ropenedMachine\x12#\n" +
+	"\rclicked_human\x18\b \x01(\x03R\fclickedHuman\x12'\n" +
+	"\x0fclicked_machine\x18\t \x01(\x03R\x0eclickedMachine\x12.\n" +
+	"\x13unique_opened_human\x18\n" +
+	" \x01(\x03R\x11uniqueOpenedHuman\x120\n" +
+	"\x14unique_clicked_human\x18\v \x01(\x03R\x12uniqueClickedHuman\x12\"\n" +
+	"\funsubscribed\x18\f \x01(\x03R\funsubscribed\x12#\n" +
+	"\rdelivery_rate\x18\r \x01(\x01R\fdeliveryRate\x12\x1f\n" +
+	"\vbounce_rate\x18\x0e \x01(\x01R\n" +
+	"bounceRate\x12%\n" +
+	"\x0ecomplaint_rate\x18\x0f \x01(\x01R\rcomplaintRate\x12\x1b\n" +
+	"\topen_rate\x18\x10 \x01(\x01R\bopenRate\x12\x1d\n" +
+	"\n" +
+	"click_rate\x18\x11 \x01(\x01R\tclickRate\"j\n" +
+	"\x10GetStatsResponse\x12)\n" +
+	"\x04rows\x18\x01 \x03(\v2\x15.postwave.v1.StatsRowR\x04rows\x12+\n" +
+	"\x05total\x18\x02 \x01(\v2\x15.postwave.v1.StatsRowR\x05total*\x95\x01\n" +
+	"\rStatsGrouping\x12\x1e\n" +
+	"\x1aSTATS_GROUPING_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12STATS_GROUPING_DAY\x10\x01\x12\x16\n" +
+	"\x12STATS_GROUPING_TAG\x10\x02\x12\x19\n" +
+	"\x15STATS_GROUPING_STREAM\x10\x03\x12\x19\n" +
+	"\x15STATS_GROUPING_DOMAIN\x10\x042\xae\x02\n" +
 	"\fEventService\x12Z\n" +
 	"\fStreamEvents\x12 .postwave.v1.StreamEventsRequest\x1a\x12.postwave.v1.Event\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/events0\x01BF\n" +
+	"/v1/events0\x01\x12f\n" +
+	"\n" +
+	"ListEvents\x12\x1e.postwave.v1.ListEventsRequest\x1a\x1f.postwave.v1.ListEventsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/events:list\x12Z\n" +
+	"\bGetStats\x12\x1c.postwave.v1.GetStatsRequest\x1a\x1d.postwave.v1.GetStatsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/statsBF\n" +
 	"\x0eio.postwave.v1P\x01Z2github.com/postwave/postwave/clients/go/postwavev1b\x06proto3"
 
 var (
@@ -124,19 +676,39 @@ func file_postwave_v1_events_proto_rawDescGZIP() []byte {
 	return file_postwave_v1_events_proto_rawDescData
 }
 
-var file_postwave_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_postwave_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_postwave_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_postwave_v1_events_proto_goTypes = []any{
-	(*StreamEventsRequest)(nil), // 0: postwave.v1.StreamEventsRequest
-	(*Event)(nil),               // 1: postwave.v1.Event
+	(StatsGrouping)(0),            // 0: postwave.v1.StatsGrouping
+	(*StreamEventsRequest)(nil),   // 1: postwave.v1.StreamEventsRequest
+	(*ListEventsRequest)(nil),     // 2: postwave.v1.ListEventsRequest
+	(*ListEventsResponse)(nil),    // 3: postwave.v1.ListEventsResponse
+	(*GetStatsRequest)(nil),       // 4: postwave.v1.GetStatsRequest
+	(*StatsRow)(nil),              // 5: postwave.v1.StatsRow
+	(*GetStatsResponse)(nil),      // 6: postwave.v1.GetStatsResponse
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*Event)(nil),                 // 8: postwave.v1.Event
 }
 var file_postwave_v1_events_proto_depIdxs = []int32{
-	0, // 0: postwave.v1.EventService.StreamEvents:input_type -> postwave.v1.StreamEventsRequest
-	1, // 1: postwave.v1.EventService.StreamEvents:output_type -> postwave.v1.Event
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	7,  // 0: postwave.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	7,  // 1: postwave.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 2: postwave.v1.ListEventsResponse.events:type_name -> postwave.v1.Event
+	7,  // 3: postwave.v1.GetStatsRequest.start_time:type_name -> google.protobuf.Timestamp
+	7,  // 4: postwave.v1.GetStatsRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: postwave.v1.GetStatsRequest.group_by:type_name -> postwave.v1.StatsGrouping
+	5,  // 6: postwave.v1.GetStatsResponse.rows:type_name -> postwave.v1.StatsRow
+	5,  // 7: postwave.v1.GetStatsResponse.total:type_name -> postwave.v1.StatsRow
+	1,  // 8: postwave.v1.EventService.StreamEvents:input_type -> postwave.v1.StreamEventsRequest
+	2,  // 9: postwave.v1.EventService.ListEvents:input_type -> postwave.v1.ListEventsRequest
+	4,  // 10: postwave.v1.EventService.GetStats:input_type -> postwave.v1.GetStatsRequest
+	8,  // 11: postwave.v1.EventService.StreamEvents:output_type -> postwave.v1.Event
+	3,  // 12: postwave.v1.EventService.ListEvents:output_type -> postwave.v1.ListEventsResponse
+	6,  // 13: postwave.v1.EventService.GetStats:output_type -> postwave.v1.GetStatsResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_postwave_v1_events_proto_init() }
@@ -150,13 +722,14 @@ func file_postwave_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_postwave_v1_events_proto_rawDesc), len(file_postwave_v1_events_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   1,
+			NumEnums:      1,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_postwave_v1_events_proto_goTypes,
 		DependencyIndexes: file_postwave_v1_events_proto_depIdxs,
+		EnumInfos:         file_postwave_v1_events_proto_enumTypes,
 		MessageInfos:      file_postwave_v1_events_proto_msgTypes,
 	}.Build()
 	File_postwave_v1_events_proto = out.File

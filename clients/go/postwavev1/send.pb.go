@@ -76,6 +76,57 @@ func (Stream) EnumDescriptor() ([]byte, []int) {
 	return file_postwave_v1_send_proto_rawDescGZIP(), []int{0}
 }
 
+// TrackingConsent: whether the recipient agreed to open and click tracking. Without consent a
+// message gets no open pixel and no rewritten links (when the server requires consent).
+type TrackingConsent int32
+
+const (
+	TrackingConsent_TRACKING_CONSENT_UNSPECIFIED TrackingConsent = 0
+	TrackingConsent_TRACKING_CONSENT_GRANTED     TrackingConsent = 1
+	TrackingConsent_TRACKING_CONSENT_DENIED      TrackingConsent = 2
+)
+
+// Enum value maps for TrackingConsent.
+var (
+	TrackingConsent_name = map[int32]string{
+		0: "TRACKING_CONSENT_UNSPECIFIED",
+		1: "TRACKING_CONSENT_GRANTED",
+		2: "TRACKING_CONSENT_DENIED",
+	}
+	TrackingConsent_value = map[string]int32{
+		"TRACKING_CONSENT_UNSPECIFIED": 0,
+		"TRACKING_CONSENT_GRANTED":     1,
+		"TRACKING_CONSENT_DENIED":      2,
+	}
+)
+
+func (x TrackingConsent) Enum() *TrackingConsent {
+	p := new(TrackingConsent)
+	*p = x
+	return p
+}
+
+func (x TrackingConsent) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TrackingConsent) Descriptor() protoreflect.EnumDescriptor {
+	return file_postwave_v1_send_proto_enumTypes[1].Descriptor()
+}
+
+func (TrackingConsent) Type() protoreflect.EnumType {
+	return &file_postwave_v1_send_proto_enumTypes[1]
+}
+
+func (x TrackingConsent) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TrackingConsent.Descriptor instead.
+func (TrackingConsent) EnumDescriptor() ([]byte, []int) {
+	return file_postwave_v1_send_proto_rawDescGZIP(), []int{1}
+}
+
 type Attachment struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Filename    string                 `protobuf:"bytes,1,opt,name=filename,proto3" json:"filename,omitempty"`
@@ -156,9 +207,11 @@ type Personalization struct {
 	Subject string            `protobuf:"bytes,5,opt,name=subject,proto3" json:"subject,omitempty"`
 	Headers map[string]string `protobuf:"bytes,6,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Returned in every event of this recipient's message.
-	CustomArgs    map[string]string `protobuf:"bytes,7,rep,name=custom_args,json=customArgs,proto3" json:"custom_args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CustomArgs map[string]string `protobuf:"bytes,7,rep,name=custom_args,json=customArgs,proto3" json:"custom_args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+	TrackingConsent TrackingConsent `protobuf:"varint,8,opt,name=tracking_consent,json=trackingConsent,proto3,enum=postwave.v1.TrackingConsent" json:"tracking_consent,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Personalization) Reset() {
@@ -240,6 +293,13 @@ func (x *Personalization) GetCustomArgs() map[string]string {
 	return nil
 }
 
+func (x *Personalization) GetTrackingConsent() TrackingConsent {
+	if x != nil {
+		return x.TrackingConsent
+	}
+	return TrackingConsent_TRACKING_CONSENT_UNSPECIFIED
+}
+
 type SendRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client idempotency key, unique per tenant for 24 h. Optional.
@@ -264,9 +324,13 @@ type SendRequest struct {
 	SendAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=send_at,json=sendAt,proto3" json:"send_at,omitempty"`
 	Stream Stream                 `protobuf:"varint,16,opt,name=stream,proto3,enum=postwave.v1.Stream" json:"stream,omitempty"`
 	// Accept and render but do not deliver.
-	Sandbox       bool `protobuf:"varint,17,opt,name=sandbox,proto3" json:"sandbox,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sandbox bool `protobuf:"varint,17,opt,name=sandbox,proto3" json:"sandbox,omitempty"`
+	// One-click unsubscribe from this group only (else from all the tenant's mail).
+	UnsubscribeGroup string `protobuf:"bytes,18,opt,name=unsubscribe_group,json=unsubscribeGroup,proto3" json:"unsubscribe_group,omitempty"`
+	// Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+	TrackingConsent TrackingConsent `protobuf:"varint,19,opt,name=tracking_consent,json=trackingConsent,proto3,enum=postwave.v1.TrackingConsent" json:"tracking_consent,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SendRequest) Reset() {
@@ -416,6 +480,20 @@ func (x *SendRequest) GetSandbox() bool {
 		return x.Sandbox
 	}
 	return false
+}
+
+func (x *SendRequest) GetUnsubscribeGroup() string {
+	if x != nil {
+		return x.UnsubscribeGroup
+	}
+	return ""
+}
+
+func (x *SendRequest) GetTrackingConsent() TrackingConsent {
+	if x != nil {
+		return x.TrackingConsent
+	}
+	return TrackingConsent_TRACKING_CONSENT_UNSPECIFIED
 }
 
 // MessageRef names one message created by a request: one per personalization.
@@ -783,13 +861,16 @@ type Event struct {
 	Id        int64  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
 	// accepted, scheduled, dropped, deferred, delivered, bounced, failed, cancelled, ...
-	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
-	Detail        string                 `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
-	Recipient     string                 `protobuf:"bytes,6,opt,name=recipient,proto3" json:"recipient,omitempty"`
-	SendId        string                 `protobuf:"bytes,7,opt,name=send_id,json=sendId,proto3" json:"send_id,omitempty"`
-	BatchId       string                 `protobuf:"bytes,8,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
-	CustomArgs    map[string]string      `protobuf:"bytes,9,rep,name=custom_args,json=customArgs,proto3" json:"custom_args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Type       string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Time       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	Detail     string                 `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	Recipient  string                 `protobuf:"bytes,6,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	SendId     string                 `protobuf:"bytes,7,opt,name=send_id,json=sendId,proto3" json:"send_id,omitempty"`
+	BatchId    string                 `protobuf:"bytes,8,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	CustomArgs map[string]string      `protobuf:"bytes,9,rep,name=custom_args,json=customArgs,proto3" json:"custom_args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// opened/clicked: counted as machine traffic (proxy, scanner, prefetch), with the reason code.
+	Machine       bool   `protobuf:"varint,10,opt,name=machine,proto3" json:"machine,omitempty"`
+	MachineReason string `protobuf:"bytes,11,opt,name=machine_reason,json=machineReason,proto3" json:"machine_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -885,6 +966,20 @@ func (x *Event) GetCustomArgs() map[string]string {
 		return x.CustomArgs
 	}
 	return nil
+}
+
+func (x *Event) GetMachine() bool {
+	if x != nil {
+		return x.Machine
+	}
+	return false
+}
+
+func (x *Event) GetMachineReason() string {
+	if x != nil {
+		return x.MachineReason
+	}
+	return ""
 }
 
 type MessageStatus struct {
@@ -1157,7 +1252,7 @@ const file_postwave_v1_send_proto_rawDesc = "" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x18\n" +
 	"\acontent\x18\x03 \x01(\fR\acontent\x12\x1d\n" +
 	"\n" +
-	"content_id\x18\x04 \x01(\tR\tcontentId\"\xab\x03\n" +
+	"content_id\x18\x04 \x01(\tR\tcontentId\"\xf4\x03\n" +
 	"\x0fPersonalization\x12\x0e\n" +
 	"\x02to\x18\x01 \x03(\tR\x02to\x12\x0e\n" +
 	"\x02cc\x18\x02 \x03(\tR\x02cc\x12\x10\n" +
@@ -1166,13 +1261,14 @@ const file_postwave_v1_send_proto_rawDesc = "" +
 	"\asubject\x18\x05 \x01(\tR\asubject\x12C\n" +
 	"\aheaders\x18\x06 \x03(\v2).postwave.v1.Personalization.HeadersEntryR\aheaders\x12M\n" +
 	"\vcustom_args\x18\a \x03(\v2,.postwave.v1.Personalization.CustomArgsEntryR\n" +
-	"customArgs\x1a:\n" +
+	"customArgs\x12G\n" +
+	"\x10tracking_consent\x18\b \x01(\x0e2\x1c.postwave.v1.TrackingConsentR\x0ftrackingConsent\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fCustomArgsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x91\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x87\a\n" +
 	"\vSendRequest\x12\x17\n" +
 	"\asend_id\x18\x01 \x01(\tR\x06sendId\x12\x19\n" +
 	"\bbatch_id\x18\x02 \x01(\tR\abatchId\x12\x12\n" +
@@ -1192,7 +1288,9 @@ const file_postwave_v1_send_proto_rawDesc = "" +
 	"\bmetadata\x18\x0e \x03(\v2&.postwave.v1.SendRequest.MetadataEntryR\bmetadata\x123\n" +
 	"\asend_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x06sendAt\x12+\n" +
 	"\x06stream\x18\x10 \x01(\x0e2\x13.postwave.v1.StreamR\x06stream\x12\x18\n" +
-	"\asandbox\x18\x11 \x01(\bR\asandbox\x1a:\n" +
+	"\asandbox\x18\x11 \x01(\bR\asandbox\x12+\n" +
+	"\x11unsubscribe_group\x18\x12 \x01(\tR\x10unsubscribeGroup\x12G\n" +
+	"\x10tracking_consent\x18\x13 \x01(\x0e2\x1c.postwave.v1.TrackingConsentR\x0ftrackingConsent\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a;\n" +
@@ -1225,7 +1323,7 @@ const file_postwave_v1_send_proto_rawDesc = "" +
 	"\tsmtp_code\x18\x03 \x01(\x05R\bsmtpCode\x12\x1d\n" +
 	"\n" +
 	"smtp_reply\x18\x04 \x01(\tR\tsmtpReply\x12\x18\n" +
-	"\aoutcome\x18\x05 \x01(\tR\aoutcome\"\xe8\x02\n" +
+	"\aoutcome\x18\x05 \x01(\tR\aoutcome\"\xa9\x03\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1d\n" +
 	"\n" +
@@ -1237,7 +1335,10 @@ const file_postwave_v1_send_proto_rawDesc = "" +
 	"\asend_id\x18\a \x01(\tR\x06sendId\x12\x19\n" +
 	"\bbatch_id\x18\b \x01(\tR\abatchId\x12C\n" +
 	"\vcustom_args\x18\t \x03(\v2\".postwave.v1.Event.CustomArgsEntryR\n" +
-	"customArgs\x1a=\n" +
+	"customArgs\x12\x18\n" +
+	"\amachine\x18\n" +
+	" \x01(\bR\amachine\x12%\n" +
+	"\x0emachine_reason\x18\v \x01(\tR\rmachineReason\x1a=\n" +
 	"\x0fCustomArgsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa5\x03\n" +
@@ -1266,7 +1367,11 @@ const file_postwave_v1_send_proto_rawDesc = "" +
 	"\x06Stream\x12\x16\n" +
 	"\x12STREAM_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14STREAM_TRANSACTIONAL\x10\x01\x12\x0f\n" +
-	"\vSTREAM_BULK\x10\x022\xea\x03\n" +
+	"\vSTREAM_BULK\x10\x02*n\n" +
+	"\x0fTrackingConsent\x12 \n" +
+	"\x1cTRACKING_CONSENT_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18TRACKING_CONSENT_GRANTED\x10\x01\x12\x1b\n" +
+	"\x17TRACKING_CONSENT_DENIED\x10\x022\xea\x03\n" +
 	"\vSendService\x12P\n" +
 	"\x04Send\x12\x18.postwave.v1.SendRequest\x1a\x19.postwave.v1.SendResponse\"\x13\x82\xd3\xe4\x93\x02\r:\x01*\"\b/v1/send\x12D\n" +
 	"\tBatchSend\x12\x18.postwave.v1.SendRequest\x1a\x19.postwave.v1.SendResponse(\x010\x01\x12e\n" +
@@ -1288,66 +1393,69 @@ func file_postwave_v1_send_proto_rawDescGZIP() []byte {
 	return file_postwave_v1_send_proto_rawDescData
 }
 
-var file_postwave_v1_send_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_postwave_v1_send_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_postwave_v1_send_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_postwave_v1_send_proto_goTypes = []any{
 	(Stream)(0),                     // 0: postwave.v1.Stream
-	(*Attachment)(nil),              // 1: postwave.v1.Attachment
-	(*Personalization)(nil),         // 2: postwave.v1.Personalization
-	(*SendRequest)(nil),             // 3: postwave.v1.SendRequest
-	(*MessageRef)(nil),              // 4: postwave.v1.MessageRef
-	(*SendResponse)(nil),            // 5: postwave.v1.SendResponse
-	(*SendBatchRequest)(nil),        // 6: postwave.v1.SendBatchRequest
-	(*SendBatchResponse)(nil),       // 7: postwave.v1.SendBatchResponse
-	(*GetStatusRequest)(nil),        // 8: postwave.v1.GetStatusRequest
-	(*DeliveryAttempt)(nil),         // 9: postwave.v1.DeliveryAttempt
-	(*Event)(nil),                   // 10: postwave.v1.Event
-	(*MessageStatus)(nil),           // 11: postwave.v1.MessageStatus
-	(*CancelScheduledRequest)(nil),  // 12: postwave.v1.CancelScheduledRequest
-	(*CancelScheduledResponse)(nil), // 13: postwave.v1.CancelScheduledResponse
-	nil,                             // 14: postwave.v1.Personalization.HeadersEntry
-	nil,                             // 15: postwave.v1.Personalization.CustomArgsEntry
-	nil,                             // 16: postwave.v1.SendRequest.HeadersEntry
-	nil,                             // 17: postwave.v1.SendRequest.MetadataEntry
-	nil,                             // 18: postwave.v1.Event.CustomArgsEntry
-	(*structpb.Struct)(nil),         // 19: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
+	(TrackingConsent)(0),            // 1: postwave.v1.TrackingConsent
+	(*Attachment)(nil),              // 2: postwave.v1.Attachment
+	(*Personalization)(nil),         // 3: postwave.v1.Personalization
+	(*SendRequest)(nil),             // 4: postwave.v1.SendRequest
+	(*MessageRef)(nil),              // 5: postwave.v1.MessageRef
+	(*SendResponse)(nil),            // 6: postwave.v1.SendResponse
+	(*SendBatchRequest)(nil),        // 7: postwave.v1.SendBatchRequest
+	(*SendBatchResponse)(nil),       // 8: postwave.v1.SendBatchResponse
+	(*GetStatusRequest)(nil),        // 9: postwave.v1.GetStatusRequest
+	(*DeliveryAttempt)(nil),         // 10: postwave.v1.DeliveryAttempt
+	(*Event)(nil),                   // 11: postwave.v1.Event
+	(*MessageStatus)(nil),           // 12: postwave.v1.MessageStatus
+	(*CancelScheduledRequest)(nil),  // 13: postwave.v1.CancelScheduledRequest
+	(*CancelScheduledResponse)(nil), // 14: postwave.v1.CancelScheduledResponse
+	nil,                             // 15: postwave.v1.Personalization.HeadersEntry
+	nil,                             // 16: postwave.v1.Personalization.CustomArgsEntry
+	nil,                             // 17: postwave.v1.SendRequest.HeadersEntry
+	nil,                             // 18: postwave.v1.SendRequest.MetadataEntry
+	nil,                             // 19: postwave.v1.Event.CustomArgsEntry
+	(*structpb.Struct)(nil),         // 20: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
 }
 var file_postwave_v1_send_proto_depIdxs = []int32{
-	19, // 0: postwave.v1.Personalization.substitutions:type_name -> google.protobuf.Struct
-	14, // 1: postwave.v1.Personalization.headers:type_name -> postwave.v1.Personalization.HeadersEntry
-	15, // 2: postwave.v1.Personalization.custom_args:type_name -> postwave.v1.Personalization.CustomArgsEntry
-	2,  // 3: postwave.v1.SendRequest.personalizations:type_name -> postwave.v1.Personalization
-	16, // 4: postwave.v1.SendRequest.headers:type_name -> postwave.v1.SendRequest.HeadersEntry
-	1,  // 5: postwave.v1.SendRequest.attachments:type_name -> postwave.v1.Attachment
-	17, // 6: postwave.v1.SendRequest.metadata:type_name -> postwave.v1.SendRequest.MetadataEntry
-	20, // 7: postwave.v1.SendRequest.send_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: postwave.v1.SendRequest.stream:type_name -> postwave.v1.Stream
-	4,  // 9: postwave.v1.SendResponse.messages:type_name -> postwave.v1.MessageRef
-	3,  // 10: postwave.v1.SendBatchRequest.requests:type_name -> postwave.v1.SendRequest
-	5,  // 11: postwave.v1.SendBatchResponse.responses:type_name -> postwave.v1.SendResponse
-	20, // 12: postwave.v1.DeliveryAttempt.time:type_name -> google.protobuf.Timestamp
-	20, // 13: postwave.v1.Event.time:type_name -> google.protobuf.Timestamp
-	18, // 14: postwave.v1.Event.custom_args:type_name -> postwave.v1.Event.CustomArgsEntry
-	20, // 15: postwave.v1.MessageStatus.created:type_name -> google.protobuf.Timestamp
-	20, // 16: postwave.v1.MessageStatus.updated:type_name -> google.protobuf.Timestamp
-	9,  // 17: postwave.v1.MessageStatus.attempts:type_name -> postwave.v1.DeliveryAttempt
-	10, // 18: postwave.v1.MessageStatus.events:type_name -> postwave.v1.Event
-	3,  // 19: postwave.v1.SendService.Send:input_type -> postwave.v1.SendRequest
-	3,  // 20: postwave.v1.SendService.BatchSend:input_type -> postwave.v1.SendRequest
-	6,  // 21: postwave.v1.SendService.SendBatch:input_type -> postwave.v1.SendBatchRequest
-	8,  // 22: postwave.v1.SendService.GetStatus:input_type -> postwave.v1.GetStatusRequest
-	12, // 23: postwave.v1.SendService.CancelScheduled:input_type -> postwave.v1.CancelScheduledRequest
-	5,  // 24: postwave.v1.SendService.Send:output_type -> postwave.v1.SendResponse
-	5,  // 25: postwave.v1.SendService.BatchSend:output_type -> postwave.v1.SendResponse
-	7,  // 26: postwave.v1.SendService.SendBatch:output_type -> postwave.v1.SendBatchResponse
-	11, // 27: postwave.v1.SendService.GetStatus:output_type -> postwave.v1.MessageStatus
-	13, // 28: postwave.v1.SendService.CancelScheduled:output_type -> postwave.v1.CancelScheduledResponse
-	24, // [24:29] is the sub-list for method output_type
-	19, // [19:24] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	20, // 0: postwave.v1.Personalization.substitutions:type_name -> google.protobuf.Struct
+	15, // 1: postwave.v1.Personalization.headers:type_name -> postwave.v1.Personalization.HeadersEntry
+	16, // 2: postwave.v1.Personalization.custom_args:type_name -> postwave.v1.Personalization.CustomArgsEntry
+	1,  // 3: postwave.v1.Personalization.tracking_consent:type_name -> postwave.v1.TrackingConsent
+	3,  // 4: postwave.v1.SendRequest.personalizations:type_name -> postwave.v1.Personalization
+	17, // 5: postwave.v1.SendRequest.headers:type_name -> postwave.v1.SendRequest.HeadersEntry
+	2,  // 6: postwave.v1.SendRequest.attachments:type_name -> postwave.v1.Attachment
+	18, // 7: postwave.v1.SendRequest.metadata:type_name -> postwave.v1.SendRequest.MetadataEntry
+	21, // 8: postwave.v1.SendRequest.send_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: postwave.v1.SendRequest.stream:type_name -> postwave.v1.Stream
+	1,  // 10: postwave.v1.SendRequest.tracking_consent:type_name -> postwave.v1.TrackingConsent
+	5,  // 11: postwave.v1.SendResponse.messages:type_name -> postwave.v1.MessageRef
+	4,  // 12: postwave.v1.SendBatchRequest.requests:type_name -> postwave.v1.SendRequest
+	6,  // 13: postwave.v1.SendBatchResponse.responses:type_name -> postwave.v1.SendResponse
+	21, // 14: postwave.v1.DeliveryAttempt.time:type_name -> google.protobuf.Timestamp
+	21, // 15: postwave.v1.Event.time:type_name -> google.protobuf.Timestamp
+	19, // 16: postwave.v1.Event.custom_args:type_name -> postwave.v1.Event.CustomArgsEntry
+	21, // 17: postwave.v1.MessageStatus.created:type_name -> google.protobuf.Timestamp
+	21, // 18: postwave.v1.MessageStatus.updated:type_name -> google.protobuf.Timestamp
+	10, // 19: postwave.v1.MessageStatus.attempts:type_name -> postwave.v1.DeliveryAttempt
+	11, // 20: postwave.v1.MessageStatus.events:type_name -> postwave.v1.Event
+	4,  // 21: postwave.v1.SendService.Send:input_type -> postwave.v1.SendRequest
+	4,  // 22: postwave.v1.SendService.BatchSend:input_type -> postwave.v1.SendRequest
+	7,  // 23: postwave.v1.SendService.SendBatch:input_type -> postwave.v1.SendBatchRequest
+	9,  // 24: postwave.v1.SendService.GetStatus:input_type -> postwave.v1.GetStatusRequest
+	13, // 25: postwave.v1.SendService.CancelScheduled:input_type -> postwave.v1.CancelScheduledRequest
+	6,  // 26: postwave.v1.SendService.Send:output_type -> postwave.v1.SendResponse
+	6,  // 27: postwave.v1.SendService.BatchSend:output_type -> postwave.v1.SendResponse
+	8,  // 28: postwave.v1.SendService.SendBatch:output_type -> postwave.v1.SendBatchResponse
+	12, // 29: postwave.v1.SendService.GetStatus:output_type -> postwave.v1.MessageStatus
+	14, // 30: postwave.v1.SendService.CancelScheduled:output_type -> postwave.v1.CancelScheduledResponse
+	26, // [26:31] is the sub-list for method output_type
+	21, // [21:26] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_postwave_v1_send_proto_init() }
@@ -1364,7 +1472,7 @@ func file_postwave_v1_send_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_postwave_v1_send_proto_rawDesc), len(file_postwave_v1_send_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,

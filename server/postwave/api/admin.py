@@ -12,10 +12,14 @@ from google.protobuf import json_format
 from postwave.api import convert, keys
 from postwave.api.auth import Authenticator, Principal
 from postwave.api.rpc import Servicer, rpc
+from postwave.domains.rpc import SendingDomainRpcs
+from postwave.domains.service import DomainService
 from postwave.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from postwave.pipeline.compose import render
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import Store, TemplateRecord, Tenant
+from postwave.suppression.rpc import SuppressionRpcs
+from postwave.tracking.rpc import TrackingAdmin, TrackingRpcs
 from postwave.v1 import admin_pb2, send_pb2
 
 
@@ -28,13 +32,17 @@ def new_tenant(name: str, rate_per_second: float = 0.0, daily_quota: int = 0, *,
     return Tenant("t_" + secrets.token_hex(8), name, rate_per_second, daily_quota, time.time(), operator)
 
 
-class AdminServicer(Servicer):
-    """Administration RPCs."""
+class AdminServicer(SendingDomainRpcs, TrackingRpcs, SuppressionRpcs, Servicer):
+    """Administration RPCs (the sending-domain ones live in postwave.domains.rpc, webhooks and
+    erasure in postwave.tracking.rpc)."""
 
-    def __init__(self, auth: Authenticator, store: Store, engine: TemplateEngine) -> None:
+    def __init__(self, auth: Authenticator, store: Store, engine: TemplateEngine, *,
+                 domains: DomainService | None = None, tracking: TrackingAdmin | None = None) -> None:
         super().__init__(auth)
         self.store = store
         self.engine = engine
+        self.domains = domains
+        self.tracking = tracking
 
     @staticmethod
     def _operator(who: Principal) -> None:

@@ -19,11 +19,28 @@ def timestamp(t: float) -> timestamp_pb2.Timestamp:
 
 def event(e: EventRecord) -> send_pb2.Event:
     """An Event message."""
+    machine, reason = engagement(e)
     return send_pb2.Event(
         id=e.id, message_id=e.message_id, type=e.type, time=timestamp(e.time), detail=e.detail,
         recipient=e.recipient, send_id=e.send_id, batch_id=e.batch_id,
         custom_args=json.loads(e.custom_args) if e.custom_args else {},
+        machine=machine, machine_reason=reason,
     )
+
+
+# --- tracking (owner: tracking helper) ---
+ENGAGEMENT_TYPES = frozenset({"opened", "clicked", "unsubscribed"})
+
+
+def engagement(e: EventRecord) -> tuple[bool, str]:
+    """(machine, reason) of a tracker event (its JSON detail); (False, "") for any other."""
+    if e.type not in ENGAGEMENT_TYPES or not e.detail.startswith("{"):
+        return False, ""
+    try:
+        detail = json.loads(e.detail)
+    except ValueError:
+        return False, ""
+    return bool(detail.get("machine")), str(detail.get("reason") or "")
 
 
 def status(m: MessageRecord, attempts: list[Attempt], events: list[EventRecord]) -> send_pb2.MessageStatus:

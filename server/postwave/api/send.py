@@ -12,7 +12,7 @@ from postwave.api.auth import Authenticator, Principal
 from postwave.api.rpc import Servicer, Undecodable, check_decoded, rpc
 from postwave.errors import InvalidArgumentError, NotFoundError, PostwaveError
 from postwave.pipeline.accept import Acceptor, item_response
-from postwave.store.base import Store
+from postwave.store.base import Store, as_async
 from postwave.v1 import send_pb2
 
 MAX_BATCH_ITEMS = 1000
@@ -86,7 +86,7 @@ class SendServicer(Servicer):
         if msg is None or msg.tenant_id != who.tenant_id:
             raise NotFoundError(f"message {request.message_id!r} not found")
         attempts = await asyncio.to_thread(self.store.get_attempts, msg.message_id)
-        events = await asyncio.to_thread(self.store.list_events, who.tenant_id, 0, (), msg.message_id, 1000)
+        events = await as_async(self.store).list_events_async(who.tenant_id, 0, (), msg.message_id, 1000)
         return convert.status(msg, attempts, events)
 
     @rpc("mail.send")

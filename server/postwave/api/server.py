@@ -13,9 +13,11 @@ from postwave.api.auth import Authenticator
 from postwave.api.events import EventServicer
 from postwave.api.rpc import Servicer, register
 from postwave.api.send import SendServicer
+from postwave.domains.service import DomainService
 from postwave.pipeline.accept import Acceptor
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import Store
+from postwave.tracking.rpc import TrackingAdmin
 from postwave.v1 import admin_pb2, events_pb2, send_pb2
 
 SERVICES = (
@@ -38,7 +40,9 @@ def make_servicers(*, store: Store, acceptor: Acceptor, engine: TemplateEngine) 
     return {
         SERVICES[0].full_name: SendServicer(auth, acceptor, store),
         SERVICES[1].full_name: EventServicer(auth, store),
-        SERVICES[2].full_name: AdminServicer(auth, store, engine),
+        SERVICES[2].full_name: AdminServicer(auth, store, engine, domains=DomainService(
+            store, acceptor.config, on_change=acceptor.senders.forget),
+                                                   tracking=TrackingAdmin(acceptor.config)),
     }
 
 

@@ -12,6 +12,7 @@ from grpc_status import rpc_status
 from postwave.errors import (
     AlreadyExistsError,
     AuthenticationError,
+    FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
@@ -30,6 +31,7 @@ _CODES: tuple[tuple[type[PostwaveError], int], ...] = (
     (AlreadyExistsError, code_pb2.ALREADY_EXISTS),
     (RateLimitedError, code_pb2.RESOURCE_EXHAUSTED),
     (StoreUnavailableError, code_pb2.UNAVAILABLE),
+    (FailedPreconditionError, code_pb2.FAILED_PRECONDITION),
 )
 
 
@@ -50,6 +52,10 @@ def to_status(error: PostwaveError) -> status_pb2.Status:
                 field=error.field, description=error.description)]
         )
         status.details.add().Pack(detail)
+    if isinstance(error, FailedPreconditionError):
+        status.details.add().Pack(error_details_pb2.PreconditionFailure(violations=[
+            error_details_pb2.PreconditionFailure.Violation(
+                type="SENDING_DOMAIN", subject=error.field, description=error.message)]))
     if isinstance(error, RateLimitedError):
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(max(1, int(error.retry_after * 1000)))

@@ -49,7 +49,8 @@ class _Idle:
 
 
 class _HostPool:
-    """Connections to one (address, port): a cap on how many are open, and the idle ones.
+    """Connections to one (address, port) from one source address: a cap on how many are
+    open, and the idle ones.
 
     ``open`` counts every connection that exists or is being opened, busy or idle.
     Everything here is synchronous, so under asyncio each method runs without
@@ -191,15 +192,19 @@ class DeliveryPool:
         self._max_connections = max_connections_per_host
         self._max_messages = max_messages_per_connection
         self._idle_timeout = idle_timeout
-        self._hosts: dict[tuple[str, int], _HostPool] = {}
+        self._hosts: dict[tuple[str | None, str, int], _HostPool] = {}
         self._closed = False
 
     async def deliver(
-        self, targets: list[Target], mail_from: str, rcpt_to: str, data: bytes
+        self, targets: list[Target], mail_from: str, rcpt_to: str, data: bytes, *,
+        source_address: str | None = None,
     ) -> SMTPReply:
         """Deliver one message to one recipient through the first target that takes it.
 
         ``data`` is the complete message, CRLF line endings; dot-stuffing is done here.
+        ``source_address`` binds the connection to that local IP (an IP pool member chosen
+        by the shaper) instead of the pool's own ``source_address``; connections are pooled
+        per (source, target), so one from another source is never reused for it.
         ``mail_from`` may be ``""`` (or ``"<>"``): the null sender of bounces.
         Targets are tried in order until one holds a transaction; any reply of 400 or more
         to MAIL, RCPT or DATA is returned, not raised, for the caller to classify.
@@ -221,11 +226,12 @@ class DeliveryPool:
             raise InvalidArgumentError("targets", "no targets to deliver to")
         if self._closed:
             raise DeliveryError("the delivery pool is closed", temporary=True)
+        source = source_address or self._settings.source_address
         failures: list[str] = []
         refusals: list[SMTPReply] = []
         for target in targets:
             try:
-                return await self._deliver_to(target, mail_from, rcpt_to, data)
+                return await self._deliver_to(target, source, mail_from, rcpt_to, data)
             except TargetUnusable as unusable:
                 failures.append(f"{target.host} [{target.address}]:{target.port}: {unusable}")
                 if unusable.reply is not None:
@@ -249,18 +255,18 @@ class DeliveryPool:
         await asyncio.sleep(0)
 
     async def _deliver_to(
-        self, target: Target, mail_from: str, rcpt_to: str, data: bytes
+        self, target: Target, source: str | None, mail_from: str, rcpt_to: str, data: bytes
     ) -> SMTPReply:
-        session, reused = await self._checkout(target, reuse=True)
+        session, reused = await self._checkout(target, source, reuse=True)
         try:
             return await self._transact(session, reused, mail_from, rcpt_to, data)
         except _Stale:
-            session, _ = await self._checkout(target, reuse=False)
+            session, _ = await self._checkout(target, source, reuse=False)
             return await self._transact(session, False, mail_from, rcpt_to, data)
 
-    async def _checkout(self, target: Target, *, reuse: bool) -> tuple[Session, bool]:
-        """Return a session to ``target`` and whether it is a reused one."""
-        host = self._host(target)
+    async def _checkout(self, target: Target, source: str | None, *, reuse: bool) -> tuple[Session, bool]:
+        """Return a session to ``target`` from ``source`` and whether it is a reused one."""
+        host = self._host(target, source)
         session = await host.reserve(reuse=reuse)
         if session is not None:
             return session, True
@@ -268,19 +274,22 @@ class DeliveryPool:
             host.forget()
             raise DeliveryError("the delivery pool is closed", temporary=True)
         try:
-            return await self._open(target), False
+            return await self._open(target, source), False
         except BaseException:
             host.forget()
             raise
 
-    async def _open(self, target: Target) -> Session:
+    async def _open(self, target: Target, source: str | None) -> Session:
+        settings = self._settings
+        if source != settings.source_address:
+            settings = replace(settings, source_address=source)
         try:
-            return await Session.open(target, self._settings)
+            return await Session.open(target, settings)
         except TargetUnusable as unusable:
             if not unusable.tls_failed:
                 raise
         # Opportunistic TLS: a broken handshake must not make the site unreachable.
-        return await Session.open(target, replace(self._settings, tls_context=None))
+        return await Session.open(target, replace(settings, tls_context=None))
 
     async def _transact(
         self, session: Session, reused: bool, mail_from: str, rcpt_to: str, data: bytes
@@ -316,7 +325,7 @@ class DeliveryPool:
             elif self._closed or session.messages >= self._max_messages or not session.connected:
                 await session.quit()
             else:
-                self._host(session.target).park(session, self._idle_timeout)
+                self._host(session.target, session.source).park(session, self._idle_timeout)
                 parked = True
         finally:
             if not parked:
@@ -324,10 +333,10 @@ class DeliveryPool:
 
     def _discard(self, session: Session) -> None:
         session.close()
-        self._host(session.target).forget()
+        self._host(session.target, session.source).forget()
 
-    def _host(self, target: Target) -> _HostPool:
-        key = (target.address, target.port)
+    def _host(self, target: Target, source: str | None) -> _HostPool:
+        key = (source, target.address, target.port)
         host = self._hosts.get(key)
         if host is None:
             host = self._hosts[key] = _HostPool(self._max_connections)

@@ -97,8 +97,9 @@ class SessionLost(Exception):
 class Session:
     """An open, greeted SMTP connection to one target, ready for transactions."""
 
-    def __init__(self, target: Target, smtp: aiosmtplib.SMTP) -> None:
+    def __init__(self, target: Target, smtp: aiosmtplib.SMTP, source: str | None = None) -> None:
         self.target = target
+        self.source = source  # the local address it was opened from (None: the kernel's choice)
         self.messages = 0
         self._smtp = smtp
         # Kept to abort it on close: aiosmtplib closes gracefully, and a TLS transport's
@@ -129,7 +130,7 @@ class Session:
         except BaseException:
             smtp.close()
             raise
-        return cls(target, smtp)
+        return cls(target, smtp, source)
 
     @property
     def connected(self) -> bool:

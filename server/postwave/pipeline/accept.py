@@ -14,21 +14,45 @@ import logging
 import secrets
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from postwave import native
+from postwave import metrics, native, tracing
 from postwave.config import Config
-from postwave.errors import AlreadyExistsError, NotFoundError, PostwaveError, RateLimitedError
+from postwave.domains.policy import SenderPolicy
+from postwave.errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    PostwaveError,
+    RateLimitedError,
+    StoreUnavailableError,
+)
 from postwave.pipeline import compose
 from postwave.pipeline.validate import Plan, validate
 from postwave.queue.base import Queue, QueueItem
 from postwave.render.templates import TemplateEngine
-from postwave.store.base import AcceptedRequest, EventRecord, NewMessage, Store, TemplateRecord, Tenant
+from postwave.store.base import (
+    AcceptedRequest,
+    AcceptResult,
+    AsyncStore,
+    EventRecord,
+    IdempotencyHit,
+    NewMessage,
+    Store,
+    TemplateRecord,
+    Tenant,
+    as_async,
+    native_async,
+)
+from postwave.tracking.consent import suppression_address
 from postwave.v1 import send_pb2
 
 log = logging.getLogger(__name__)
 
 SCHEDULE_THRESHOLD = 1.0  # a send_at closer than this is sent at once
+# A commit overlaps one already running only with at least this many requests: each commit
+# has a fixed cost in statements (suppression shards, usage, bucket markers), and on a busy
+# client CPU many small commits cost more than they gain.
+OVERLAP_MIN = 64
 
 
 def new_message_id() -> str:
@@ -38,7 +62,7 @@ def new_message_id() -> str:
 
 def utc_day(t: float) -> str:
     """The UTC day of a timestamp, as the usage counters key it."""
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d")
 
 
 @dataclasses.dataclass(slots=True)
@@ -47,6 +71,7 @@ class _Pending:
     req: send_pb2.SendRequest
     plan: Plan
     future: asyncio.Future[send_pb2.SendResponse]
+    arrived_ns: int = 0  # wall clock, for the accept span (tracing only)
 
 
 class Acceptor:
@@ -64,6 +89,10 @@ class Acceptor:
         self._rates: dict[str, float] = {}
         self._usage: dict[tuple[str, str], int] = {}
         self._tenant_cache: dict[str, tuple[float, Tenant]] = {}
+        self.senders = SenderPolicy(store, config)  # deliverability: the From-domain rule
+        # The group commit runs on the store's own asyncio face where it has one.
+        self._async: AsyncStore | None = as_async(store) if native_async(store) and config.store_async else None
+        self._commits: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Start the committer task."""
@@ -74,17 +103,37 @@ class Acceptor:
         if self._task:
             while self._pending:
                 await asyncio.sleep(0.01)
+            if self._commits:
+                # A republish waiting for a downed queue gives up here: its messages stay in
+                # ``accepted`` and the next start-up sweep queues them.
+                _, stuck = await asyncio.wait(set(self._commits), timeout=10.0)
+                for task in stuck:
+                    task.cancel()
+                await asyncio.gather(*stuck, return_exceptions=True)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def send(self, tenant_id: str, req: send_pb2.SendRequest) -> send_pb2.SendResponse:
         """Accept one request durably; raises a PostwaveError on any refusal."""
+        started = time.perf_counter()
+        lane = "bulk" if req.stream == send_pb2.STREAM_BULK else "transactional"
+        try:
+            response = await self._send(tenant_id, req)
+        except BaseException as exc:
+            metrics.observe_accept(lane, metrics.accept_outcome(exc), time.perf_counter() - started)
+            raise
+        metrics.observe_accept(lane, "accepted", time.perf_counter() - started)
+        return response
+
+    async def _send(self, tenant_id: str, req: send_pb2.SendRequest) -> send_pb2.SendResponse:
+        arrived_ns = tracing.now_ns() if tracing.ENABLED else 0
         plan = validate(
             req,
             max_recipients=self.config.max_recipients,
             max_bytes=self.config.max_message_bytes,
             max_ahead_seconds=self.config.max_schedule_ahead_hours * 3600,
         )
+        await self.senders.check(tenant_id, getattr(req, "from"), plan.lane)  # deliverability: sending domains
         template = await self._template(tenant_id, req)
         self._check_render(req, plan, template)
         if template is not None and not req.template_version:
@@ -95,7 +144,7 @@ class Acceptor:
             req = pinned
         await self._check_limits(tenant_id, len(plan.recipients))
         future: asyncio.Future[send_pb2.SendResponse] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(tenant_id, req, plan, future))
+        self._pending.append(_Pending(tenant_id, req, plan, future, arrived_ns))
         self._wakeup.set()
         return await future
 
@@ -116,8 +165,12 @@ class Acceptor:
         return found
 
     def _check_render(self, req: send_pb2.SendRequest, plan: Plan, template: TemplateRecord | None) -> None:
-        for index, context in enumerate(plan.substitutions):
-            compose.render(self.engine, req, template, index, context)
+        try:
+            for index, context in enumerate(plan.substitutions):
+                compose.render(self.engine, req, template, index, context)
+        except PostwaveError:
+            metrics.count_render_error("accept")
+            raise
 
     async def _check_limits(self, tenant_id: str, count: int) -> None:
         tenant = await self._tenant(tenant_id)
@@ -156,19 +209,38 @@ class Acceptor:
     # group commit
 
     async def _committer(self) -> None:
+        # A store with its own asyncio face takes several commits at once (each one waits on
+        # the cluster's round trips, not on a lock); a blocking store gets one at a time.
+        room = asyncio.Semaphore(self.config.accept_commits_in_flight if self._async else 1)
+        loop = asyncio.get_running_loop()
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
+                if self._commits and len(self._pending) < OVERLAP_MIN:
+                    break  # a small batch waits for the running commit: fewer, fuller commits cost less
+                await room.acquire()
                 batch = self._pending[: self.config.accept_batch_max]
                 del self._pending[: len(batch)]
-                await self._commit(batch)
+                task = loop.create_task(self._commit(batch))
+                self._commits.add(task)
+                task.add_done_callback(self._commit_done)
+                task.add_done_callback(lambda _: room.release())
+
+    def _commit_done(self, task: asyncio.Task[None]) -> None:
+        self._commits.discard(task)
+        self._wakeup.set()  # requests that waited for it go now
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        commit_ns = tracing.now_ns() if tracing.ENABLED else 0
+        metrics.observe_commit(len(batch))
         try:
-            outcomes, items = await asyncio.to_thread(self._write, batch)
-            await self.queue.publish(items)
-        except Exception as exc:  # noqa: BLE001 - every waiter must hear of it
+            if self._async is not None:
+                outcomes, items = await self._write_async(self._async, batch)
+            else:
+                outcomes, items = await asyncio.to_thread(self._write, batch)
+            await self._publish(items)
+        except Exception as exc:
             error = exc if isinstance(exc, PostwaveError) else PostwaveError(f"acceptance failed: {exc}")
             log.exception("group commit of %d requests failed", len(batch))
             for p in batch:
@@ -182,65 +254,76 @@ class Acceptor:
                 p.future.set_exception(outcome)
             else:
                 p.future.set_result(outcome)
+                _observe_accepted(p, outcome, commit_ns)
+
+    async def _publish(self, items: list[QueueItem]) -> None:
+        """Queue what the store now holds. If the queue is down, the messages are already
+        durable: keep publishing them in the background until it returns (the client hears
+        UNAVAILABLE and may retry with the same send_id to learn their ids), so they are
+        neither lost nor left for a sweep."""
+        try:
+            await self.queue.publish(items)
+        except PostwaveError as exc:
+            task = asyncio.get_running_loop().create_task(self._republish(items))
+            self._commits.add(task)
+            task.add_done_callback(self._commits.discard)
+            raise StoreUnavailableError(f"{exc.message}; the messages were stored and will be sent when the "
+                                        f"queue returns: retry with the same send_id to get their ids") from exc
+
+    async def _republish(self, items: list[QueueItem]) -> None:
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.queue.publish(items)
+                log.info("queued %d messages stored during a queue outage", len(items))
+                return
+            except PostwaveError:
+                delay = min(delay * 2, 10.0)
 
     def _write(self, batch: list[_Pending]) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
         """Runs on a worker thread: idempotency, suppression, then one transaction."""
         now = time.time()
-        outcomes: list[send_pb2.SendResponse | Exception | None] = [None] * len(batch)
-        seen: dict[tuple[str, str], int] = {}
-        fresh: list[int] = []
+        hits = {key: self.store.get_idempotency(*key, now) for key in _send_ids(batch)}
+        suppressed = {t: self.store.suppressed(t, addresses, now) for t, addresses in _recipients(batch).items()}
+        commit = self._prepare(batch, hits, suppressed, now)
+        results = self.store.accept(commit.requests, commit.events, utc_day(now)) if commit.requests else []
+        hits.update({key: self.store.get_idempotency(*key, now) for key in commit.lost(results)})
+        return commit.finish(results, hits)
+
+    async def _write_async(
+        self, store: AsyncStore, batch: list[_Pending]
+    ) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
+        """The same on the event loop, with every look-up of the batch in flight at once."""
+        now = time.time()
+        keys, tenants = _send_ids(batch), _recipients(batch)
+        found = await asyncio.gather(*(store.get_idempotency_async(t, s, now) for t, s in keys),
+                                     *(store.suppressed_async(t, a, now) for t, a in tenants.items()))
+        hits: dict[tuple[str, str], IdempotencyHit | None] = dict(zip(keys, found[:len(keys)]))  # type: ignore[arg-type]
+        suppressed: dict[str, dict[str, str]] = dict(zip(tenants, found[len(keys):]))  # type: ignore[arg-type]
+        commit = self._prepare(batch, hits, suppressed, now)
+        results = await store.accept_async(commit.requests, commit.events, utc_day(now)) if commit.requests else []
+        lost = commit.lost(results)
+        if lost:
+            hits.update(zip(lost, await asyncio.gather(*(store.get_idempotency_async(t, s, now) for t, s in lost))))
+        return commit.finish(results, hits)
+
+    def _prepare(self, batch: list[_Pending], hits: dict[tuple[str, str], IdempotencyHit | None],
+                 suppressed: dict[str, dict[str, str]], now: float) -> _Commit:
+        """Answer repeated send_ids from their first answer; build the rest for writing."""
+        commit = _Commit(batch, [None] * len(batch))
+        seen: set[tuple[str, str]] = set()
         for i, p in enumerate(batch):
-            replay = self._replay(p, now, seen, batch)
+            key = (p.tenant_id, p.req.send_id)
+            replay = _replay(p, hits.get(key), key in seen)
             if replay is not None:
-                outcomes[i] = replay
-            else:
-                fresh.append(i)
-                if p.req.send_id:
-                    seen[(p.tenant_id, p.req.send_id)] = i
-        suppressed = self._suppressed([batch[i] for i in fresh], now)
-        requests, events, items = [], [], []
-        for i in fresh:
-            accepted, evs, its, response = self._build(batch[i], suppressed.get(batch[i].tenant_id, {}), now)
-            requests.append(accepted)
-            events.extend(evs)
-            items.extend(its)
-            outcomes[i] = response
-        results = self.store.accept(requests, events, utc_day(now)) if requests else []
-        written = {r.request_id for r in results if r.written}
-        keep: set[str] = set()
-        for i, req in zip(fresh, requests):
-            if req.request_id in written:
-                keep.update(m.message_id for m in req.messages)
-            else:  # lost a race with another process on the same send_id
-                outcomes[i] = self._replay(batch[i], now, {}, batch) or AlreadyExistsError("send_id conflict")
-        items = [it for it in items if it.message_id in keep]
-        return [o if o is not None else PostwaveError("not processed") for o in outcomes], items
-
-    def _replay(
-        self, p: _Pending, now: float, seen: dict[tuple[str, str], int], batch: list[_Pending]
-    ) -> send_pb2.SendResponse | Exception | None:
-        """The earlier answer for a repeated send_id, an error for a changed body, or None."""
-        if not p.req.send_id:
-            return None
-        earlier = seen.get((p.tenant_id, p.req.send_id))
-        if earlier is not None:
-            return AlreadyExistsError(
-                f"send_id {p.req.send_id!r} appears twice in one batch; use a distinct send_id per request"
-            )
-        hit = self.store.get_idempotency(p.tenant_id, p.req.send_id, now)
-        if hit is None:
-            return None
-        if hit.body_hash != p.plan.body_hash:
-            return AlreadyExistsError(
-                f"send_id {p.req.send_id!r} was used in the last 24 h with a different body; use a new send_id"
-            )
-        return send_pb2.SendResponse.FromString(hit.response)
-
-    def _suppressed(self, pendings: list[_Pending], now: float) -> dict[str, dict[str, str]]:
-        by_tenant: dict[str, list[str]] = {}
-        for p in pendings:
-            by_tenant.setdefault(p.tenant_id, []).extend(r.address.lower() for r in p.plan.recipients)
-        return {t: self.store.suppressed(t, addrs, now) for t, addrs in by_tenant.items()}
+                commit.outcomes[i] = replay
+                continue
+            if p.req.send_id:
+                seen.add(key)
+            accepted, evs, its, response = self._build(p, suppressed.get(p.tenant_id, {}), now)
+            commit.add(i, accepted, evs, its, response)
+        return commit
 
     def _build(
         self, p: _Pending, suppressed: dict[str, str], now: float
@@ -253,13 +336,14 @@ class Acceptor:
         response = send_pb2.SendResponse(send_id=req.send_id)
         for r in plan.recipients:
             mid = new_message_id()
-            reason = suppressed.get(r.address.lower())
+            reason = suppressed.get(r.address.lower()) or suppressed.get(
+                suppression_address(r.address, req.unsubscribe_group) if req.unsubscribe_group else "")
             if reason:
                 state, detail = "dropped", f"suppressed: {reason}"
             elif req.sandbox:
                 state, detail = "sandboxed", "sandbox: rendered, not delivered"
             elif scheduled:
-                state, detail = "scheduled", f"send_at {datetime.fromtimestamp(plan.send_at, timezone.utc).isoformat()}"
+                state, detail = "scheduled", f"send_at {datetime.fromtimestamp(plan.send_at, UTC).isoformat()}"
             else:
                 state, detail = "accepted", ""
                 items.append(QueueItem(mid, p.tenant_id, plan.lane, now))
@@ -278,6 +362,94 @@ class Acceptor:
             messages=tuple(messages), response=response.SerializeToString(),
         )
         return accepted, events, items, response
+
+
+@dataclasses.dataclass(slots=True)
+class _Commit:
+    """One group commit being assembled: what to write, and each request's answer so far."""
+
+    batch: list[_Pending]
+    outcomes: list[send_pb2.SendResponse | Exception | None]
+    fresh: list[int] = dataclasses.field(default_factory=list)
+    requests: list[AcceptedRequest] = dataclasses.field(default_factory=list)
+    events: list[EventRecord] = dataclasses.field(default_factory=list)
+    items: list[QueueItem] = dataclasses.field(default_factory=list)
+
+    def add(self, index: int, accepted: AcceptedRequest, events: list[EventRecord], items: list[QueueItem],
+            response: send_pb2.SendResponse) -> None:
+        """A request to write, and its answer if the write succeeds."""
+        self.fresh.append(index)
+        self.requests.append(accepted)
+        self.events.extend(events)
+        self.items.extend(items)
+        self.outcomes[index] = response
+
+    def lost(self, results: Sequence[AcceptResult]) -> list[tuple[str, str]]:
+        """(tenant, send_id) of the requests that lost a race with another process on their send_id."""
+        written = {r.request_id for r in results if r.written}
+        return [(r.tenant_id, r.send_id) for r in self.requests if r.request_id not in written]
+
+    def finish(self, results: Sequence[AcceptResult], hits: dict[tuple[str, str], IdempotencyHit | None]
+               ) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
+        """The answers, a lost race answered from the winner's record; the queue items of what was written."""
+        written = {r.request_id for r in results if r.written}
+        keep: set[str] = set()
+        for i, req in zip(self.fresh, self.requests):
+            if req.request_id in written:
+                keep.update(m.message_id for m in req.messages)
+            else:
+                p = self.batch[i]
+                replayed = _replay(p, hits.get((p.tenant_id, p.req.send_id)), False)
+                self.outcomes[i] = replayed or AlreadyExistsError("send_id conflict")
+        items = [it for it in self.items if it.message_id in keep]
+        return [o if o is not None else PostwaveError("not processed") for o in self.outcomes], items
+
+
+def _send_ids(batch: list[_Pending]) -> list[tuple[str, str]]:
+    """The (tenant, send_id) keys of a batch, each once."""
+    return list(dict.fromkeys((p.tenant_id, p.req.send_id) for p in batch if p.req.send_id))
+
+
+def _recipients(batch: list[_Pending]) -> dict[str, list[str]]:
+    """Every recipient address of a batch (lower case), by tenant."""
+    by_tenant: dict[str, list[str]] = {}
+    for p in batch:
+        by_tenant.setdefault(p.tenant_id, []).extend(r.address.lower() for r in p.plan.recipients)
+        if p.req.unsubscribe_group:  # unsubscribed from this group only (tracking helper)
+            by_tenant[p.tenant_id].extend(suppression_address(r.address, p.req.unsubscribe_group)
+                                          for r in p.plan.recipients)
+    return by_tenant
+
+
+def _replay(p: _Pending, hit: IdempotencyHit | None, repeated: bool) -> send_pb2.SendResponse | Exception | None:
+    """The earlier answer for a repeated send_id, an error for a changed body, or None."""
+    if not p.req.send_id:
+        return None
+    if repeated:
+        return AlreadyExistsError(
+            f"send_id {p.req.send_id!r} appears twice in one batch; use a distinct send_id per request"
+        )
+    if hit is None:
+        return None
+    if hit.body_hash != p.plan.body_hash:
+        return AlreadyExistsError(
+            f"send_id {p.req.send_id!r} was used in the last 24 h with a different body; use a new send_id"
+        )
+    return send_pb2.SendResponse.FromString(hit.response)
+
+
+def _observe_accepted(p: _Pending, response: send_pb2.SendResponse, commit_ns: int) -> None:
+    """Messages by initial state, and (tracing on) each message's accept span."""
+    states: dict[str, int] = {}
+    for m in response.messages:
+        states[m.state] = states.get(m.state, 0) + 1
+    for state, count in states.items():
+        metrics.count_accepted_messages(p.plan.lane, state, count)
+    if tracing.ENABLED:
+        tracing.record_accept(
+            [m.message_id for m in response.messages], tenant=p.tenant_id, lane=p.plan.lane, outcome="accepted",
+            start_ns=p.arrived_ns, commit_ns=commit_ns, end_ns=tracing.now_ns(),
+        )
 
 
 def item_response(req: send_pb2.SendRequest, result: send_pb2.SendResponse | BaseException) -> send_pb2.SendResponse:

@@ -40,6 +40,7 @@ class Tracking:
     message_id: str
     clicks: bool
     opens: bool
+    key_id: str = "1"  # id of ``secret`` in the tracker's key ring (keys rotate by id)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -86,14 +87,14 @@ def track(rendered: Rendered, tracking: Tracking | None) -> Rendered:
     """The content with its links wrapped and an open pixel added, as configured."""
     if tracking is None or not (tracking.clicks or tracking.opens):
         return rendered
-    base, key, message_id = tracking.base_url, tracking.secret, tracking.message_id
+    base, key, message_id, key_id = tracking.base_url, tracking.secret, tracking.message_id, tracking.key_id
     text = rendered.text
     if tracking.clicks and text:
-        text = linkwrap.wrap_text(text, base_url=base, key=key, message_id=message_id)
+        text = linkwrap.wrap_text(text, base_url=base, key=key, message_id=message_id, key_id=key_id)
     html = rendered.html
     if html:
         html = linkwrap.wrap_html(html, base_url=base, key=key, message_id=message_id,
-                                  links=tracking.clicks, open_pixel=tracking.opens)
+                                  links=tracking.clicks, open_pixel=tracking.opens, key_id=key_id)
     return dataclasses.replace(rendered, text=text, html=html)
 
 

@@ -11,12 +11,14 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import json_format
 
-from postwave import native
+from postwave import metrics, native
 from postwave.config import Config
+from postwave.domains.signing import DomainSigner, DomainSigning
 from postwave.errors import DeliveryError, PostwaveError
 from postwave.mta.classify import Outcome as Reply, classify
 from postwave.mta.client import DeliveryPool
@@ -25,9 +27,12 @@ from postwave.pipeline import compose
 from postwave.pipeline.retry import backoff
 from postwave.queue.base import Lease
 from postwave.render.addresses import domain_of, parse_address
-from postwave.render.dkim import load_keys
+from postwave.render.dkim import DkimKey, load_keys
 from postwave.render.templates import TemplateEngine
+from postwave.shaping.policy import load_policy
+from postwave.shaping.shaper import Grant, Hold, Shaper
 from postwave.store.base import Attempt, EventRecord, MessageRecord, Outcome, Store, TemplateRecord
+from postwave.tracking import consent
 from postwave.v1 import send_pb2
 
 log = logging.getLogger(__name__)
@@ -42,6 +47,7 @@ class Result:
     lease: Lease
     outcome: Outcome | None  # None: nothing to write (already final)
     retry_in: float | None = None  # None: acknowledge; else give back for this long
+    held: bool = False  # given back by traffic shaping, not tried: no delivery attempt was made
 
 
 class _Stop(Exception):
@@ -56,7 +62,8 @@ class Deliverer:
     """Delivers claimed messages; stateless apart from caches and the SMTP pool."""
 
     def __init__(
-        self, *, store: Store, config: Config, engine: TemplateEngine, resolver: MXResolver, pool: DeliveryPool
+        self, *, store: Store, config: Config, engine: TemplateEngine, resolver: MXResolver, pool: DeliveryPool,
+        shaper: Shaper | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -70,6 +77,11 @@ class Deliverer:
         self._dkim_keys = load_keys(
             domain=config.dkim_domain, selectors=config.dkim_selector, paths=config.dkim_private_key_path
         ) if config.dkim_private_key_path else []
+        self.domains = DomainSigner(store, config)  # deliverability: sending domains
+        # Shaping: each forked worker of `postwave serve` takes a 1/workers share of every
+        # limit; distributed roles set the live worker count with shaper.set_live_workers().
+        self.shaper = shaper or Shaper(load_policy(config.shaping_config, default_ip=config.source_address), store,
+                                       live_workers=config.workers)
         log.info("hot path implementations:\n%s", native.report())
 
     async def deliver(self, lease: Lease, message: MessageRecord | None, suppressed: str | None,
@@ -81,11 +93,18 @@ class Deliverer:
             self.check_not_expired(lease, msg)
             self.check_not_suppressed(lease, msg, suppressed)
             req = await self.load_request(lease, msg, load)
-            template = await self.load_template(lease, msg, req, load)
-            data = self.compose_message(lease, msg, req, template)
-            data = self.sign_message(lease, msg, data)
             targets = await self.resolve_destination(lease, msg)
-            return await self.send(lease, msg, req, targets, data)
+            grant = await self.shape(lease, msg, req, targets, load)
+            try:
+                template = await self.load_template(lease, msg, req, load)
+                data = self.compose_message(lease, msg, req, template)
+                signing = await self.domain_signing(lease, msg, req, load)
+                data = self.sign_message(lease, msg, data, signing.keys if signing else None)
+            except BaseException:
+                self._release(grant)
+                raise
+            return_path = self.domains.return_path(msg.message_id, signing)
+            return await self.send(lease, msg, req, targets, data, return_path, grant)
         except _Stop as stop:
             return stop.result
 
@@ -150,18 +169,31 @@ class Deliverer:
             unsubscribe = self._unsubscribe_url(msg) if msg.lane == "bulk" else None
             return compose.compose(
                 rendered, req, msg.index, message_id=f"{msg.message_id}@{self.config.helo_name}",
-                list_unsubscribe=unsubscribe, tracking=self._tracking(msg),
+                list_unsubscribe=unsubscribe, tracking=consent.tracking_for(self.config, msg, req),
             )
         except PostwaveError as exc:
+            metrics.count_render_error("deliver")
             raise _Stop(self._final(lease, msg, "failed", f"rendering failed: {exc.message}")) from None
 
-    def sign_message(self, lease: Lease, msg: MessageRecord, data: bytes) -> bytes:
-        """DKIM-sign the message with every configured key (none: unsigned)."""
-        if not self._dkim_keys:
+    # --- deliverability: the From domain's DKIM keys and VERP return path (owner: deliverability helper) ---
+    async def domain_signing(self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest,
+                             load: Any) -> DomainSigning | None:
+        """The signing setup of a registered From domain (None: configured keys, plain envelope)."""
+        try:
+            return await self.domains.lookup(getattr(req, "from"), load)
+        except DeliveryError as exc:  # its keys cannot be decrypted now: wait, never send unsigned
+            raise _Stop(self._defer(lease, msg, None, exc.message)) from None
+
+    def sign_message(self, lease: Lease, msg: MessageRecord, data: bytes,
+                     domain_keys: Sequence[DkimKey] | None = None) -> bytes:
+        """DKIM-sign with the From domain's active keys, else every configured key (none: unsigned)."""
+        keys = domain_keys or self._dkim_keys
+        if not keys:
             return data
         try:
-            return native.dkim.sign(data, self._dkim_keys)
+            return native.dkim.sign(data, keys)
         except ValueError as exc:  # only a malformed message; ours never is
+            metrics.count_dkim_error()
             raise _Stop(self._final(lease, msg, "failed", f"DKIM signing failed: {exc}")) from None
 
     async def resolve_destination(self, lease: Lease, msg: MessageRecord) -> list[Target]:
@@ -175,22 +207,45 @@ class Deliverer:
                 raise _Stop(self._defer(lease, msg, None, f"DNS: {exc.message}")) from None
             raise _Stop(self._final(lease, msg, "bounced", f"DNS: {exc.message}", suppress=True)) from None
 
+    async def shape(self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest, targets: list[Target],
+                    load: Any) -> Grant | None:
+        """Traffic shaping: the source IP to send from, or back to the queue while the site's
+        budget (rate, connections, warm-up caps) is used up -- never waiting in a slot."""
+        if req.sandbox:
+            return None
+        decision = await self.shaper.admit(msg.tenant_id, msg.lane, targets, load)
+        if isinstance(decision, Hold):
+            log.debug("holding %s for %.1fs (%s toward %s)", msg.message_id, decision.delay, decision.reason,
+                      decision.site)
+            raise _Stop(Result(lease, None, retry_in=decision.delay, held=True))
+        return decision
+
     async def send(
-        self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest, targets: list[Target], data: bytes
+        self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest, targets: list[Target], data: bytes,
+        return_path: str | None = None, grant: Grant | None = None,
     ) -> Result:
-        """One SMTP transaction, classified."""
+        """One SMTP transaction, classified (MAIL FROM: the VERP return path, else the From address)."""
         if req.sandbox:
             return self._final(lease, msg, "sandboxed", "sandbox: not delivered")
-        mail_from = _envelope_sender(getattr(req, "from"))
+        mail_from = return_path or _envelope_sender(getattr(req, "from"))
+        site = grant.site if grant else domain_of(msg.recipient)
+        source = (grant.ip if grant else None) or self.config.source_address
         try:
-            reply = await self.pool.deliver(targets, mail_from, msg.recipient, data)
+            reply = await self.pool.deliver(targets, mail_from, msg.recipient, data, source_address=source or None)
         except DeliveryError as exc:
+            self._release(grant)
+            metrics.observe_smtp_reply(site, source, None)
             if exc.temporary:
                 return self._defer(lease, msg, None, exc.message)
             return self._final(lease, msg, "bounced", exc.message)
+        except BaseException:
+            self._release(grant)
+            raise
         verdict = classify(reply.code, reply.text)
+        note = self.shaper.finish(grant, verdict) if grant else ""
+        metrics.observe_smtp_reply(site, source, reply.code, verdict.enhanced)
         attempt = Attempt(msg.message_id, time.time(), reply.host, reply.code, reply.text, verdict.outcome.value)
-        detail = f"{reply.code} {reply.text} ({reply.host}, at {reply.stage})"
+        detail = f"{reply.code} {reply.text} ({reply.host}, at {reply.stage}{', from ' + source if source else ''}){note}"
         if verdict.outcome is Reply.DELIVERED:
             return self._final(lease, msg, "delivered", detail, attempt=attempt)
         if verdict.outcome is Reply.DEFERRED:
@@ -207,6 +262,19 @@ class Deliverer:
             json.dumps(custom) if custom else "",
         )
 
+    def _release(self, grant: Grant | None) -> None:
+        """Give back a grant that sent nothing (its connection slot; no rate change)."""
+        if grant is not None:
+            self.shaper.finish(grant, None)
+
+    def exhausted(self, lease: Lease, msg: MessageRecord | None, limit: int) -> Result:
+        """A queue item delivered more than ``limit`` times (crashing workers, endless hand-backs)
+        fails with an event instead of going round for ever; nothing is dropped silently."""
+        if msg is None or msg.state not in DELIVERABLE:
+            return Result(lease, None)
+        return self._final(lease, msg, "failed", f"gave up after {lease.deliveries - 1} deliveries from the queue "
+                                                 f"(max_deliveries {limit})")
+
     def _final(
         self, lease: Lease, msg: MessageRecord, state: str, detail: str, *,
         attempt: Attempt | None = None, suppress: bool = False,
@@ -216,6 +284,7 @@ class Deliverer:
         events = [self._event(msg, state, detail, now)]
         if suppression:
             events.append(self._event(msg, "suppressed", f"address suppressed after {state}", now))
+        metrics.observe_delivery(msg.lane, state, msg.tenant_id, accepted_at=msg.created, now=now)
         return Result(lease, Outcome(msg.message_id, msg.tenant_id, state, attempt, tuple(events), suppression))
 
     def _defer(self, lease: Lease, msg: MessageRecord, attempt: Attempt | None, detail: str) -> Result:
@@ -226,17 +295,11 @@ class Deliverer:
                                attempt=attempt)
         events = (self._event(msg, "deferred", f"{detail}; retry in {delay:.1f}s", now),)
         counted = attempt or Attempt(msg.message_id, now, "", 0, detail, "deferred")
+        metrics.observe_delivery(msg.lane, "deferred", msg.tenant_id)
         return Result(lease, Outcome(msg.message_id, msg.tenant_id, "deferred", counted, events), retry_in=delay)
 
-    def _tracking(self, msg: MessageRecord) -> compose.Tracking | None:
-        config = self.config
-        if not (config.track_clicks or config.track_opens):
-            return None
-        return compose.Tracking(config.tracking_base_url.rstrip("/"), config.tracking_secret.encode("utf-8"),
-                                msg.message_id, config.track_clicks, config.track_opens)
-
     def _unsubscribe_url(self, msg: MessageRecord) -> str:
-        return f"{self.config.tracking_base_url.rstrip('/')}/unsubscribe/{msg.message_id}"
+        return consent.unsubscribe_url(self.config, msg.message_id)  # the tracker's /u/<token> (tracking/consent.py)
 
 
 def _envelope_sender(from_header: str) -> str:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from postwave import logs, metrics, tracing
 from postwave.backends import open_backends
 from postwave.config import Config
 from postwave.errors import PostwaveError
@@ -49,6 +50,8 @@ class Worker:
         self._in_flight: dict[str, set[asyncio.Task[None]]] = {"transactional": set(), "bulk": set()}
         self._results: list[Result] = []
         self._stopping = asyncio.Event()
+        self._claimed_at: dict[str, tuple[Lease, float]] = {}  # in flight: lease, when claimed or touched
+        self._queue_down = False
         self.delivered = 0
 
     def stop(self) -> None:
@@ -62,11 +65,12 @@ class Worker:
 
     async def run(self, should_continue: Callable[[], bool] = lambda: True) -> None:
         """Claim and deliver until stopped; then drain and flush."""
-        flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+        loop = asyncio.get_running_loop()
+        helpers = [loop.create_task(self._flush_loop()), loop.create_task(self._heartbeat_loop())]
         idle = 0.01
         try:
             while not self._stopping.is_set() and should_continue():
-                leases = await self._claim()
+                leases = await self._claim_or_wait()
                 if leases:
                     idle = 0.01
                     await self._start(leases)
@@ -75,8 +79,9 @@ class Worker:
                     await self._wait(idle)
         finally:
             await self._drain()
-            flusher.cancel()
-            await asyncio.gather(flusher, return_exceptions=True)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             await self._flush()
 
     async def _wait(self, seconds: float) -> None:
@@ -85,16 +90,31 @@ class Worker:
         except TimeoutError:
             pass
 
+    async def _claim_or_wait(self) -> list[Lease]:
+        """Claim; while the queue is unreachable, say so once and keep trying every second."""
+        try:
+            leases = await self._claim()
+        except PostwaveError as exc:
+            if not self._queue_down:
+                log.warning("cannot claim from the queue (%s); retrying every second", exc.message)
+            self._queue_down = True
+            await self._wait(1.0)
+            return []
+        if self._queue_down:
+            log.info("claiming from the queue works again")
+        self._queue_down = False
+        return leases
+
     async def _claim(self) -> list[Lease]:
         free = self.slots - self.busy
         if free < min(MIN_CLAIM, self.slots) and self.busy:
             await self._wait(0.005)
             return []
         lease = self.config.lease_seconds
-        leases = await self.queue.claim("transactional", free, lease)
+        leases = interleave(await self.queue.claim("transactional", free, lease))
         bulk_room = min(free - len(leases), int(self.slots * BULK_SHARE) - len(self._in_flight["bulk"]))
         if bulk_room > 0:
-            leases += await self.queue.claim("bulk", bulk_room, lease)
+            leases += interleave(await self.queue.claim("bulk", bulk_room, lease))
         return leases
 
     async def _start(self, leases: Sequence[Lease]) -> None:
@@ -107,9 +127,16 @@ class Worker:
             await self._wait(1.0)
             return
         loop = asyncio.get_running_loop()
+        now = time.monotonic()
         for lease in leases:
+            if lease.message_id in self._claimed_at:
+                # A second queue copy of a message this worker is delivering (a sweep's
+                # republish): never deliver it twice at once. The copy comes back after its
+                # lease, finds the message final, and is acknowledged then.
+                continue
             msg = messages.get(lease.message_id)
             supp = suppressed.get((msg.tenant_id, msg.recipient.lower())) if msg else None
+            self._claimed_at[lease.message_id] = (lease, now)
             task = loop.create_task(self._deliver_one(lease, msg, supp))
             bucket = self._in_flight[lease.lane]
             bucket.add(task)
@@ -130,11 +157,35 @@ class Worker:
 
     async def _deliver_one(self, lease: Lease, msg: MessageRecord | None, suppressed: str | None) -> None:
         try:
-            result = await self.deliverer.deliver(lease, msg, suppressed, _off_loop)
+            with logs.context(message_id=lease.message_id, tenant=lease.tenant_id):
+                if lease.deliveries > self.config.max_deliveries:
+                    result = self.deliverer.exhausted(lease, msg, self.config.max_deliveries)
+                else:
+                    result = await self.deliverer.deliver(lease, msg, suppressed, _off_loop)
         except Exception:  # noqa: BLE001 - a bug must not lose the message: retry it later
             log.exception("delivery of %s crashed; retrying in 60 s", lease.message_id)
             result = Result(lease, None, retry_in=60.0)
+        self._claimed_at.pop(lease.message_id, None)
         self._results.append(result)
+
+    async def _heartbeat_loop(self) -> None:
+        """Extend the leases of deliveries running longer than a third of a lease (a slow
+        receiving server must not make the queue hand the message to another worker)."""
+        lease_seconds = self.config.lease_seconds
+        while True:
+            await asyncio.sleep(max(0.05, lease_seconds / 6))
+            now = time.monotonic()
+            due = [lease for lease, since in self._claimed_at.values() if now - since > lease_seconds / 3]
+            if not due:
+                continue
+            try:
+                await self.queue.touch(due, lease_seconds)
+            except Exception as exc:  # noqa: BLE001 - the lease may run out: at-least-once, never lost
+                log.warning("extending %d leases failed (%s)", len(due), exc)
+                continue
+            for lease in due:
+                if lease.message_id in self._claimed_at:
+                    self._claimed_at[lease.message_id] = (lease, now)
 
     async def _flush_loop(self) -> None:
         while True:
@@ -160,6 +211,22 @@ class Worker:
             await asyncio.wait(tasks, timeout=30)
 
 
+def interleave(leases: Sequence[Lease]) -> list[Lease]:
+    """Round-robin by tenant: the deliveries start (and meet the per-site shaping) in this
+    order, so a claim's fair share per tenant stays fair at the shaper too, instead of one
+    tenant's block filling a site's ready queue before the next tenant's first message."""
+    by_tenant: dict[str, list[Lease]] = {}
+    for lease in leases:
+        by_tenant.setdefault(lease.tenant_id, []).append(lease)
+    if len(by_tenant) < 2:
+        return list(leases)
+    queues = list(by_tenant.values())
+    out: list[Lease] = []
+    for i in range(max(len(q) for q in queues)):
+        out.extend(q[i] for q in queues if i < len(q))
+    return out
+
+
 async def _off_loop(fn: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.to_thread(fn, *args)
 
@@ -177,6 +244,7 @@ def build_worker(config: Config, store: Store, queue: Queue) -> tuple[Worker, De
         starttls=config.smtp_starttls,
     )
     deliverer = Deliverer(store=store, config=config, engine=TemplateEngine(), resolver=resolver, pool=pool)
+    tracing.instrument_deliverer(deliverer)  # nothing when tracing is off
     return Worker(config=config, store=store, queue=queue, deliverer=deliverer), pool
 
 
@@ -194,25 +262,29 @@ def _die_with_parent() -> Callable[[], bool]:
 
 def main(values: dict[str, Any], index: int) -> None:
     """Entry point of a forked worker process."""
-    from postwave.logs import setup_logging
-
     config = Config(values)
-    setup_logging(config.log_level, role=f"worker-{index}")
+    from postwave.roles import init_process
+
+    init_process(config, f"worker-{index}")
     alive = _die_with_parent()
-    asyncio.run(_serve(config, alive))
+    asyncio.run(_serve(config, alive, metrics.worker_admin_listen(config.admin_listen, index)))
 
 
-async def _serve(config: Config, alive: Callable[[], bool]) -> None:
-    store, queue = open_backends(config)
+async def _serve(config: Config, alive: Callable[[], bool], admin_listen: str) -> None:
+    from postwave.roles import readiness
+
+    store, queue = open_backends(config, role="worker")
     worker, pool = build_worker(config, store, queue)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
+    admin = await metrics.start_admin_server(admin_listen, readiness(store, queue))
     log.info("worker started (pid %d, %d slots)", os.getpid(), worker.slots)
     try:
         await worker.run(alive)
     finally:
         await pool.close()
+        await admin.stop()
         await queue.close()
         store.close()
         log.info("worker stopped; %d delivered", worker.delivered)

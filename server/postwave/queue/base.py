@@ -2,7 +2,7 @@
 
 A claimed item belongs to its claimer until the lease runs out; if the claimer dies, the
 item becomes claimable again, so nothing accepted is lost (at-least-once delivery).
-``embedded.py`` keeps the queue in the SQLite file; ``nats.py`` will use JetStream.
+``embedded.py`` keeps the queue in the SQLite file; ``nats.py`` uses NATS JetStream.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ class Lease:
     deliveries: int
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueStats:
+    """A lane's depth (queued plus leased) and the age in seconds of its oldest item."""
+
+    depth: int
+    oldest_age: float
+
+
 class Queue(Protocol):
     """Durable lanes of messages to deliver."""
 
@@ -49,8 +57,17 @@ class Queue(Protocol):
     async def nak(self, leases: Sequence[tuple[Lease, float]]) -> None:
         """Give items back, each claimable again after its delay in seconds."""
 
+    async def touch(self, leases: Sequence[Lease], lease_seconds: float) -> None:
+        """Extend the leases of items still being worked on (slow receiving servers)."""
+
     async def depth(self, lane: str) -> int:
         """Items in a lane, ready or not (the autoscaling signal)."""
+
+    async def stats(self, lane: str) -> QueueStats:
+        """Depth and oldest item's age (the metrics and autoscaling signals)."""
+
+    async def ping(self) -> bool:
+        """Whether the queue answers (readiness)."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from postwave.queue.base import Lease, QueueItem
+from postwave.queue.base import Lease, QueueItem, QueueStats
 from postwave.store.sqlite import Database
 
 MAX_TENANTS_PER_CLAIM = 1000
@@ -116,10 +116,32 @@ class EmbeddedQueue:
         with self.db.transaction() as conn:
             conn.executemany("UPDATE queue SET available_at=? WHERE message_id=?", rows)
 
+    async def touch(self, leases: Sequence[Lease], lease_seconds: float) -> None:
+        """Extend the leases of items still being worked on to ``lease_seconds`` from now."""
+        if leases:
+            until = time.time() + lease_seconds
+            await asyncio.to_thread(self._nak, [(until, lease.message_id) for lease in leases])
+
     async def depth(self, lane: str) -> int:
         """Items in a lane, ready or not."""
-        rows = await asyncio.to_thread(self.db.query, "SELECT COUNT(*) FROM queue WHERE lane=?", (lane,))
-        return int(rows[0][0])  # type: ignore[call-overload]
+        return (await self.stats(lane)).depth
+
+    async def stats(self, lane: str) -> QueueStats:
+        """Depth, and how long the longest-waiting ready item has been ready."""
+        now = time.time()
+        rows = await asyncio.to_thread(
+            self.db.query, "SELECT COUNT(*), MIN(CASE WHEN available_at<=? THEN available_at END) FROM queue "
+            "WHERE lane=?", (now, lane))
+        count, oldest = rows[0]
+        return QueueStats(int(count), max(0.0, now - float(oldest)) if oldest is not None else 0.0)  # type: ignore[arg-type]
+
+    async def ping(self) -> bool:
+        """Whether the database file answers."""
+        try:
+            await asyncio.to_thread(self.db.query, "SELECT 1")
+            return True
+        except sqlite3.Error:
+            return False
 
     async def close(self) -> None:
         """Close the database connections."""

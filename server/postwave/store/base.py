@@ -1,16 +1,18 @@
 """The Store protocol and the records it keeps.
 
-Every stage talks to this interface only; ``embedded.py`` (SQLite) implements it today and
-``cql.py`` (ScyllaDB) will. The same contract tests run against each implementation.
-Methods are synchronous and called from a worker thread by the async stages, because both
-SQLite and the CQL driver block.
+Every stage talks to this interface only; ``embedded.py`` (SQLite) and ``cql.py`` (ScyllaDB)
+implement it, and the same contract tests run against each. Store methods block: async
+stages call them from a worker thread. A store that can do better implements
+:class:`AsyncStore` too (the CQL store, on the driver's ``execute_async``); :func:`as_async`
+gives every store that face, natively or on worker threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -247,3 +249,261 @@ class Store(Protocol):
         self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str, limit: int
     ) -> list[EventRecord]:
         """A tenant's events with id > after_id, oldest first."""
+
+    # --- deliverability: sending domains, DKIM selectors, feedback (owner: deliverability helper) ---
+    def create_domain(self, domain: SendingDomain, selectors: Sequence[DkimSelectorRecord]) -> None:
+        """Register a sending domain with its first selectors; AlreadyExistsError if any tenant has it."""
+
+    def get_domain(self, domain: str) -> SendingDomain | None:
+        """One sending domain (any tenant; callers check the tenant), or None."""
+
+    def list_domains(self, tenant_id: str) -> list[SendingDomain]:
+        """A tenant's sending domains; ``tenant_id`` "" = every tenant's (the periodic re-check)."""
+
+    def update_domain(self, domain: SendingDomain) -> None:
+        """Replace the state, verification times and report of a registered domain."""
+
+    def list_selectors(self, domain: str) -> list[DkimSelectorRecord]:
+        """Every DKIM selector of a domain (any state), oldest first."""
+
+    def put_selectors(self, selectors: Sequence[DkimSelectorRecord]) -> None:
+        """Insert or replace selectors (keyed by domain and selector)."""
+
+    def record_feedback(self, events: Sequence[EventRecord], suppressions: Sequence[Suppression]) -> None:
+        """Append feedback events (no message state changes: the mail was delivered before it
+        bounced or drew a complaint) and suppressions, in one commit where the backend has one."""
+
+    def keep_feedback_report(self, report: FeedbackReport) -> None:
+        """Keep a report the feedback receiver could not use, for inspection."""
+
+    def list_feedback_reports(self, limit: int) -> list[FeedbackReport]:
+        """Kept reports, newest first."""
+
+    # --- suppression management (owner: storage helper) ---
+    def put_suppressions(self, entries: Sequence[Suppression]) -> None:
+        """Insert or replace suppressions, with why (``created`` 0 = now)."""
+
+    def get_suppression(self, tenant_id: str, address: str, now: float) -> Suppression | None:
+        """An address's live suppression (an expired one counts as none), with why."""
+
+    def list_suppressions(self, tenant_id: str, page_token: str, limit: int,
+                          now: float) -> tuple[list[Suppression], str]:
+        """A page of a tenant's live suppressions, and the token of the next page ("" = no more).
+
+        Tokens are opaque and stable: a page token stays valid while entries come and go.
+        InvalidArgumentError for a token this store did not make.
+        """
+
+    def remove_suppression(self, tenant_id: str, address: str) -> bool:
+        """Lift a suppression; False if the address had none."""
+
+    def count_soft_bounce(self, tenant_id: str, address: str, event_id: str, now: float, window: float) -> int:
+        """Record a soft bounce; the address's soft bounces in the last ``window`` seconds, this one included."""
+
+    def clear_soft_bounces(self, tenant_id: str, address: str) -> None:
+        """Forget an address's soft bounces (they have just suppressed it)."""
+
+    # --- tracking: engagement events, webhooks, stats, erasure (owner: tracking helper) ---
+    def record_engagement(self, events: Sequence[EventRecord], suppressions: Sequence[tuple[str, str, str]]) -> None:
+        """Append tracker events (opened, clicked, unsubscribed) and (tenant, address, reason) suppressions."""
+
+    def create_webhook(self, endpoint: WebhookEndpoint) -> None:
+        """Store a new webhook endpoint."""
+
+    def get_webhook(self, endpoint_id: str) -> WebhookEndpoint | None:
+        """One endpoint (any tenant; callers check the tenant), or None."""
+
+    def list_webhooks(self, tenant_id: str) -> list[WebhookEndpoint]:
+        """A tenant's endpoints, oldest first; ``tenant_id`` "" = every tenant's (the dispatcher)."""
+
+    def delete_webhook(self, tenant_id: str, endpoint_id: str) -> bool:
+        """Delete a tenant's endpoint; False if it has none by that id."""
+
+    def set_webhook_settings(self, endpoint: WebhookEndpoint) -> None:
+        """Write an endpoint's url, event types and secrets (not its delivery progress)."""
+
+    def set_webhook_progress(self, endpoint_id: str, state: str, cursor: int, failing_since: float,
+                             detail: str) -> None:
+        """Write an endpoint's delivery progress: state, cursor (last event delivered), failure start."""
+
+    def events_since(self, tenant_id: str, since: float, after_id: int, limit: int) -> list[EventRecord]:
+        """A tenant's events with id > after_id and time >= since, oldest first; page until an empty page."""
+
+    def erase_recipient(self, tenant_id: str, address: str, replacement: str) -> int:
+        """Remove an address from a tenant's messages, payloads, attempts, events and idempotency
+        replies (``replacement`` stands in for it); re-key its suppressions to ``replacement``.
+        Returns how many messages were touched."""
+
+    # --- shaping: IP warm-up counts shared by every worker (owner: shaping helper) ---
+    def reserve_ip_sends(self, ip: str, hour: int, want: int, hourly_cap: int, daily_cap: int) -> int:
+        """Atomically count up to ``want`` sends from ``ip`` in UTC hour ``hour`` (epoch hours)
+        and its day (``hour // 24``) without passing either cap; how many were granted (0..want)."""
+
+    def ip_sends(self, ip: str, hour: int) -> tuple[int, int]:
+        """Sends counted for ``ip`` in UTC hour ``hour`` and in its day: (hour's, day's)."""
+
+    def ip_warmup_start(self, ip: str, now: float) -> float:
+        """When ``ip`` began warming up: the first caller's ``now`` (kept), every later caller's answer."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SendingDomain:
+    """A tenant's sending domain (the From domain) and its verification state."""
+
+    tenant_id: str
+    domain: str
+    state: str  # pending (never verified), verified, drifted (a later check found records wrong)
+    return_path: str  # the bounce domain: MAIL FROM of VERP return paths
+    tracking_host: str  # the tenant-branded tracking host (CNAME)
+    created: float
+    verified: float = 0.0  # last check that found every required record
+    checked: float = 0.0  # last check
+    report: str = ""  # JSON: the per-record results of the last check
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DkimSelectorRecord:
+    """One DKIM key of a domain; the private key is encrypted under the master key."""
+
+    domain: str
+    selector: str
+    algorithm: str  # rsa-sha256 or ed25519-sha256
+    public_key: str  # base64, the p= of the DNS record
+    private_key: bytes  # encrypted PKCS#8
+    state: str  # pending (not yet published), active (signs), retiring (published, no longer signs), retired
+    created: float
+    changed: float = 0.0  # when it entered its state
+    retire_after: float = 0.0  # retiring: when it becomes retired
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Suppression:
+    """An address to suppress for a tenant, and why."""
+
+    tenant_id: str
+    address: str  # lower case
+    reason: str
+    expires: float | None = None  # None = permanently
+    # Why, for GetSuppression (owner: storage helper): the kind of event or action that
+    # suppressed it (bounced, complained, unsubscribed, soft_bounces, manual, import), the
+    # event's id and its message when an event did, and when (0 = when it is written).
+    source: str = ""
+    source_event_id: str = ""
+    message_id: str = ""
+    created: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedbackReport:
+    """A message the feedback receiver kept for inspection (unparseable or matching no message)."""
+
+    report_id: str
+    received: float
+    status: str  # unparsed, unmatched
+    reason: str
+    mail_from: str
+    rcpt_to: str
+    raw: bytes
+
+
+# --- tracking (owner: tracking helper) ---
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """A tenant's webhook endpoint and how far delivery to it has got."""
+
+    endpoint_id: str
+    tenant_id: str
+    url: str
+    event_types: tuple[str, ...]  # empty = every type
+    secret: str  # whsec_<base64>
+    previous_secret: str  # still signed with during a rotation ("" = none)
+    previous_until: float  # when previous_secret stops being used
+    state: str  # active or disabled
+    cursor: int  # id of the last event delivered (acknowledged with 2xx)
+    failing_since: float  # 0 = the last attempt succeeded
+    created: float
+    detail: str = ""  # why it was disabled, the last failure
+
+
+# --- the asyncio face of a store (owner: storage helper) ---
+
+
+@runtime_checkable
+class AsyncStore(Protocol):
+    """The hot Store calls as coroutines that never block the event loop.
+
+    Implemented natively by stores whose client is asynchronous (CqlStore). Stages take it
+    from :func:`as_async`, which wraps any other store's blocking calls in worker threads.
+    """
+
+    async def accept_async(self, requests: Sequence[AcceptedRequest], events: Sequence[EventRecord],
+                           day: str) -> list[AcceptResult]:
+        """Store.accept."""
+
+    async def get_idempotency_async(self, tenant_id: str, send_id: str, now: float) -> IdempotencyHit | None:
+        """Store.get_idempotency."""
+
+    async def suppressed_async(self, tenant_id: str, addresses: Sequence[str], now: float) -> dict[str, str]:
+        """Store.suppressed."""
+
+    async def get_messages_async(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        """Store.get_messages."""
+
+    async def get_payload_async(self, request_id: str) -> bytes | None:
+        """Store.get_payload."""
+
+    async def record_outcomes_async(self, outcomes: Sequence[Outcome]) -> None:
+        """Store.record_outcomes."""
+
+    async def list_events_async(self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str,
+                                limit: int) -> list[EventRecord]:
+        """Store.list_events."""
+
+
+class ThreadedAsyncStore:
+    """AsyncStore of a blocking store: each call runs on a worker thread (asyncio.to_thread)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def accept_async(self, requests: Sequence[AcceptedRequest], events: Sequence[EventRecord],
+                           day: str) -> list[AcceptResult]:
+        """Store.accept on a worker thread."""
+        return await asyncio.to_thread(self.store.accept, requests, events, day)
+
+    async def get_idempotency_async(self, tenant_id: str, send_id: str, now: float) -> IdempotencyHit | None:
+        """Store.get_idempotency on a worker thread."""
+        return await asyncio.to_thread(self.store.get_idempotency, tenant_id, send_id, now)
+
+    async def suppressed_async(self, tenant_id: str, addresses: Sequence[str], now: float) -> dict[str, str]:
+        """Store.suppressed on a worker thread."""
+        return await asyncio.to_thread(self.store.suppressed, tenant_id, addresses, now)
+
+    async def get_messages_async(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        """Store.get_messages on a worker thread."""
+        return await asyncio.to_thread(self.store.get_messages, message_ids)
+
+    async def get_payload_async(self, request_id: str) -> bytes | None:
+        """Store.get_payload on a worker thread."""
+        return await asyncio.to_thread(self.store.get_payload, request_id)
+
+    async def record_outcomes_async(self, outcomes: Sequence[Outcome]) -> None:
+        """Store.record_outcomes on a worker thread."""
+        await asyncio.to_thread(self.store.record_outcomes, outcomes)
+
+    async def list_events_async(self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str,
+                                limit: int) -> list[EventRecord]:
+        """Store.list_events on a worker thread."""
+        return await asyncio.to_thread(self.store.list_events, tenant_id, after_id, types, message_id, limit)
+
+
+def as_async(store: Store) -> AsyncStore:
+    """The store's own asyncio face if it has one, else its blocking calls on worker threads."""
+    return store if isinstance(store, AsyncStore) else ThreadedAsyncStore(store)
+
+
+def native_async(store: Store) -> bool:
+    """Whether the store's asyncio face is its own (no thread per call)."""
+    return isinstance(store, AsyncStore)

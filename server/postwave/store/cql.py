@@ -12,19 +12,23 @@ failure half-way leaves nothing a client was told about missing:
 - Unique names, template versions, key revocation and leaving the scheduled state are
   lightweight transactions (LOCAL_SERIAL).
 
-Methods block; the pipeline calls them from worker threads (asyncio.to_thread), so no
-event loop waits on the cluster. Any failure to reach the cluster raises
+The blocking methods serve worker threads and the CLI; the hot ones also have an asyncio
+face (``*_async``, the AsyncStore protocol) that runs the same plan on the event loop with
+the driver's ``execute_async`` (cql_async.py), so the API's group commit and the worker's
+prefetch and flush need no thread per call. Any failure to reach the cluster raises
 StoreUnavailableError; the driver reconnects by itself when the cluster returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import logging
-import math
 import random
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 
 from postwave.config import Config
@@ -39,27 +43,41 @@ from postwave.store.base import (
     AcceptResult,
     ApiKeyRecord,
     Attempt,
+    DkimSelectorRecord,
     EventRecord,
+    FeedbackReport,
     IdempotencyHit,
     MessageRecord,
     Outcome,
+    SendingDomain,
+    Suppression,
     TemplateRecord,
     Tenant,
+    WebhookEndpoint,
 )
+from postwave.store.cql_async import AsyncRunner, run_plan_async
+from postwave.store.cql_deliverability import DeliverabilityTables
 from postwave.store.cql_dialect import detect, replication_map
 from postwave.store.cql_events import EventLog, StoredEvent
-from postwave.store.cql_keys import OPEN_STATES, SUPPRESSION_SHARDS, shard
+from postwave.store.cql_keys import OPEN_STATES, SUPPRESSION_SHARDS, event_id_at, shard
 from postwave.store.cql_messages import Messages, Row, message_record
 from postwave.store.cql_schedule import Schedule
 from postwave.store.cql_session import (
+    Batch,
     CallList,
+    Plan,
     Runner,
     UncertainWriteError,
     connect,
     release_event_loop,
+    run_plan,
     unavailable,
 )
+from postwave.store.cql_shaping import ShapingTables
 from postwave.store.cql_statements import Statements
+from postwave.store.cql_suppressions import SuppressionTables
+from postwave.store.cql_tracking import TrackingTables
+from postwave.store.tracking_erasure import erased_forms, with_erased
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +101,9 @@ class CqlStore:
         self.keyspace = config.cql_keyspace
         self.cluster, self.session = connect(config)
         self.run = Runner(self.session)
+        self.arun = AsyncRunner(self.session)
+        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())
         self.sql = Statements(self.session, self.keyspace)
         try:
             self._prepare_schema(config)
@@ -91,8 +112,9 @@ class CqlStore:
             self.cluster.shutdown()
             raise
         self.messages = Messages(self.run, self.sql)
-        self.events = EventLog(self.run, self.sql, settle_seconds=config.cql_events_settle_seconds)
+        self.events = EventLog(self.sql, settle_seconds=config.cql_events_settle_seconds)
         self.schedule = Schedule(self.run, self.sql, self.messages)
+        self.suppressions = SuppressionTables(self.run, self.sql)
         _close_at_exit(self)
 
     def _prepare_schema(self, config: Config) -> None:
@@ -226,24 +248,31 @@ class CqlStore:
 
     def get_idempotency(self, tenant_id: str, send_id: str, now: float) -> IdempotencyHit | None:
         """A live (< 24 h) earlier request with this send_id."""
-        row = self.run.one("reading an idempotency key", self.sql["idem_get"], (tenant_id, send_id))
-        if row is None or row["expires"] <= now:
+        return run_plan(self.run, self._idempotency_plan(tenant_id, send_id, now))
+
+    def _idempotency_plan(self, tenant_id: str, send_id: str, now: float) -> Plan[IdempotencyHit | None]:
+        [rows] = yield Batch("reading an idempotency key", [(self.sql["idem_get"], (tenant_id, send_id))])
+        if not rows or rows[0]["expires"] <= now:
             return None
-        return IdempotencyHit(row["body_hash"], row["response"])
+        return IdempotencyHit(rows[0]["body_hash"], rows[0]["response"])
 
     def suppressed(self, tenant_id: str, addresses: Sequence[str], now: float) -> dict[str, str]:
         """The subset of addresses suppressed for the tenant, with the reason."""
+        return run_plan(self.run, self._suppressed_plan(tenant_id, addresses, now))
+
+    def _suppressed_plan(self, tenant_id: str, addresses: Sequence[str], now: float) -> Plan[dict[str, str]]:
         by_shard: dict[int, list[str]] = {}
-        for address in dict.fromkeys(addresses):
+        hashed = erased_forms(addresses)  # an erased address is suppressed under its hash (tracking helper)
+        for address in dict.fromkeys([*addresses, *hashed]):
             by_shard.setdefault(shard(address, SUPPRESSION_SHARDS), []).append(address)
         calls = [
             (self.sql["suppressed"], (tenant_id, part, chunk[i:i + SUPPRESSION_LOOKUP_CHUNK]))
             for part, chunk in by_shard.items() for i in range(0, len(chunk), SUPPRESSION_LOOKUP_CHUNK)
         ]
-        results = self.run.all("checking suppressions", calls)
-        return {
+        results = yield Batch("checking suppressions", calls)
+        return with_erased({
             r["address"]: r["reason"] for rows in results for r in rows if r["expires"] is None or r["expires"] > now
-        }
+        }, hashed)
 
     def add_suppression(self, tenant_id: str, address: str, reason: str, expires: float | None) -> None:
         """Suppress an address (expires None = permanently; else the row also carries a TTL)."""
@@ -253,11 +282,7 @@ class CqlStore:
 
     def _suppress(self, calls: CallList, tenant_id: str, address: str, reason: str, now: float,
                   expires: float | None) -> None:
-        # TTL 0: never expires. Cassandra counts TTLs in whole seconds from the write's second,
-        # so one second more keeps the row until `expires`; readers compare `expires` anyway.
-        ttl = 0 if expires is None else max(1, math.ceil(expires - now) + 1)
-        calls.add(self.sql["suppress"], (tenant_id, shard(address, SUPPRESSION_SHARDS), address, reason, now,
-                                         expires, ttl))
+        self.suppressions.write(calls, Suppression(tenant_id, address, reason, expires), now)
 
     def usage(self, tenant_id: str, day: str) -> int:
         """Messages accepted for the tenant on a UTC day (a CQL counter)."""
@@ -272,18 +297,29 @@ class CqlStore:
         """
         if not requests:
             return []
+        stamped = run_plan(self.run, self._write_plan(requests, events, day))
+        return run_plan(self.run, self._claim_plan_of(requests, stamped, day))
+
+    def _write_plan(self, requests: Sequence[AcceptedRequest], events: Sequence[EventRecord],
+                    day: str) -> Plan[list[StoredEvent]]:
+        """The first half of accept: stamp the events, write everything; the stamped events."""
         stamped = self.events.stamp(events)
-        self.events.mark_buckets(stamped)
+        yield from self.events.mark_plan(stamped)
         calls = CallList(self.run)
         for req in requests:
             self.messages.insert(calls, req)
         calls.extend(self.events.writes(stamped))
         self._count_usage(calls, requests, day, 1)
-        calls.run("accepting messages")
-        won = self._claim_send_ids(requests)
+        yield calls.step("accepting messages")
+        return stamped
+
+    def _claim_plan_of(self, requests: Sequence[AcceptedRequest], stamped: list[StoredEvent],
+                       day: str) -> Plan[list[AcceptResult]]:
+        """The second half: claim the send_ids, take back what lost its race."""
+        won = yield from self._claim_plan(requests)
         lost = [r for r in requests if r.request_id not in won]
         if lost:
-            self._take_back(lost, stamped, day)
+            yield self._take_back_step(lost, stamped, day)
         return [AcceptResult(r.request_id, r.request_id in won) for r in requests]
 
     def _count_usage(self, calls: CallList, requests: Sequence[AcceptedRequest], day: str, sign: int) -> None:
@@ -293,9 +329,9 @@ class CqlStore:
         for tenant_id, count in counts.items():
             calls.add(self.sql["usage_add"], (sign * count, tenant_id, day))
 
-    def _claim_send_ids(self, requests: Sequence[AcceptedRequest]) -> set[str]:
+    def _claim_plan(self, requests: Sequence[AcceptedRequest]) -> Plan[set[str]]:
         claiming = [r for r in requests if r.send_id]
-        results = self.run.all("claiming send_ids", [
+        results = yield Batch("claiming send_ids", [
             (self.sql["idem_claim"], (r.tenant_id, r.send_id, r.request_id, r.body_hash, r.response,
                                       r.created + IDEMPOTENCY_SECONDS))
             for r in claiming
@@ -304,21 +340,21 @@ class CqlStore:
         for req, rows in zip(claiming, results):
             found = rows[0]
             # A claim that reports our own request id was applied by an earlier try of this statement.
-            if found["[applied]"] or found["request_id"] == req.request_id or self._take_over(req, found):
+            if found["[applied]"] or found["request_id"] == req.request_id or (yield from self._take_over(req, found)):
                 won.add(req.request_id)
         return won
 
-    def _take_over(self, req: AcceptedRequest, found: Row) -> bool:
+    def _take_over(self, req: AcceptedRequest, found: Row) -> Plan[bool]:
         """Reuse a send_id whose 24 h have passed but whose row has not expired yet."""
         if found["expires"] is None or found["expires"] > req.created:
             return False
-        applied, _ = self.run.applied("claiming an expired send_id", self.sql["idem_take_over"], (
+        [rows] = yield Batch("claiming an expired send_id", [(self.sql["idem_take_over"], (
             req.request_id, req.body_hash, req.response, req.created + IDEMPOTENCY_SECONDS,
             req.tenant_id, req.send_id, found["request_id"],
-        ))
-        return applied
+        ))])
+        return bool(rows and rows[0]["[applied]"])
 
-    def _take_back(self, lost: Sequence[AcceptedRequest], stamped: list[StoredEvent], day: str) -> None:
+    def _take_back_step(self, lost: Sequence[AcceptedRequest], stamped: list[StoredEvent], day: str) -> Batch:
         """Remove what requests that lost their send_id race wrote, and uncount them."""
         calls = CallList(self.run)
         lost_messages: set[str] = set()
@@ -327,7 +363,7 @@ class CqlStore:
             lost_messages.update(m.message_id for m in req.messages)
         calls.extend(self.events.deletes([s for s in stamped if s.event.message_id in lost_messages]))
         self._count_usage(calls, lost, day, -1)
-        calls.run("withdrawing requests that lost their send_id")
+        return calls.step("withdrawing requests that lost their send_id")
 
     # messages
 
@@ -338,12 +374,15 @@ class CqlStore:
 
     def get_messages(self, message_ids: Sequence[str]) -> list[MessageRecord]:
         """Several messages at once (missing ids are left out), in the order asked."""
-        rows = self.messages.read(message_ids)
+        return run_plan(self.run, self._messages_plan(message_ids))
+
+    def _messages_plan(self, message_ids: Sequence[str]) -> Plan[list[MessageRecord]]:
+        rows = yield from self.messages.read_plan(message_ids)
         return [message_record(rows[m]) for m in dict.fromkeys(message_ids) if m in rows]
 
     def get_payload(self, request_id: str) -> bytes | None:
         """The serialized SendRequest of a request."""
-        return self.messages.payload(request_id)
+        return run_plan(self.run, self.messages.payload_plan(request_id))
 
     def get_attempts(self, message_id: str) -> list[Attempt]:
         """Delivery attempts, oldest first."""
@@ -352,6 +391,10 @@ class CqlStore:
                 for r in rows]
 
     def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """Apply delivery results (see :meth:`_outcomes_plan`)."""
+        run_plan(self.run, self._outcomes_plan(outcomes))
+
+    def _outcomes_plan(self, outcomes: Sequence[Outcome]) -> Plan[None]:
         """Apply delivery results: attempts, suppressions and events first, then the states.
 
         The new state is written last, so a reader that sees it (GetStatus) also sees the
@@ -359,7 +402,7 @@ class CqlStore:
         """
         if not outcomes:
             return
-        olds = self.messages.read(o.message_id for o in outcomes)
+        olds = yield from self.messages.read_plan(o.message_id for o in outcomes)
         history, states = CallList(self.run), CallList(self.run)
         events: list[EventRecord] = []
         for o in outcomes:
@@ -368,17 +411,25 @@ class CqlStore:
                 a = o.attempt
                 history.add(self.sql["attempt_insert"], (a.message_id, a.time, a.mx_host, a.smtp_code, a.smtp_reply,
                                                          a.outcome))
-            if o.suppress:
-                self._suppress(history, o.tenant_id, o.suppress[0], o.suppress[1], now, None)
             events.extend(o.events)
             old = olds.get(o.message_id)
             if old is not None:  # an update of a missing row would create a partial one
                 count = (old["attempt_count"] or 0) + (1 if o.attempt else 0)
                 states.add(self.sql["message_update"], (o.state, now, count, o.message_id))
                 self.messages.move(states, old, o.state)
-        self._write_events(history, events)
-        history.run("recording delivery attempts")
-        states.run("recording delivery outcomes")
+        stamped = yield from self._events_plan(history, events)
+        first_event: dict[str, StoredEvent] = {}
+        for s in stamped:
+            first_event.setdefault(s.event.message_id, s)
+        for o in outcomes:
+            if o.suppress:  # the outcome's first event caused it (a bounce)
+                cause = first_event.get(o.message_id)
+                self.suppressions.write(history, Suppression(
+                    o.tenant_id, o.suppress[0], o.suppress[1], None, source=cause.event.type if cause else "bounced",
+                    source_event_id=str(cause.id) if cause else "", message_id=o.message_id,
+                ), cause.event.time if cause else time.time())
+        yield history.step("recording delivery attempts")
+        yield states.step("recording delivery outcomes")
 
     def set_state(self, message_ids: Sequence[str], state: str, events: Sequence[EventRecord]) -> None:
         """Change the state of messages and add their events.
@@ -443,12 +494,217 @@ class CqlStore:
         self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str, limit: int
     ) -> list[EventRecord]:
         """A tenant's events with id > after_id, oldest first."""
-        return self.events.read(tenant_id, after_id, types, message_id, limit)
+        return run_plan(self.run, self.events.read_plan(tenant_id, after_id, types, message_id, limit))
 
     def _write_events(self, calls: CallList, events: Sequence[EventRecord]) -> None:
+        """Add the writes of these events to ``calls`` (their bucket markers are written now)."""
+        run_plan(self.run, self._events_plan(calls, events))
+
+    def _events_plan(self, calls: CallList, events: Sequence[EventRecord]) -> Plan[list[StoredEvent]]:
         stamped = self.events.stamp(events)
-        self.events.mark_buckets(stamped)
+        yield from self.events.mark_plan(stamped)
         calls.extend(self.events.writes(stamped))
+        return stamped
+
+    # the asyncio face (AsyncStore): the plans above, run on the event loop
+
+    async def accept_async(self, requests: Sequence[AcceptedRequest], events: Sequence[EventRecord],
+                           day: str) -> list[AcceptResult]:
+        """:meth:`accept` without blocking the event loop; several may overlap.
+
+        Their writes do not: event ids must land in the order they were given, or a reader
+        whose cursor passed a later id could skip an earlier event still in flight. So the
+        stamping and the writes run one commit at a time; the look-ups before and the
+        send_id claims after (lightweight transactions, the slowest step) overlap.
+        """
+        if not requests:
+            return []
+        async with self._write_order():
+            stamped = await run_plan_async(self.arun, self._write_plan(requests, events, day))
+        return await run_plan_async(self.arun, self._claim_plan_of(requests, stamped, day))
+
+    def _write_order(self) -> asyncio.Lock:
+        """The running loop's lock on accept's writes (a lock belongs to one loop)."""
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = asyncio.Lock()
+        return lock
+
+    async def get_idempotency_async(self, tenant_id: str, send_id: str, now: float) -> IdempotencyHit | None:
+        """:meth:`get_idempotency` without blocking the event loop."""
+        return await run_plan_async(self.arun, self._idempotency_plan(tenant_id, send_id, now))
+
+    async def suppressed_async(self, tenant_id: str, addresses: Sequence[str], now: float) -> dict[str, str]:
+        """:meth:`suppressed` without blocking the event loop."""
+        return await run_plan_async(self.arun, self._suppressed_plan(tenant_id, addresses, now))
+
+    async def get_messages_async(self, message_ids: Sequence[str]) -> list[MessageRecord]:
+        """:meth:`get_messages` without blocking the event loop."""
+        return await run_plan_async(self.arun, self._messages_plan(message_ids))
+
+    async def get_payload_async(self, request_id: str) -> bytes | None:
+        """:meth:`get_payload` without blocking the event loop."""
+        return await run_plan_async(self.arun, self.messages.payload_plan(request_id))
+
+    async def record_outcomes_async(self, outcomes: Sequence[Outcome]) -> None:
+        """:meth:`record_outcomes` without blocking the event loop."""
+        await run_plan_async(self.arun, self._outcomes_plan(outcomes))
+
+    async def list_events_async(self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str,
+                                limit: int) -> list[EventRecord]:
+        """:meth:`list_events` without blocking the event loop."""
+        return await run_plan_async(self.arun, self.events.read_plan(tenant_id, after_id, types, message_id, limit))
+
+    # --- deliverability: sending domains, DKIM selectors, feedback (owner: deliverability helper) ---
+    # The CQL of this block lives in store/cql_deliverability.py.
+
+    @functools.cached_property
+    def _deliverability(self) -> DeliverabilityTables:
+        return DeliverabilityTables(self.session, self.keyspace, self.run)
+
+    def create_domain(self, domain: SendingDomain, selectors: Sequence[DkimSelectorRecord]) -> None:
+        """Register a sending domain with its first selectors; AlreadyExistsError if any tenant has it."""
+        self._deliverability.create_domain(domain, selectors)
+
+    def get_domain(self, domain: str) -> SendingDomain | None:
+        """One sending domain, or None."""
+        return self._deliverability.get_domain(domain)
+
+    def list_domains(self, tenant_id: str) -> list[SendingDomain]:
+        """A tenant's sending domains ("" = every tenant's)."""
+        return self._deliverability.list_domains(tenant_id)
+
+    def update_domain(self, domain: SendingDomain) -> None:
+        """Replace a registered domain's row."""
+        self._deliverability.update_domain(domain)
+
+    def list_selectors(self, domain: str) -> list[DkimSelectorRecord]:
+        """Every DKIM selector of a domain, oldest first."""
+        return self._deliverability.list_selectors(domain)
+
+    def put_selectors(self, selectors: Sequence[DkimSelectorRecord]) -> None:
+        """Insert or replace selectors."""
+        self._deliverability.put_selectors(selectors)
+
+    def record_feedback(self, events: Sequence[EventRecord], suppressions: Sequence[Suppression]) -> None:
+        """Append feedback events and suppressions (written concurrently; each is idempotent)."""
+        if not events and not suppressions:
+            return
+        calls = CallList(self.run)
+        self._write_events(calls, events)
+        now = time.time()
+        for s in suppressions:
+            self.suppressions.write(calls, s, now)  # with its source (why), storage's format
+        calls.run("writing feedback events and suppressions")
+
+    def keep_feedback_report(self, report: FeedbackReport) -> None:
+        """Keep an unusable feedback report for inspection."""
+        self._deliverability.keep_report(report)
+
+    def list_feedback_reports(self, limit: int) -> list[FeedbackReport]:
+        """Kept reports, newest first."""
+        return self._deliverability.list_reports(limit)
+
+    # --- suppression management (owner: storage helper) ---
+    # The CQL of this block lives in store/cql_suppressions.py.
+
+    def put_suppressions(self, entries: Sequence[Suppression]) -> None:
+        """Insert or replace suppressions, with why (written concurrently)."""
+        self.suppressions.put(entries, time.time())
+
+    def get_suppression(self, tenant_id: str, address: str, now: float) -> Suppression | None:
+        """An address's live suppression, with why."""
+        return self.suppressions.get(tenant_id, address, now)
+
+    def list_suppressions(self, tenant_id: str, page_token: str, limit: int,
+                          now: float) -> tuple[list[Suppression], str]:
+        """A page of live suppressions (shard by shard, address order within), and the next token."""
+        return self.suppressions.page(tenant_id, page_token, limit, now)
+
+    def remove_suppression(self, tenant_id: str, address: str) -> bool:
+        """Lift a suppression; False if there was none."""
+        return self.suppressions.remove(tenant_id, address)
+
+    def count_soft_bounce(self, tenant_id: str, address: str, event_id: str, now: float, window: float) -> int:
+        """Record a soft bounce; the count in the window, this one included."""
+        return self.suppressions.count_soft_bounce(tenant_id, address, event_id, now, window)
+
+    def clear_soft_bounces(self, tenant_id: str, address: str) -> None:
+        """Forget an address's soft bounces."""
+        self.suppressions.clear_soft_bounces(tenant_id, address)
+
+    # --- tracking: engagement events, webhooks, stats, erasure (owner: tracking helper) ---
+    # The CQL of this block lives in store/cql_tracking.py.
+
+    @functools.cached_property
+    def _tracking(self) -> TrackingTables:
+        return TrackingTables(self.session, self.keyspace, self.run, self._write_events)
+
+    def record_engagement(self, events: Sequence[EventRecord], suppressions: Sequence[tuple[str, str, str]]) -> None:
+        """Tracker events and suppressions (suppressions written first)."""
+        self._tracking.record_engagement(events, suppressions)
+
+    def create_webhook(self, endpoint: WebhookEndpoint) -> None:
+        """Store a new webhook endpoint."""
+        self._tracking.create_webhook(endpoint)
+
+    def get_webhook(self, endpoint_id: str) -> WebhookEndpoint | None:
+        """One endpoint, or None."""
+        return self._tracking.get_webhook(endpoint_id)
+
+    def list_webhooks(self, tenant_id: str) -> list[WebhookEndpoint]:
+        """A tenant's endpoints ("" = all), oldest first."""
+        return self._tracking.list_webhooks(tenant_id)
+
+    def delete_webhook(self, tenant_id: str, endpoint_id: str) -> bool:
+        """Delete a tenant's endpoint."""
+        return self._tracking.delete_webhook(tenant_id, endpoint_id)
+
+    def set_webhook_settings(self, endpoint: WebhookEndpoint) -> None:
+        """Write url, event types and secrets."""
+        self._tracking.set_webhook_settings(endpoint)
+
+    def set_webhook_progress(self, endpoint_id: str, state: str, cursor: int, failing_since: float,
+                             detail: str) -> None:
+        """Write delivery progress."""
+        self._tracking.set_webhook_progress(endpoint_id, state, cursor, failing_since, detail)
+
+    def events_since(self, tenant_id: str, since: float, after_id: int, limit: int) -> list[EventRecord]:
+        """Events after after_id from time ``since`` on (an empty page is the end): event ids are
+        time-ordered, so the scan starts at the first id of ``since``; an event stamped later than
+        its own time is filtered here."""
+        cursor = max(after_id, event_id_at(since) - 1)
+        while True:
+            page = self.list_events(tenant_id, cursor, (), "", limit)
+            kept = [e for e in page if e.time >= since]
+            if kept or len(page) < limit:
+                return kept
+            cursor = page[-1].id
+
+    def erase_recipient(self, tenant_id: str, address: str, replacement: str) -> int:
+        """Remove an address's personal data, keep its suppressions under ``replacement``."""
+        return self._tracking.erase_recipient(tenant_id, address, replacement)
+
+    # --- shaping: IP warm-up counts shared by every worker (owner: shaping helper) ---
+    # The CQL of this block lives in store/cql_shaping.py.
+
+    @functools.cached_property
+    def _shaping(self) -> ShapingTables:
+        return ShapingTables(self.session, self.keyspace, self.run)
+
+    def reserve_ip_sends(self, ip: str, hour: int, want: int, hourly_cap: int, daily_cap: int) -> int:
+        """Count up to ``want`` sends of ``ip`` under its hourly and daily caps (compare-and-set)."""
+        return self._shaping.reserve(ip, hour, want, hourly_cap, daily_cap)
+
+    def ip_sends(self, ip: str, hour: int) -> tuple[int, int]:
+        """(hour's, day's) counted sends of ``ip``."""
+        in_hour, in_day = self._shaping.ip_sends(ip, hour)
+        return in_hour or 0, in_day or 0
+
+    def ip_warmup_start(self, ip: str, now: float) -> float:
+        """When ``ip`` began warming up (claimed by the first caller)."""
+        return self._shaping.warmup_start(ip, now)
 
 
 _OPEN: set[CqlStore] = set()  # strong references: a worker drops its store before exiting

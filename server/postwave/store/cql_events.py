@@ -23,11 +23,12 @@ from postwave.store.cql_keys import (
     event_id_at,
     event_partition,
 )
-from postwave.store.cql_session import Call, Runner
+from postwave.store.cql_session import Batch, Call, Page, Plan, batches
 from postwave.store.cql_statements import Statements
 
 MAX_EVENT_ID = 2**63 - 1
 MARK_CACHE = 100_000
+BUCKET_PAGE = 200  # bucket markers per page: a cursor near now needs one or two
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,8 +53,7 @@ def event_from_row(row: dict[str, Any]) -> EventRecord:
 class EventLog:
     """Writes and reads events; ids come from :class:`EventIds`."""
 
-    def __init__(self, runner: Runner, statements: Statements, *, settle_seconds: float) -> None:
-        self.run = runner
+    def __init__(self, statements: Statements, *, settle_seconds: float) -> None:
         self.sql = statements
         self.settle_seconds = settle_seconds
         self.ids = EventIds()
@@ -71,21 +71,21 @@ class EventLog:
             stamped.append(StoredEvent(event, event_id, day, bucket))
         return stamped
 
-    def mark_buckets(self, stamped: Sequence[StoredEvent]) -> None:
+    def mark_plan(self, stamped: Sequence[StoredEvent]) -> Plan[None]:
         """Write the bucket markers these events need (each once per process)."""
         keys = {(s.event.tenant_id, s.day, s.bucket) for s in stamped}
         with self._lock:
             new = keys - self._marked
         if not new:
             return
-        self.run.all("marking event buckets", [(self.sql["event_bucket_mark"], key) for key in new])
+        yield Batch("marking event buckets", [(self.sql["event_bucket_mark"], key) for key in new])
         with self._lock:
             if len(self._marked) > MARK_CACHE:
                 self._marked.clear()
             self._marked |= new
 
     def writes(self, stamped: Sequence[StoredEvent]) -> list[Call]:
-        """Statements writing the events to both tables (call mark_buckets first)."""
+        """Statements writing the events to both tables (run mark_plan first)."""
         by_partition: dict[Any, list[Sequence[Any]]] = {}
         calls: list[Call] = []
         for s in stamped:
@@ -94,7 +94,7 @@ class EventLog:
             by_partition.setdefault((e.tenant_id, s.day, s.bucket), []).append(
                 (e.tenant_id, s.day, s.bucket, s.id, e.message_id, *fields))
             calls.append((self.sql["event_by_message_insert"], (e.message_id, s.id, e.tenant_id, *fields)))
-        return self.run.batches(self.sql["event_insert"], by_partition) + calls
+        return batches(self.sql["event_insert"], by_partition) + calls
 
     def deletes(self, stamped: Sequence[StoredEvent]) -> list[Call]:
         """Statements removing these events again (a request that lost its send_id race)."""
@@ -108,31 +108,41 @@ class EventLog:
 
     # reading
 
-    def read(self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str,
-             limit: int) -> list[EventRecord]:
+    def read_plan(self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str,
+                  limit: int) -> Plan[list[EventRecord]]:
         """A tenant's events with id > after_id, oldest first, optionally of one message or some types."""
         wanted = frozenset(types)
         if message_id:
-            rows = self.run.rows("reading a message's events", self.sql["events_of_message"], (message_id, after_id))
-            found = [event_from_row(r) for r in rows]
-            return [e for e in found if e.tenant_id == tenant_id and (not wanted or e.type in wanted)][:limit]
+            [rows] = yield Batch("reading a message's events", [(self.sql["events_of_message"], (message_id, after_id))])
+            events = [event_from_row(r) for r in rows]
+            return [e for e in events if e.tenant_id == tenant_id and (not wanted or e.type in wanted)][:limit]
         upper = event_id_at(time.time() - self.settle_seconds) if self.settle_seconds > 0 else MAX_EVENT_ID
-        return self._scan(tenant_id, after_id, upper, wanted, limit)
-
-    def _scan(self, tenant_id: str, after_id: int, upper: int, wanted: frozenset[str],
-              limit: int) -> list[EventRecord]:
-        day, bucket = event_partition(after_id)
-        buckets = self.run.rows("listing event buckets", self.sql["event_buckets_from"], (tenant_id, day, bucket))
         found: list[EventRecord] = []
-        for b in buckets:
-            if event_id_at(b["day"] * SECONDS_PER_DAY + b["bucket"] * EVENT_BUCKET_SECONDS) > upper:
-                break
-            rows = self.run.rows("reading events", self.sql["events_in_bucket"],
-                                 (tenant_id, b["day"], b["bucket"], after_id, upper), fetch_size=max(limit, 100))
+        day, bucket = event_partition(after_id)
+        state: bytes | None = None
+        while True:  # the tenant's non-empty minutes from the cursor's on, a page at a time
+            buckets, state = yield Page("listing event buckets", self.sql["event_buckets_from"],
+                                        (tenant_id, day, bucket), BUCKET_PAGE, state)
+            for b in buckets:
+                if event_id_at(b["day"] * SECONDS_PER_DAY + b["bucket"] * EVENT_BUCKET_SECONDS) > upper:
+                    return found
+                if (yield from self._bucket_plan(tenant_id, b, after_id, upper, wanted, limit, found)):
+                    return found
+            if state is None:
+                return found
+
+    def _bucket_plan(self, tenant_id: str, b: dict[str, Any], after_id: int, upper: int, wanted: frozenset[str],
+                     limit: int, found: list[EventRecord]) -> Plan[bool]:
+        """Add one minute's events to ``found``, page by page; True once ``limit`` is reached."""
+        state: bytes | None = None
+        while True:
+            rows, state = yield Page("reading events", self.sql["events_in_bucket"],
+                                     (tenant_id, b["day"], b["bucket"], after_id, upper), max(limit, 100), state)
             for row in rows:
                 event = event_from_row(row)
                 if not wanted or event.type in wanted:
                     found.append(event)
                     if len(found) >= limit:
-                        return found
-        return found
+                        return True
+            if state is None:
+                return False

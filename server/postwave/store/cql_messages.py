@@ -26,7 +26,7 @@ from postwave.store.cql_keys import (
     schedule_bucket,
     shard,
 )
-from postwave.store.cql_session import CallList, Runner
+from postwave.store.cql_session import Batch, CallList, Plan, Runner, run_plan
 from postwave.store.cql_statements import Statements
 
 PAYLOAD_CHUNK = 1 << 20  # bytes per row of `requests`: 25 MB requests stay far below mutation limits
@@ -53,16 +53,20 @@ class Messages:
     # reading
 
     def read(self, message_ids: Iterable[str]) -> dict[str, Row]:
+        """Rows of the messages that exist, by id (see :meth:`read_plan`)."""
+        return run_plan(self.run, self.read_plan(message_ids))
+
+    def read_plan(self, message_ids: Iterable[str]) -> Plan[dict[str, Row]]:
         """Rows of the messages that exist, by id (a row whose cells partly expired is left out)."""
         ids = list(dict.fromkeys(message_ids))
         if not ids:
             return {}
-        results = self.run.all("reading messages", [(self.sql["message_get"], (m,)) for m in ids])
+        results = yield Batch("reading messages", [(self.sql["message_get"], (m,)) for m in ids])
         return {rows[0]["message_id"]: rows[0] for rows in results if rows and rows[0]["recipient"] is not None}
 
-    def payload(self, request_id: str) -> bytes | None:
+    def payload_plan(self, request_id: str) -> Plan[bytes | None]:
         """The request payload, reassembled from its chunks; None if missing or incomplete."""
-        rows = list(self.run.rows("reading a request", self.sql["request_get"], (request_id,)))
+        [rows] = yield Batch("reading a request", [(self.sql["request_get"], (request_id,))])
         if not rows or rows[0]["chunks"] != len(rows):
             return None
         return b"".join(r["data"] or b"" for r in sorted(rows, key=lambda r: r["chunk"]))

@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 
 from cassandra.cluster import Session
 
+from postwave.store import (
+    cql_deliverability,
+    cql_shaping,
+    cql_suppressions,
+    cql_tracking,
+)
 from postwave.store.cql_dialect import Dialect
 from postwave.store.cql_keys import schedule_bucket
 
@@ -126,11 +133,23 @@ MIGRATIONS: tuple[Migration, ...] = (
              source_ip text, site text, state text, paused_until double, detail text, updated double,
              PRIMARY KEY ((source_ip), site))""",
     )),
+    # --- storage (owner: storage helper; versions 2-19) ---
+    Migration(2, "suppression sources, soft bounces", cql_suppressions.SCHEMA_2),
+    # --- tracking (owner: tracking helper; versions 20-29) ---
+    Migration(20, "webhook endpoints", cql_tracking.SCHEMA_20),
+    # --- deliverability (owner: deliverability helper; versions 30-39) ---
+    Migration(30, "sending domains, DKIM selectors, kept feedback reports", cql_deliverability.SCHEMA_30),
+    # --- shaping (owner: shaping helper; versions 40-49) ---
+    Migration(40, "IP warm-up counts and start days", cql_shaping.SCHEMA_40),
 )
+
+
+DDL_TIMEOUT = 60.0  # schema changes wait for schema agreement: far slower than a request
 
 
 def apply(session: Session, keyspace: str, *, dialect: Dialect, replication: str, ttls: TTLs) -> list[int]:
     """Create the keyspace and every missing table; returns the versions applied now."""
+    session = _SlowSession(session)  # type: ignore[assignment]
     _create_keyspace(session, keyspace, dialect, replication)
     session.execute(
         f"CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations"
@@ -142,6 +161,8 @@ def apply(session: Session, keyspace: str, *, dialect: Dialect, replication: str
         if migration.version in done:
             continue
         for statement in migration.statements:
+            if _column_exists(session, keyspace, statement):
+                continue
             session.execute(_render(statement, ks=keyspace, ttl_events=ttls.events, ttl_messages=ttls.messages,
                                     ttl_index=ttls.index))
         record = session.prepare(
@@ -155,6 +176,21 @@ def apply(session: Session, keyspace: str, *, dialect: Dialect, replication: str
         f"INSERT INTO {keyspace}.scheduler_state (name, bucket) VALUES ('scheduled', ?) IF NOT EXISTS")
     session.execute(watermark, (schedule_bucket(time.time()) - 1,))
     return applied
+
+
+_ADD_COLUMN = re.compile(r"ALTER TABLE \{ks\}\.(\w+) ADD (\w+) ")
+
+
+def _column_exists(session: Session, keyspace: str, statement: str) -> bool:
+    """Whether an ``ALTER TABLE ... ADD column`` was applied already (CQL has no ADD IF NOT
+    EXISTS that both ScyllaDB and Cassandra accept, and a migration may run again after a
+    crash before its version was recorded)."""
+    found = _ADD_COLUMN.match(statement)
+    if found is None:
+        return False
+    session.cluster.refresh_table_metadata(keyspace, found.group(1))
+    table = session.cluster.metadata.keyspaces[keyspace].tables.get(found.group(1))
+    return table is not None and found.group(2) in table.columns
 
 
 def _render(statement: str, **values: object) -> str:
@@ -183,3 +219,17 @@ def _align_ttls(session: Session, keyspace: str, ttls: TTLs) -> None:
         if have != want:
             session.execute(f"ALTER TABLE {keyspace}.{table} WITH default_time_to_live = {want}")
             log.info("default TTL of %s.%s changed from %d to %d s", keyspace, table, have, want)
+
+
+class _SlowSession:
+    """The session with ``DDL_TIMEOUT`` on every statement (start-up schema work only)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.cluster = session.cluster
+
+    def execute(self, statement: object, parameters: object = None) -> object:
+        return self._session.execute(statement, parameters, timeout=DDL_TIMEOUT)
+
+    def prepare(self, query: str) -> object:
+        return self._session.prepare(query)

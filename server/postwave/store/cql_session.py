@@ -8,15 +8,20 @@
   again every 0.5-5 s, so service comes back by itself when the cluster does.
 - Any failure to reach the cluster becomes :class:`StoreUnavailableError`, which the API
   answers as UNAVAILABLE. Errors in a statement itself (a bug) are not disguised.
+- Operations that have an asyncio face are written once, as plans (:data:`Plan`): generators
+  that yield the statements they need next (:class:`Batch`, :class:`Page`) and receive the
+  rows. :func:`run_plan` drives one with blocking calls; ``cql_async.run_plan_async`` drives
+  the same plan on an event loop with ``execute_async``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from cassandra import (
     ConsistencyLevel,
@@ -64,6 +69,32 @@ WINDOW = 512  # requests in flight from one call; the rest wait for a free slot
 BATCH_ROWS = 50  # rows per single-partition batch (well under batch_size_fail_threshold)
 
 Call = tuple[PreparedStatement | BatchStatement, Sequence[Any] | None]
+Row = dict[str, Any]
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Batch:
+    """A plan step: run these statements concurrently; the plan receives every row of each, in order."""
+
+    what: str
+    calls: Sequence[Call]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Page:
+    """A plan step: one page of a statement's rows; the plan receives (rows, state of the next page or None)."""
+
+    what: str
+    statement: PreparedStatement
+    params: Sequence[Any]
+    fetch_size: int
+    paging_state: bytes | None = None
+
+
+# A store operation written once for both faces: yields steps, receives their results,
+# returns the operation's result. A failed step is thrown into the plan at its yield.
+Plan = Generator[Batch | Page, Any, T]
 
 
 class UncertainWriteError(StoreUnavailableError):
@@ -212,21 +243,57 @@ class Runner:
                 raise failure
         return results
 
+    def page(self, step: Page) -> tuple[list[Row], bytes | None]:
+        """One page of rows and the paging state of the next (None: it was the last)."""
+        bound = step.statement.bind(step.params)
+        bound.fetch_size = step.fetch_size
+        with unavailable(step.what):
+            result = self.session.execute(bound, paging_state=step.paging_state)
+            return list(result.current_rows), result.paging_state
+
     def batches(self, statement: PreparedStatement, rows_by_partition: dict[Any, list[Sequence[Any]]]) -> list[Call]:
-        """Unlogged single-partition batches: rows of one partition travel together."""
-        calls: list[Call] = []
-        for rows in rows_by_partition.values():
-            for start in range(0, len(rows), BATCH_ROWS):
-                chunk = rows[start:start + BATCH_ROWS]
-                if len(chunk) == 1:
-                    calls.append((statement, chunk[0]))
-                    continue
-                batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-                for params in chunk:
-                    batch.add(statement, params)
-                batch.is_idempotent = statement.is_idempotent
-                calls.append((batch, None))
-        return calls
+        """Unlogged single-partition batches (see :func:`batches`)."""
+        return batches(statement, rows_by_partition)
+
+
+def advance(plan: Plan[T], result: Any, error: Exception | None) -> tuple[bool, Any]:
+    """Hand a plan its last step's result, or throw the step's error in at its ``yield``:
+    (True, the plan's return value) once it has finished, else (False, its next step)."""
+    try:
+        return False, (plan.throw(error) if error is not None else plan.send(result))
+    except StopIteration as done:
+        return True, done.value
+
+
+def run_plan(runner: Runner, plan: Plan[T]) -> T:
+    """Drive a plan with blocking calls; its return value."""
+    finished, value = advance(plan, None, None)
+    while not finished:
+        result: Any = None
+        error: Exception | None = None
+        try:
+            result = runner.all(value.what, value.calls) if isinstance(value, Batch) else runner.page(value)
+        except Exception as exc:  # noqa: BLE001 - handed to the plan, which re-raises what it does not handle
+            error = exc
+        finished, value = advance(plan, result, error)
+    return value  # type: ignore[no-any-return]
+
+
+def batches(statement: PreparedStatement, rows_by_partition: dict[Any, list[Sequence[Any]]]) -> list[Call]:
+    """Unlogged single-partition batches: rows of one partition travel together."""
+    calls: list[Call] = []
+    for rows in rows_by_partition.values():
+        for start in range(0, len(rows), BATCH_ROWS):
+            chunk = rows[start:start + BATCH_ROWS]
+            if len(chunk) == 1:
+                calls.append((statement, chunk[0]))
+                continue
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            for params in chunk:
+                batch.add(statement, params)
+            batch.is_idempotent = statement.is_idempotent
+            calls.append((batch, None))
+    return calls
 
 
 class CallList:
@@ -249,11 +316,20 @@ class CallList:
         """Statements built elsewhere."""
         self.single.extend(calls)
 
-    def run(self, what: str) -> list[list[dict[str, Any]]]:
-        """Run everything concurrently."""
+    def calls(self) -> list[Call]:
+        """Everything added, grouped rows as batches."""
         calls = list(self.single)
         for statement, by_partition in self._grouped.items():
-            calls.extend(self.runner.batches(statement, by_partition))
+            calls.extend(batches(statement, by_partition))
+        return calls
+
+    def step(self, what: str) -> Batch:
+        """Everything added, as one plan step."""
+        return Batch(what, self.calls())
+
+    def run(self, what: str) -> list[list[dict[str, Any]]]:
+        """Run everything concurrently."""
+        calls = self.calls()
         return self.runner.all(what, calls) if calls else []
 
 

@@ -53,8 +53,8 @@ STATEMENTS: dict[str, tuple[str, bool]] = {
                         " expires = ? WHERE tenant_id = ? AND send_id = ? IF request_id = ?"), False),
     "suppressed": (("SELECT address, reason, expires FROM {ks}.suppressions"
                     " WHERE tenant_id = ? AND shard = ? AND address IN ?"), True),
-    "suppress": (("INSERT INTO {ks}.suppressions (tenant_id, shard, address, reason, created, expires)"
-                  " VALUES (?, ?, ?, ?, ?, ?) USING TTL ?"), True),
+    "suppress": (("INSERT INTO {ks}.suppressions (tenant_id, shard, address, reason, created, expires, source,"
+                  " source_event_id, message_id, source_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"), True),
     "usage_get": ("SELECT accepted FROM {ks}.usage WHERE tenant_id = ? AND day = ?", True),
     "usage_add": ("UPDATE {ks}.usage SET accepted = accepted + ? WHERE tenant_id = ? AND day = ?", False),
     "request_chunk": (("INSERT INTO {ks}.requests (request_id, chunk, tenant_id, created, chunks, data)"
@@ -105,6 +105,16 @@ STATEMENTS: dict[str, tuple[str, bool]] = {
     "events_in_bucket": (("SELECT * FROM {ks}.events_by_tenant WHERE tenant_id = ? AND day = ? AND bucket = ?"
                           " AND id > ? AND id <= ?"), True),
     "events_of_message": ("SELECT * FROM {ks}.events_by_message WHERE message_id = ? AND id > ?", True),
+    # suppression management (cql_suppressions.py)
+    "suppression_read": ("SELECT * FROM {ks}.suppressions WHERE tenant_id = ? AND shard = ? AND address = ?", True),
+    "suppression_page": (("SELECT * FROM {ks}.suppressions WHERE tenant_id = ? AND shard = ? AND address > ?"
+                          " LIMIT ?"), True),
+    "suppression_remove": ("DELETE FROM {ks}.suppressions WHERE tenant_id = ? AND shard = ? AND address = ?", True),
+    "soft_bounce_add": (("INSERT INTO {ks}.soft_bounces (tenant_id, address, time, event_id) VALUES (?, ?, ?, ?)"
+                         " USING TTL ?"), True),
+    "soft_bounces_since": ("SELECT time FROM {ks}.soft_bounces WHERE tenant_id = ? AND address = ? AND time > ?",
+                           True),
+    "soft_bounces_clear": ("DELETE FROM {ks}.soft_bounces WHERE tenant_id = ? AND address = ?", True),
 }
 
 

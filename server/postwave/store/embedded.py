@@ -7,19 +7,26 @@ import time
 from collections.abc import Sequence
 
 from postwave.errors import AlreadyExistsError
+from postwave.store import embedded_shaping, embedded_suppressions, embedded_tracking
 from postwave.store.base import (
     AcceptedRequest,
     AcceptResult,
     ApiKeyRecord,
     Attempt,
+    DkimSelectorRecord,
     EventRecord,
+    FeedbackReport,
     IdempotencyHit,
     MessageRecord,
     Outcome,
+    SendingDomain,
+    Suppression,
     TemplateRecord,
     Tenant,
+    WebhookEndpoint,
 )
 from postwave.store.sqlite import Database
+from postwave.store.tracking_erasure import erased_forms, with_erased
 
 IDEMPOTENCY_SECONDS = 24 * 3600.0
 FINAL_STATES = ("delivered", "bounced", "failed", "dropped", "cancelled", "sandboxed")
@@ -181,7 +188,8 @@ class EmbeddedStore:
     def suppressed(self, tenant_id: str, addresses: Sequence[str], now: float) -> dict[str, str]:
         """The subset of addresses suppressed for the tenant, with the reason."""
         found: dict[str, str] = {}
-        unique = list(dict.fromkeys(addresses))
+        hashed = erased_forms(addresses)  # an erased address is suppressed under its hash (tracking helper)
+        unique = list(dict.fromkeys([*addresses, *hashed]))
         for start in range(0, len(unique), 500):
             chunk = unique[start:start + 500]
             marks = ",".join("?" * len(chunk))
@@ -191,7 +199,7 @@ class EmbeddedStore:
                 [tenant_id, *chunk, now],
             )
             found.update((str(a), str(r)) for a, r in rows)
-        return found
+        return with_erased(found, hashed)
 
     def add_suppression(self, tenant_id: str, address: str, reason: str, expires: float | None) -> None:
         """Suppress an address (expires None = permanently)."""
@@ -202,11 +210,7 @@ class EmbeddedStore:
     def _suppress(
         conn: sqlite3.Connection, tenant_id: str, address: str, reason: str, now: float, expires: float | None
     ) -> None:
-        conn.execute(
-            "INSERT INTO suppressions VALUES (?,?,?,?,?) ON CONFLICT (tenant_id, address) DO UPDATE"
-            " SET reason=excluded.reason, created=excluded.created, expires=excluded.expires",
-            (tenant_id, address, reason, now, expires),
-        )
+        embedded_suppressions.put(conn, Suppression(tenant_id, address, reason, expires), now)
 
     def usage(self, tenant_id: str, day: str) -> int:
         """Messages accepted for the tenant on a UTC day."""
@@ -314,9 +318,15 @@ class EmbeddedStore:
                         "INSERT INTO attempts VALUES (?,?,?,?,?,?)",
                         (a.message_id, a.time, a.mx_host, a.smtp_code, a.smtp_reply, a.outcome),
                     )
-                if o.suppress:
-                    self._suppress(conn, o.tenant_id, o.suppress[0], o.suppress[1], now, None)
                 _insert_events(conn, o.events)
+                if o.suppress:
+                    # Ids are consecutive within the transaction: the first of this outcome's events caused it.
+                    (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+                    embedded_suppressions.put(conn, Suppression(
+                        o.tenant_id, o.suppress[0], o.suppress[1], None,
+                        source=o.events[0].type if o.events else "bounced",
+                        source_event_id=str(last - len(o.events) + 1) if o.events else "", message_id=o.message_id,
+                    ), now)
 
     def set_state(self, message_ids: Sequence[str], state: str, events: Sequence[EventRecord]) -> None:
         """Change the state of messages and add their events, in one commit.
@@ -392,3 +402,171 @@ class EmbeddedStore:
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
         return [_event(r) for r in self.db.query(sql, params)]
+
+    # --- deliverability: sending domains, DKIM selectors, feedback (owner: deliverability helper) ---
+
+    def create_domain(self, domain: SendingDomain, selectors: Sequence[DkimSelectorRecord]) -> None:
+        """Register a sending domain with its first selectors; AlreadyExistsError if any tenant has it."""
+        try:
+            with self.db.transaction() as conn:
+                conn.execute("INSERT INTO sending_domains VALUES (?,?,?,?,?,?,?,?,?)", _domain_row(domain))
+                _put_selectors(conn, selectors)
+        except sqlite3.IntegrityError:
+            raise AlreadyExistsError(f"the sending domain {domain.domain!r} is already registered") from None
+
+    def get_domain(self, domain: str) -> SendingDomain | None:
+        """One sending domain, or None."""
+        rows = self.db.query(f"SELECT {_DOMAIN_COLUMNS} FROM sending_domains WHERE domain=?", (domain,))
+        return SendingDomain(*rows[0]) if rows else None  # type: ignore[arg-type]
+
+    def list_domains(self, tenant_id: str) -> list[SendingDomain]:
+        """A tenant's sending domains ("" = every tenant's), by name."""
+        where, params = ("WHERE tenant_id=?", (tenant_id,)) if tenant_id else ("", ())
+        rows = self.db.query(f"SELECT {_DOMAIN_COLUMNS} FROM sending_domains {where} ORDER BY domain", params)
+        return [SendingDomain(*r) for r in rows]  # type: ignore[arg-type]
+
+    def update_domain(self, domain: SendingDomain) -> None:
+        """Replace a registered domain's row."""
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO sending_domains VALUES (?,?,?,?,?,?,?,?,?)", _domain_row(domain))
+
+    def list_selectors(self, domain: str) -> list[DkimSelectorRecord]:
+        """Every DKIM selector of a domain, oldest first."""
+        rows = self.db.query(
+            f"SELECT {_SELECTOR_COLUMNS} FROM dkim_selectors WHERE domain=? ORDER BY created, selector", (domain,)
+        )
+        return [_selector(r) for r in rows]
+
+    def put_selectors(self, selectors: Sequence[DkimSelectorRecord]) -> None:
+        """Insert or replace selectors."""
+        with self.db.transaction() as conn:
+            _put_selectors(conn, selectors)
+
+    def record_feedback(self, events: Sequence[EventRecord], suppressions: Sequence[Suppression]) -> None:
+        """Append feedback events and suppressions in one commit."""
+        if not events and not suppressions:
+            return
+        now = time.time()
+        with self.db.transaction() as conn:
+            _insert_events(conn, events)
+            for s in suppressions:
+                embedded_suppressions.put(conn, s, now)  # with its source (why), storage's format
+
+    def keep_feedback_report(self, report: FeedbackReport) -> None:
+        """Keep an unusable feedback report for inspection."""
+        with self.db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO feedback_reports VALUES (?,?,?,?,?,?,?)", (
+                report.report_id, report.received, report.status, report.reason, report.mail_from,
+                report.rcpt_to, report.raw,
+            ))
+
+    def list_feedback_reports(self, limit: int) -> list[FeedbackReport]:
+        """Kept reports, newest first."""
+        rows = self.db.query("SELECT * FROM feedback_reports ORDER BY received DESC LIMIT ?", (limit,))
+        return [FeedbackReport(*r[:6], raw=bytes(r[6])) for r in rows]  # type: ignore[arg-type, misc]
+
+    # --- suppression management (owner: storage helper) ---
+    # The SQL of this block lives in store/embedded_suppressions.py.
+
+    def put_suppressions(self, entries: Sequence[Suppression]) -> None:
+        """Insert or replace suppressions, with why, in one commit."""
+        embedded_suppressions.put_many(self.db, entries, time.time())
+
+    def get_suppression(self, tenant_id: str, address: str, now: float) -> Suppression | None:
+        """An address's live suppression, with why."""
+        return embedded_suppressions.get(self.db, tenant_id, address, now)
+
+    def list_suppressions(self, tenant_id: str, page_token: str, limit: int,
+                          now: float) -> tuple[list[Suppression], str]:
+        """A page of live suppressions in address order, and the next page's token."""
+        return embedded_suppressions.page(self.db, tenant_id, page_token, limit, now)
+
+    def remove_suppression(self, tenant_id: str, address: str) -> bool:
+        """Lift a suppression; False if there was none."""
+        return embedded_suppressions.remove(self.db, tenant_id, address)
+
+    def count_soft_bounce(self, tenant_id: str, address: str, event_id: str, now: float, window: float) -> int:
+        """Record a soft bounce; the count in the window, this one included."""
+        return embedded_suppressions.count_soft_bounce(self.db, tenant_id, address, event_id, now, window)
+
+    def clear_soft_bounces(self, tenant_id: str, address: str) -> None:
+        """Forget an address's soft bounces."""
+        embedded_suppressions.clear_soft_bounces(self.db, tenant_id, address)
+
+    # --- tracking: engagement events, webhooks, stats, erasure (owner: tracking helper) ---
+    # The SQL of this block lives in store/embedded_tracking.py.
+
+    def record_engagement(self, events: Sequence[EventRecord], suppressions: Sequence[tuple[str, str, str]]) -> None:
+        """Tracker events and suppressions, in one commit."""
+        embedded_tracking.record_engagement(self.db, events, suppressions)
+
+    def create_webhook(self, endpoint: WebhookEndpoint) -> None:
+        """Store a new webhook endpoint."""
+        embedded_tracking.create_webhook(self.db, endpoint)
+
+    def get_webhook(self, endpoint_id: str) -> WebhookEndpoint | None:
+        """One endpoint, or None."""
+        return embedded_tracking.get_webhook(self.db, endpoint_id)
+
+    def list_webhooks(self, tenant_id: str) -> list[WebhookEndpoint]:
+        """A tenant's endpoints ("" = all), oldest first."""
+        return embedded_tracking.list_webhooks(self.db, tenant_id)
+
+    def delete_webhook(self, tenant_id: str, endpoint_id: str) -> bool:
+        """Delete a tenant's endpoint."""
+        return embedded_tracking.delete_webhook(self.db, tenant_id, endpoint_id)
+
+    def set_webhook_settings(self, endpoint: WebhookEndpoint) -> None:
+        """Write url, event types and secrets."""
+        embedded_tracking.set_webhook_settings(self.db, endpoint)
+
+    def set_webhook_progress(self, endpoint_id: str, state: str, cursor: int, failing_since: float,
+                             detail: str) -> None:
+        """Write delivery progress."""
+        embedded_tracking.set_webhook_progress(self.db, endpoint_id, state, cursor, failing_since, detail)
+
+    def events_since(self, tenant_id: str, since: float, after_id: int, limit: int) -> list[EventRecord]:
+        """Events after after_id from time ``since`` on."""
+        return embedded_tracking.events_since(self.db, tenant_id, since, after_id, limit)
+
+    def erase_recipient(self, tenant_id: str, address: str, replacement: str) -> int:
+        """Remove an address's personal data, keep its suppressions under ``replacement``."""
+        return embedded_tracking.erase_recipient(self.db, tenant_id, address, replacement)
+
+    # --- shaping: IP warm-up counts shared by every worker (owner: shaping helper) ---
+    # The SQL of this block lives in store/embedded_shaping.py.
+
+    def reserve_ip_sends(self, ip: str, hour: int, want: int, hourly_cap: int, daily_cap: int) -> int:
+        """Count up to ``want`` sends of ``ip`` under its hourly and daily caps; how many were granted."""
+        return embedded_shaping.reserve_ip_sends(self.db, ip, hour, want, hourly_cap, daily_cap)
+
+    def ip_sends(self, ip: str, hour: int) -> tuple[int, int]:
+        """(hour's, day's) counted sends of ``ip``."""
+        return embedded_shaping.ip_sends(self.db, ip, hour)
+
+    def ip_warmup_start(self, ip: str, now: float) -> float:
+        """When ``ip`` began warming up (recorded as ``now`` by the first caller)."""
+        return embedded_shaping.ip_warmup_start(self.db, ip, now)
+
+
+_DOMAIN_COLUMNS = "tenant_id, domain, state, return_path, tracking_host, created, verified, checked, report"
+_SELECTOR_COLUMNS = "domain, selector, algorithm, public_key, private_key, state, created, changed, retire_after"
+
+
+def _domain_row(d: SendingDomain) -> tuple[object, ...]:
+    return (d.domain, d.tenant_id, d.state, d.return_path, d.tracking_host, d.created, d.verified, d.checked,
+            d.report)
+
+
+def _selector(row: tuple[object, ...]) -> DkimSelectorRecord:
+    fields = list(row)
+    fields[4] = bytes(fields[4])  # type: ignore[arg-type]
+    return DkimSelectorRecord(*fields)  # type: ignore[arg-type]
+
+
+def _put_selectors(conn: sqlite3.Connection, selectors: Sequence[DkimSelectorRecord]) -> None:
+    conn.executemany(
+        f"INSERT OR REPLACE INTO dkim_selectors ({_SELECTOR_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",
+        [(s.domain, s.selector, s.algorithm, s.public_key, s.private_key, s.state, s.created, s.changed,
+          s.retire_after) for s in selectors],
+    )

@@ -62,6 +62,38 @@ CREATE TABLE IF NOT EXISTS queue (
   message_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, lane TEXT NOT NULL,
   available_at REAL NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS queue_ready ON queue (lane, tenant_id, available_at);
+-- suppression management: why each suppression exists, soft bounces (owner: storage helper)
+CREATE TABLE IF NOT EXISTS suppression_sources (
+  tenant_id TEXT NOT NULL, address TEXT NOT NULL, created REAL NOT NULL, source TEXT NOT NULL,
+  source_event_id TEXT NOT NULL, message_id TEXT NOT NULL, PRIMARY KEY (tenant_id, address));
+CREATE TABLE IF NOT EXISTS soft_bounces (
+  tenant_id TEXT NOT NULL, address TEXT NOT NULL, time REAL NOT NULL, event_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS soft_bounces_address ON soft_bounces (tenant_id, address, time);
+-- deliverability: sending domains, DKIM selectors, kept feedback reports (owner: deliverability helper)
+CREATE TABLE IF NOT EXISTS sending_domains (
+  domain TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, state TEXT NOT NULL, return_path TEXT NOT NULL,
+  tracking_host TEXT NOT NULL, created REAL NOT NULL, verified REAL NOT NULL, checked REAL NOT NULL,
+  report TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS sending_domains_tenant ON sending_domains (tenant_id);
+CREATE TABLE IF NOT EXISTS dkim_selectors (
+  domain TEXT NOT NULL, selector TEXT NOT NULL, algorithm TEXT NOT NULL, public_key TEXT NOT NULL,
+  private_key BLOB NOT NULL, state TEXT NOT NULL, created REAL NOT NULL, changed REAL NOT NULL,
+  retire_after REAL NOT NULL, PRIMARY KEY (domain, selector));
+CREATE TABLE IF NOT EXISTS feedback_reports (
+  report_id TEXT PRIMARY KEY, received REAL NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,
+  mail_from TEXT NOT NULL, rcpt_to TEXT NOT NULL, raw BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_reports_received ON feedback_reports (received);
+-- tracking: webhook endpoints (owner: tracking helper)
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+  endpoint_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, url TEXT NOT NULL, event_types TEXT NOT NULL,
+  secret TEXT NOT NULL, previous_secret TEXT NOT NULL, previous_until REAL NOT NULL, state TEXT NOT NULL,
+  cursor INTEGER NOT NULL, failing_since REAL NOT NULL, created REAL NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS webhook_endpoints_tenant ON webhook_endpoints (tenant_id, created);
+-- shaping: IP warm-up counts per hour ('h') and UTC day ('d'), warm-up starts (owner: shaping helper)
+CREATE TABLE IF NOT EXISTS shaping_ip_usage (
+  ip TEXT NOT NULL, kind TEXT NOT NULL, period INTEGER NOT NULL, sent INTEGER NOT NULL,
+  PRIMARY KEY (ip, kind, period));
+CREATE TABLE IF NOT EXISTS shaping_ips (ip TEXT PRIMARY KEY, warmup_start REAL NOT NULL);
 """
 
 

@@ -176,3 +176,273 @@ class RenderTemplateResponse(_message.Message):
     text: str
     html: str
     def __init__(self, subject: _Optional[str] = ..., text: _Optional[str] = ..., html: _Optional[str] = ...) -> None: ...
+
+class SendingDomain(_message.Message):
+    __slots__ = ("domain", "state", "return_path_domain", "tracking_host", "created", "verified", "checked", "records", "selectors")
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RETURN_PATH_DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_HOST_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    SELECTORS_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    state: str
+    return_path_domain: str
+    tracking_host: str
+    created: _timestamp_pb2.Timestamp
+    verified: _timestamp_pb2.Timestamp
+    checked: _timestamp_pb2.Timestamp
+    records: _containers.RepeatedCompositeFieldContainer[DomainDnsRecord]
+    selectors: _containers.RepeatedCompositeFieldContainer[DkimSelector]
+    def __init__(self, domain: _Optional[str] = ..., state: _Optional[str] = ..., return_path_domain: _Optional[str] = ..., tracking_host: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verified: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., checked: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., records: _Optional[_Iterable[_Union[DomainDnsRecord, _Mapping]]] = ..., selectors: _Optional[_Iterable[_Union[DkimSelector, _Mapping]]] = ...) -> None: ...
+
+class DomainDnsRecord(_message.Message):
+    __slots__ = ("purpose", "name", "type", "value", "required", "status", "found", "problem", "note", "selector")
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    purpose: str
+    name: str
+    type: str
+    value: str
+    required: bool
+    status: str
+    found: _containers.RepeatedScalarFieldContainer[str]
+    problem: str
+    note: str
+    selector: str
+    def __init__(self, purpose: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., value: _Optional[str] = ..., required: _Optional[bool] = ..., status: _Optional[str] = ..., found: _Optional[_Iterable[str]] = ..., problem: _Optional[str] = ..., note: _Optional[str] = ..., selector: _Optional[str] = ...) -> None: ...
+
+class DkimSelector(_message.Message):
+    __slots__ = ("selector", "algorithm", "state", "created", "retire_after")
+    SELECTOR_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    RETIRE_AFTER_FIELD_NUMBER: _ClassVar[int]
+    selector: str
+    algorithm: str
+    state: str
+    created: _timestamp_pb2.Timestamp
+    retire_after: _timestamp_pb2.Timestamp
+    def __init__(self, selector: _Optional[str] = ..., algorithm: _Optional[str] = ..., state: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retire_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AddSendingDomainRequest(_message.Message):
+    __slots__ = ("domain", "algorithms")
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHMS_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    algorithms: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, domain: _Optional[str] = ..., algorithms: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListSendingDomainsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListSendingDomainsResponse(_message.Message):
+    __slots__ = ("domains",)
+    DOMAINS_FIELD_NUMBER: _ClassVar[int]
+    domains: _containers.RepeatedCompositeFieldContainer[SendingDomain]
+    def __init__(self, domains: _Optional[_Iterable[_Union[SendingDomain, _Mapping]]] = ...) -> None: ...
+
+class GetSendingDomainRequest(_message.Message):
+    __slots__ = ("domain",)
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    def __init__(self, domain: _Optional[str] = ...) -> None: ...
+
+class VerifySendingDomainRequest(_message.Message):
+    __slots__ = ("domain",)
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    def __init__(self, domain: _Optional[str] = ...) -> None: ...
+
+class RotateDkimKeysRequest(_message.Message):
+    __slots__ = ("domain", "algorithms")
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHMS_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    algorithms: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, domain: _Optional[str] = ..., algorithms: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Webhook(_message.Message):
+    __slots__ = ("endpoint_id", "url", "event_types", "secret", "state", "cursor", "detail", "created", "previous_secret_expires")
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SECRET_EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    url: str
+    event_types: _containers.RepeatedScalarFieldContainer[str]
+    secret: str
+    state: str
+    cursor: int
+    detail: str
+    created: _timestamp_pb2.Timestamp
+    previous_secret_expires: _timestamp_pb2.Timestamp
+    def __init__(self, endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., secret: _Optional[str] = ..., state: _Optional[str] = ..., cursor: _Optional[int] = ..., detail: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_secret_expires: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateWebhookRequest(_message.Message):
+    __slots__ = ("url", "event_types")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    event_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListWebhooksRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListWebhooksResponse(_message.Message):
+    __slots__ = ("webhooks",)
+    WEBHOOKS_FIELD_NUMBER: _ClassVar[int]
+    webhooks: _containers.RepeatedCompositeFieldContainer[Webhook]
+    def __init__(self, webhooks: _Optional[_Iterable[_Union[Webhook, _Mapping]]] = ...) -> None: ...
+
+class DeleteWebhookRequest(_message.Message):
+    __slots__ = ("endpoint_id",)
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    def __init__(self, endpoint_id: _Optional[str] = ...) -> None: ...
+
+class DeleteWebhookResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RotateWebhookSecretRequest(_message.Message):
+    __slots__ = ("endpoint_id", "overlap_seconds")
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    overlap_seconds: int
+    def __init__(self, endpoint_id: _Optional[str] = ..., overlap_seconds: _Optional[int] = ...) -> None: ...
+
+class TestWebhookRequest(_message.Message):
+    __slots__ = ("endpoint_id",)
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    def __init__(self, endpoint_id: _Optional[str] = ...) -> None: ...
+
+class TestWebhookResponse(_message.Message):
+    __slots__ = ("http_status", "detail")
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    http_status: int
+    detail: str
+    def __init__(self, http_status: _Optional[int] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class RedriveWebhookRequest(_message.Message):
+    __slots__ = ("endpoint_id", "after_event_id")
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    endpoint_id: str
+    after_event_id: int
+    def __init__(self, endpoint_id: _Optional[str] = ..., after_event_id: _Optional[int] = ...) -> None: ...
+
+class EraseRecipientRequest(_message.Message):
+    __slots__ = ("address",)
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    def __init__(self, address: _Optional[str] = ...) -> None: ...
+
+class EraseRecipientResponse(_message.Message):
+    __slots__ = ("messages", "replacement")
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    REPLACEMENT_FIELD_NUMBER: _ClassVar[int]
+    messages: int
+    replacement: str
+    def __init__(self, messages: _Optional[int] = ..., replacement: _Optional[str] = ...) -> None: ...
+
+class Suppression(_message.Message):
+    __slots__ = ("address", "reason", "source", "source_event_id", "message_id", "created", "expires")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    reason: str
+    source: str
+    source_event_id: str
+    message_id: str
+    created: _timestamp_pb2.Timestamp
+    expires: _timestamp_pb2.Timestamp
+    def __init__(self, address: _Optional[str] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., source_event_id: _Optional[str] = ..., message_id: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class NewSuppression(_message.Message):
+    __slots__ = ("address", "reason", "expires")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    reason: str
+    expires: _timestamp_pb2.Timestamp
+    def __init__(self, address: _Optional[str] = ..., reason: _Optional[str] = ..., expires: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class AddSuppressionsRequest(_message.Message):
+    __slots__ = ("tenant_id", "suppressions", "source")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    suppressions: _containers.RepeatedCompositeFieldContainer[NewSuppression]
+    source: str
+    def __init__(self, tenant_id: _Optional[str] = ..., suppressions: _Optional[_Iterable[_Union[NewSuppression, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
+
+class AddSuppressionsResponse(_message.Message):
+    __slots__ = ("added",)
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    added: int
+    def __init__(self, added: _Optional[int] = ...) -> None: ...
+
+class GetSuppressionRequest(_message.Message):
+    __slots__ = ("tenant_id", "address")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    address: str
+    def __init__(self, tenant_id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class ListSuppressionsRequest(_message.Message):
+    __slots__ = ("tenant_id", "page_size", "page_token")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, tenant_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListSuppressionsResponse(_message.Message):
+    __slots__ = ("suppressions", "next_page_token")
+    SUPPRESSIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    suppressions: _containers.RepeatedCompositeFieldContainer[Suppression]
+    next_page_token: str
+    def __init__(self, suppressions: _Optional[_Iterable[_Union[Suppression, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RemoveSuppressionRequest(_message.Message):
+    __slots__ = ("tenant_id", "address")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    address: str
+    def __init__(self, tenant_id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...

@@ -85,6 +85,86 @@ class AdminServiceStub:
                 request_serializer=postwave_dot_v1_dot_admin__pb2.RenderTemplateRequest.SerializeToString,
                 response_deserializer=postwave_dot_v1_dot_admin__pb2.RenderTemplateResponse.FromString,
                 _registered_method=True)
+        self.AddSendingDomain = channel.unary_unary(
+                '/postwave.v1.AdminService/AddSendingDomain',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.AddSendingDomainRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.SendingDomain.FromString,
+                _registered_method=True)
+        self.ListSendingDomains = channel.unary_unary(
+                '/postwave.v1.AdminService/ListSendingDomains',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.ListSendingDomainsRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.ListSendingDomainsResponse.FromString,
+                _registered_method=True)
+        self.GetSendingDomain = channel.unary_unary(
+                '/postwave.v1.AdminService/GetSendingDomain',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.GetSendingDomainRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.SendingDomain.FromString,
+                _registered_method=True)
+        self.VerifySendingDomain = channel.unary_unary(
+                '/postwave.v1.AdminService/VerifySendingDomain',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.VerifySendingDomainRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.SendingDomain.FromString,
+                _registered_method=True)
+        self.RotateDkimKeys = channel.unary_unary(
+                '/postwave.v1.AdminService/RotateDkimKeys',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.RotateDkimKeysRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.SendingDomain.FromString,
+                _registered_method=True)
+        self.CreateWebhook = channel.unary_unary(
+                '/postwave.v1.AdminService/CreateWebhook',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.CreateWebhookRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.ListWebhooks = channel.unary_unary(
+                '/postwave.v1.AdminService/ListWebhooks',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.ListWebhooksRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.ListWebhooksResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhook = channel.unary_unary(
+                '/postwave.v1.AdminService/DeleteWebhook',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.DeleteWebhookRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.DeleteWebhookResponse.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/postwave.v1.AdminService/RotateWebhookSecret',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.RotateWebhookSecretRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.TestWebhook = channel.unary_unary(
+                '/postwave.v1.AdminService/TestWebhook',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.TestWebhookRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.TestWebhookResponse.FromString,
+                _registered_method=True)
+        self.RedriveWebhook = channel.unary_unary(
+                '/postwave.v1.AdminService/RedriveWebhook',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.RedriveWebhookRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.Webhook.FromString,
+                _registered_method=True)
+        self.EraseRecipient = channel.unary_unary(
+                '/postwave.v1.AdminService/EraseRecipient',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.EraseRecipientRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.EraseRecipientResponse.FromString,
+                _registered_method=True)
+        self.AddSuppressions = channel.unary_unary(
+                '/postwave.v1.AdminService/AddSuppressions',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.AddSuppressionsRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.AddSuppressionsResponse.FromString,
+                _registered_method=True)
+        self.GetSuppression = channel.unary_unary(
+                '/postwave.v1.AdminService/GetSuppression',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.GetSuppressionRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.Suppression.FromString,
+                _registered_method=True)
+        self.ListSuppressions = channel.unary_unary(
+                '/postwave.v1.AdminService/ListSuppressions',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.ListSuppressionsRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.ListSuppressionsResponse.FromString,
+                _registered_method=True)
+        self.RemoveSuppression = channel.unary_unary(
+                '/postwave.v1.AdminService/RemoveSuppression',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.RemoveSuppressionRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.Suppression.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -151,6 +231,125 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddSendingDomain(self, request, context):
+        """--- sending domains (deliverability) ---
+        AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+        default; private keys encrypted at rest) and returns the DNS records to publish.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSendingDomains(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSendingDomain(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifySendingDomain(self, request, context):
+        """VerifySendingDomain checks every record against DNS now; each record reports what is
+        missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateDkimKeys(self, request, context):
+        """RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+        published, and the old selector then retires after a grace period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWebhook(self, request, context):
+        """--- webhooks and erasure (tracking) ---
+        CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhooks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestWebhook(self, request, context):
+        """TestWebhook sends one signed sample event to the endpoint now and reports the answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedriveWebhook(self, request, context):
+        """RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+        (or after `after_event_id`, to replay events the receiver lost).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseRecipient(self, request, context):
+        """EraseRecipient removes a recipient's personal data from the tenant's messages and events
+        (right to erasure); a suppression of the address is kept, as a hash.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddSuppressions(self, request, context):
+        """--- suppressions (storage) ---
+        AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+        mail to them is dropped at acceptance and again just before sending. An entry given
+        `expires` is temporary and lifts itself then.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSuppression(self, request, context):
+        """GetSuppression answers whether an address is suppressed, and why (reason, the event that
+        caused it, when, until when); NOT_FOUND if it is not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSuppressions(self, request, context):
+        """ListSuppressions pages through the tenant's live suppressions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveSuppression(self, request, context):
+        """RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -203,6 +402,86 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RenderTemplate,
                     request_deserializer=postwave_dot_v1_dot_admin__pb2.RenderTemplateRequest.FromString,
                     response_serializer=postwave_dot_v1_dot_admin__pb2.RenderTemplateResponse.SerializeToString,
+            ),
+            'AddSendingDomain': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddSendingDomain,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.AddSendingDomainRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.SendingDomain.SerializeToString,
+            ),
+            'ListSendingDomains': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSendingDomains,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.ListSendingDomainsRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.ListSendingDomainsResponse.SerializeToString,
+            ),
+            'GetSendingDomain': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSendingDomain,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.GetSendingDomainRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.SendingDomain.SerializeToString,
+            ),
+            'VerifySendingDomain': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifySendingDomain,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.VerifySendingDomainRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.SendingDomain.SerializeToString,
+            ),
+            'RotateDkimKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateDkimKeys,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.RotateDkimKeysRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.SendingDomain.SerializeToString,
+            ),
+            'CreateWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhook,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.CreateWebhookRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.Webhook.SerializeToString,
+            ),
+            'ListWebhooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhooks,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.ListWebhooksRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.ListWebhooksResponse.SerializeToString,
+            ),
+            'DeleteWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhook,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.DeleteWebhookRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.DeleteWebhookResponse.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.RotateWebhookSecretRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.Webhook.SerializeToString,
+            ),
+            'TestWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestWebhook,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.TestWebhookRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.TestWebhookResponse.SerializeToString,
+            ),
+            'RedriveWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedriveWebhook,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.RedriveWebhookRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.Webhook.SerializeToString,
+            ),
+            'EraseRecipient': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseRecipient,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.EraseRecipientRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.EraseRecipientResponse.SerializeToString,
+            ),
+            'AddSuppressions': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddSuppressions,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.AddSuppressionsRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.AddSuppressionsResponse.SerializeToString,
+            ),
+            'GetSuppression': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSuppression,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.GetSuppressionRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.Suppression.SerializeToString,
+            ),
+            'ListSuppressions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSuppressions,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.ListSuppressionsRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.ListSuppressionsResponse.SerializeToString,
+            ),
+            'RemoveSuppression': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveSuppression,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.RemoveSuppressionRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.Suppression.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -476,6 +755,438 @@ class AdminService:
             '/postwave.v1.AdminService/RenderTemplate',
             postwave_dot_v1_dot_admin__pb2.RenderTemplateRequest.SerializeToString,
             postwave_dot_v1_dot_admin__pb2.RenderTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddSendingDomain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/AddSendingDomain',
+            postwave_dot_v1_dot_admin__pb2.AddSendingDomainRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.SendingDomain.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSendingDomains(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/ListSendingDomains',
+            postwave_dot_v1_dot_admin__pb2.ListSendingDomainsRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.ListSendingDomainsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSendingDomain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/GetSendingDomain',
+            postwave_dot_v1_dot_admin__pb2.GetSendingDomainRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.SendingDomain.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifySendingDomain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/VerifySendingDomain',
+            postwave_dot_v1_dot_admin__pb2.VerifySendingDomainRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.SendingDomain.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateDkimKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/RotateDkimKeys',
+            postwave_dot_v1_dot_admin__pb2.RotateDkimKeysRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.SendingDomain.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/CreateWebhook',
+            postwave_dot_v1_dot_admin__pb2.CreateWebhookRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/ListWebhooks',
+            postwave_dot_v1_dot_admin__pb2.ListWebhooksRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.ListWebhooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/DeleteWebhook',
+            postwave_dot_v1_dot_admin__pb2.DeleteWebhookRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.DeleteWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/RotateWebhookSecret',
+            postwave_dot_v1_dot_admin__pb2.RotateWebhookSecretRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/TestWebhook',
+            postwave_dot_v1_dot_admin__pb2.TestWebhookRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.TestWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedriveWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/RedriveWebhook',
+            postwave_dot_v1_dot_admin__pb2.RedriveWebhookRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.Webhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseRecipient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/EraseRecipient',
+            postwave_dot_v1_dot_admin__pb2.EraseRecipientRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.EraseRecipientResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddSuppressions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/AddSuppressions',
+            postwave_dot_v1_dot_admin__pb2.AddSuppressionsRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.AddSuppressionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSuppression(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/GetSuppression',
+            postwave_dot_v1_dot_admin__pb2.GetSuppressionRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.Suppression.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSuppressions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/ListSuppressions',
+            postwave_dot_v1_dot_admin__pb2.ListSuppressionsRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.ListSuppressionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveSuppression(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/RemoveSuppression',
+            postwave_dot_v1_dot_admin__pb2.RemoveSuppressionRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.Suppression.FromString,
             options,
             channel_credentials,
             insecure,

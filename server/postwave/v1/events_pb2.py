@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from postwave.v1 import send_pb2 as postwave_dot_v1_dot_send__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18postwave/v1/events.proto\x12\x0bpostwave.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x16postwave/v1/send.proto\"[\n\x13StreamEventsRequest\x12\r\n\x05types\x18\x01 \x03(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\x03\x12\x11\n\tno_follow\x18\x04 \x01(\x08\x32j\n\x0c\x45ventService\x12Z\n\x0cStreamEvents\x12 .postwave.v1.StreamEventsRequest\x1a\x12.postwave.v1.Event\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events0\x01\x42\x46\n\x0eio.postwave.v1P\x01Z2github.com/postwave/postwave/clients/go/postwavev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18postwave/v1/events.proto\x12\x0bpostwave.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16postwave/v1/send.proto\"[\n\x13StreamEventsRequest\x12\r\n\x05types\x18\x01 \x03(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\x03\x12\x11\n\tno_follow\x18\x04 \x01(\x08\"\xce\x01\n\x11ListEventsRequest\x12\r\n\x05types\x18\x01 \x03(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"Q\n\x12ListEventsResponse\x12\"\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x12.postwave.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x9d\x01\n\x0fGetStatsRequest\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08group_by\x18\x03 \x01(\x0e\x32\x1a.postwave.v1.StatsGrouping\"\xf7\x02\n\x08StatsRow\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04sent\x18\x02 \x01(\x03\x12\x11\n\tdelivered\x18\x03 \x01(\x03\x12\x0f\n\x07\x62ounced\x18\x04 \x01(\x03\x12\x12\n\ncomplained\x18\x05 \x01(\x03\x12\x14\n\x0copened_human\x18\x06 \x01(\x03\x12\x16\n\x0eopened_machine\x18\x07 \x01(\x03\x12\x15\n\rclicked_human\x18\x08 \x01(\x03\x12\x17\n\x0f\x63licked_machine\x18\t \x01(\x03\x12\x1b\n\x13unique_opened_human\x18\n \x01(\x03\x12\x1c\n\x14unique_clicked_human\x18\x0b \x01(\x03\x12\x14\n\x0cunsubscribed\x18\x0c \x01(\x03\x12\x15\n\rdelivery_rate\x18\r \x01(\x01\x12\x13\n\x0b\x62ounce_rate\x18\x0e \x01(\x01\x12\x16\n\x0e\x63omplaint_rate\x18\x0f \x01(\x01\x12\x11\n\topen_rate\x18\x10 \x01(\x01\x12\x12\n\nclick_rate\x18\x11 \x01(\x01\"]\n\x10GetStatsResponse\x12#\n\x04rows\x18\x01 \x03(\x0b\x32\x15.postwave.v1.StatsRow\x12$\n\x05total\x18\x02 \x01(\x0b\x32\x15.postwave.v1.StatsRow*\x95\x01\n\rStatsGrouping\x12\x1e\n\x1aSTATS_GROUPING_UNSPECIFIED\x10\x00\x12\x16\n\x12STATS_GROUPING_DAY\x10\x01\x12\x16\n\x12STATS_GROUPING_TAG\x10\x02\x12\x19\n\x15STATS_GROUPING_STREAM\x10\x03\x12\x19\n\x15STATS_GROUPING_DOMAIN\x10\x04\x32\xae\x02\n\x0c\x45ventService\x12Z\n\x0cStreamEvents\x12 .postwave.v1.StreamEventsRequest\x1a\x12.postwave.v1.Event\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events0\x01\x12\x66\n\nListEvents\x12\x1e.postwave.v1.ListEventsRequest\x1a\x1f.postwave.v1.ListEventsResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/events:list\x12Z\n\x08GetStats\x12\x1c.postwave.v1.GetStatsRequest\x1a\x1d.postwave.v1.GetStatsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/statsBF\n\x0eio.postwave.v1P\x01Z2github.com/postwave/postwave/clients/go/postwavev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +37,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\016io.postwave.v1P\001Z2github.com/postwave/postwave/clients/go/postwavev1'
   _globals['_EVENTSERVICE'].methods_by_name['StreamEvents']._loaded_options = None
   _globals['_EVENTSERVICE'].methods_by_name['StreamEvents']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/events'
-  _globals['_STREAMEVENTSREQUEST']._serialized_start=95
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=186
-  _globals['_EVENTSERVICE']._serialized_start=188
-  _globals['_EVENTSERVICE']._serialized_end=294
+  _globals['_EVENTSERVICE'].methods_by_name['ListEvents']._loaded_options = None
+  _globals['_EVENTSERVICE'].methods_by_name['ListEvents']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/events:list'
+  _globals['_EVENTSERVICE'].methods_by_name['GetStats']._loaded_options = None
+  _globals['_EVENTSERVICE'].methods_by_name['GetStats']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/stats'
+  _globals['_STATSGROUPING']._serialized_start=1147
+  _globals['_STATSGROUPING']._serialized_end=1296
+  _globals['_STREAMEVENTSREQUEST']._serialized_start=128
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=219
+  _globals['_LISTEVENTSREQUEST']._serialized_start=222
+  _globals['_LISTEVENTSREQUEST']._serialized_end=428
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=430
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=511
+  _globals['_GETSTATSREQUEST']._serialized_start=514
+  _globals['_GETSTATSREQUEST']._serialized_end=671
+  _globals['_STATSROW']._serialized_start=674
+  _globals['_STATSROW']._serialized_end=1049
+  _globals['_GETSTATSRESPONSE']._serialized_start=1051
+  _globals['_GETSTATSRESPONSE']._serialized_end=1144
+  _globals['_EVENTSERVICE']._serialized_start=1299
+  _globals['_EVENTSERVICE']._serialized_end=1601
 # @@protoc_insertion_point(module_scope)

@@ -17,9 +17,18 @@ class Stream(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STREAM_UNSPECIFIED: _ClassVar[Stream]
     STREAM_TRANSACTIONAL: _ClassVar[Stream]
     STREAM_BULK: _ClassVar[Stream]
+
+class TrackingConsent(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRACKING_CONSENT_UNSPECIFIED: _ClassVar[TrackingConsent]
+    TRACKING_CONSENT_GRANTED: _ClassVar[TrackingConsent]
+    TRACKING_CONSENT_DENIED: _ClassVar[TrackingConsent]
 STREAM_UNSPECIFIED: Stream
 STREAM_TRANSACTIONAL: Stream
 STREAM_BULK: Stream
+TRACKING_CONSENT_UNSPECIFIED: TrackingConsent
+TRACKING_CONSENT_GRANTED: TrackingConsent
+TRACKING_CONSENT_DENIED: TrackingConsent
 
 class Attachment(_message.Message):
     __slots__ = ("filename", "content_type", "content", "content_id")
@@ -34,7 +43,7 @@ class Attachment(_message.Message):
     def __init__(self, filename: _Optional[str] = ..., content_type: _Optional[str] = ..., content: _Optional[bytes] = ..., content_id: _Optional[str] = ...) -> None: ...
 
 class Personalization(_message.Message):
-    __slots__ = ("to", "cc", "bcc", "substitutions", "subject", "headers", "custom_args")
+    __slots__ = ("to", "cc", "bcc", "substitutions", "subject", "headers", "custom_args", "tracking_consent")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +65,7 @@ class Personalization(_message.Message):
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     HEADERS_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_ARGS_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_CONSENT_FIELD_NUMBER: _ClassVar[int]
     to: _containers.RepeatedScalarFieldContainer[str]
     cc: _containers.RepeatedScalarFieldContainer[str]
     bcc: _containers.RepeatedScalarFieldContainer[str]
@@ -63,10 +73,11 @@ class Personalization(_message.Message):
     subject: str
     headers: _containers.ScalarMap[str, str]
     custom_args: _containers.ScalarMap[str, str]
-    def __init__(self, to: _Optional[_Iterable[str]] = ..., cc: _Optional[_Iterable[str]] = ..., bcc: _Optional[_Iterable[str]] = ..., substitutions: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., subject: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., custom_args: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    tracking_consent: TrackingConsent
+    def __init__(self, to: _Optional[_Iterable[str]] = ..., cc: _Optional[_Iterable[str]] = ..., bcc: _Optional[_Iterable[str]] = ..., substitutions: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., subject: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., custom_args: _Optional[_Mapping[str, str]] = ..., tracking_consent: _Optional[_Union[TrackingConsent, str]] = ...) -> None: ...
 
 class SendRequest(_message.Message):
-    __slots__ = ("send_id", "batch_id", "reply_to", "subject", "text", "html", "template_id", "template_version", "personalizations", "headers", "attachments", "tags", "metadata", "send_at", "stream", "sandbox")
+    __slots__ = ("send_id", "batch_id", "reply_to", "subject", "text", "html", "template_id", "template_version", "personalizations", "headers", "attachments", "tags", "metadata", "send_at", "stream", "sandbox", "unsubscribe_group", "tracking_consent")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +109,8 @@ class SendRequest(_message.Message):
     SEND_AT_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
     SANDBOX_FIELD_NUMBER: _ClassVar[int]
+    UNSUBSCRIBE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_CONSENT_FIELD_NUMBER: _ClassVar[int]
     send_id: str
     batch_id: str
     reply_to: str
@@ -114,7 +127,9 @@ class SendRequest(_message.Message):
     send_at: _timestamp_pb2.Timestamp
     stream: Stream
     sandbox: bool
-    def __init__(self, send_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., reply_to: _Optional[str] = ..., subject: _Optional[str] = ..., text: _Optional[str] = ..., html: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., personalizations: _Optional[_Iterable[_Union[Personalization, _Mapping]]] = ..., headers: _Optional[_Mapping[str, str]] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ..., tags: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., send_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stream: _Optional[_Union[Stream, str]] = ..., sandbox: _Optional[bool] = ..., **kwargs) -> None: ...
+    unsubscribe_group: str
+    tracking_consent: TrackingConsent
+    def __init__(self, send_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., reply_to: _Optional[str] = ..., subject: _Optional[str] = ..., text: _Optional[str] = ..., html: _Optional[str] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., personalizations: _Optional[_Iterable[_Union[Personalization, _Mapping]]] = ..., headers: _Optional[_Mapping[str, str]] = ..., attachments: _Optional[_Iterable[_Union[Attachment, _Mapping]]] = ..., tags: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., send_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stream: _Optional[_Union[Stream, str]] = ..., sandbox: _Optional[bool] = ..., unsubscribe_group: _Optional[str] = ..., tracking_consent: _Optional[_Union[TrackingConsent, str]] = ..., **kwargs) -> None: ...
 
 class MessageRef(_message.Message):
     __slots__ = ("message_id", "recipient", "state", "detail")
@@ -175,7 +190,7 @@ class DeliveryAttempt(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., mx_host: _Optional[str] = ..., smtp_code: _Optional[int] = ..., smtp_reply: _Optional[str] = ..., outcome: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("id", "message_id", "type", "time", "detail", "recipient", "send_id", "batch_id", "custom_args")
+    __slots__ = ("id", "message_id", "type", "time", "detail", "recipient", "send_id", "batch_id", "custom_args", "machine", "machine_reason")
     class CustomArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -192,6 +207,8 @@ class Event(_message.Message):
     SEND_ID_FIELD_NUMBER: _ClassVar[int]
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOM_ARGS_FIELD_NUMBER: _ClassVar[int]
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    MACHINE_REASON_FIELD_NUMBER: _ClassVar[int]
     id: int
     message_id: str
     type: str
@@ -201,7 +218,9 @@ class Event(_message.Message):
     send_id: str
     batch_id: str
     custom_args: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[int] = ..., message_id: _Optional[str] = ..., type: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ..., recipient: _Optional[str] = ..., send_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., custom_args: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    machine: bool
+    machine_reason: str
+    def __init__(self, id: _Optional[int] = ..., message_id: _Optional[str] = ..., type: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ..., recipient: _Optional[str] = ..., send_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., custom_args: _Optional[_Mapping[str, str]] = ..., machine: _Optional[bool] = ..., machine_reason: _Optional[str] = ...) -> None: ...
 
 class MessageStatus(_message.Message):
     __slots__ = ("message_id", "state", "recipient", "send_id", "batch_id", "stream", "created", "updated", "attempt_count", "attempts", "events")

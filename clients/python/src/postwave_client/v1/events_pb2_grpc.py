@@ -41,6 +41,16 @@ class EventServiceStub:
                 request_serializer=postwave_dot_v1_dot_events__pb2.StreamEventsRequest.SerializeToString,
                 response_deserializer=postwave_dot_v1_dot_send__pb2.Event.FromString,
                 _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/postwave.v1.EventService/ListEvents',
+                request_serializer=postwave_dot_v1_dot_events__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_events__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
+        self.GetStats = channel.unary_unary(
+                '/postwave.v1.EventService/GetStats',
+                request_serializer=postwave_dot_v1_dot_events__pb2.GetStatsRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_events__pb2.GetStatsResponse.FromString,
+                _registered_method=True)
 
 
 class EventServiceServicer:
@@ -55,6 +65,21 @@ class EventServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEvents(self, request, context):
+        """ListEvents pages through stored events with filters (no live follow).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStats(self, request, context):
+        """GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+        complained, and opened and clicked split into human and machine.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -62,6 +87,16 @@ def add_EventServiceServicer_to_server(servicer, server):
                     servicer.StreamEvents,
                     request_deserializer=postwave_dot_v1_dot_events__pb2.StreamEventsRequest.FromString,
                     response_serializer=postwave_dot_v1_dot_send__pb2.Event.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=postwave_dot_v1_dot_events__pb2.ListEventsRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_events__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'GetStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStats,
+                    request_deserializer=postwave_dot_v1_dot_events__pb2.GetStatsRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_events__pb2.GetStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +127,60 @@ class EventService:
             '/postwave.v1.EventService/StreamEvents',
             postwave_dot_v1_dot_events__pb2.StreamEventsRequest.SerializeToString,
             postwave_dot_v1_dot_send__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.EventService/ListEvents',
+            postwave_dot_v1_dot_events__pb2.ListEventsRequest.SerializeToString,
+            postwave_dot_v1_dot_events__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.EventService/GetStats',
+            postwave_dot_v1_dot_events__pb2.GetStatsRequest.SerializeToString,
+            postwave_dot_v1_dot_events__pb2.GetStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -139,6 +139,216 @@ export interface RenderTemplateResponse {
   html: string;
 }
 
+export interface SendingDomain {
+  domain: string;
+  /** pending (not verified yet), verified (may send), drifted (a re-check found records wrong). */
+  state: string;
+  /** The bounce domain: MAIL FROM of every message is a signed VERP address under it. */
+  returnPathDomain: string;
+  trackingHost: string;
+  created?: Date | undefined;
+  verified?: Date | undefined;
+  checked?:
+    | Date
+    | undefined;
+  /** Every record to publish, with what the last check found. */
+  records: DomainDnsRecord[];
+  selectors: DkimSelector[];
+}
+
+export interface DomainDnsRecord {
+  /** dkim, return_path_mx, return_path_spf, spf, dmarc, tracking. */
+  purpose: string;
+  name: string;
+  /** TXT, MX or CNAME. */
+  type: string;
+  /** The exact value to publish (MX: "<preference> <host>"). */
+  value: string;
+  /** Required records decide whether the domain is verified. */
+  required: boolean;
+  /** ok, missing, wrong, error (DNS did not answer); empty = not checked yet. */
+  status: string;
+  /** What DNS holds at the name, when it is not what is expected. */
+  found: string[];
+  problem: string;
+  note: string;
+  selector: string;
+}
+
+export interface DkimSelector {
+  selector: string;
+  /** rsa-sha256 or ed25519-sha256. */
+  algorithm: string;
+  /** pending (publish it), active (signs), retiring (rotated out, keep published), retired. */
+  state: string;
+  created?: Date | undefined;
+  retireAfter?: Date | undefined;
+}
+
+export interface AddSendingDomainRequest {
+  domain: string;
+  /** rsa and/or ed25519; empty = both (dual signing). */
+  algorithms: string[];
+}
+
+export interface ListSendingDomainsRequest {
+}
+
+export interface ListSendingDomainsResponse {
+  domains: SendingDomain[];
+}
+
+export interface GetSendingDomainRequest {
+  domain: string;
+}
+
+export interface VerifySendingDomainRequest {
+  domain: string;
+}
+
+export interface RotateDkimKeysRequest {
+  domain: string;
+  /** empty = the algorithms of the active selectors. */
+  algorithms: string[];
+}
+
+export interface Webhook {
+  endpointId: string;
+  url: string;
+  /** Event types delivered (empty = all). */
+  eventTypes: string[];
+  /** whsec_<base64>: shown by CreateWebhook and RotateWebhookSecret only. */
+  secret: string;
+  /** active, or disabled (failing for longer than the retry window; see RedriveWebhook). */
+  state: string;
+  /** Id of the last event the endpoint acknowledged. */
+  cursor: number;
+  /** Why it was disabled, or the last failure. */
+  detail: string;
+  created?:
+    | Date
+    | undefined;
+  /** While a rotated-out secret still signs (unset = none). */
+  previousSecretExpires?: Date | undefined;
+}
+
+export interface CreateWebhookRequest {
+  /** https URL (http allowed for allow-listed networks only). */
+  url: string;
+  eventTypes: string[];
+}
+
+export interface ListWebhooksRequest {
+}
+
+export interface ListWebhooksResponse {
+  webhooks: Webhook[];
+}
+
+export interface DeleteWebhookRequest {
+  endpointId: string;
+}
+
+export interface DeleteWebhookResponse {
+}
+
+export interface RotateWebhookSecretRequest {
+  endpointId: string;
+  /** How long the old secret keeps signing (default 24 h, at most 7 days). */
+  overlapSeconds: number;
+}
+
+export interface TestWebhookRequest {
+  endpointId: string;
+}
+
+export interface TestWebhookResponse {
+  /** HTTP status of the endpoint's answer (0 = no answer). */
+  httpStatus: number;
+  detail: string;
+}
+
+export interface RedriveWebhookRequest {
+  endpointId: string;
+  /** Replay from after this event id (0 = from after the last delivered event). */
+  afterEventId: number;
+}
+
+export interface EraseRecipientRequest {
+  address: string;
+}
+
+export interface EraseRecipientResponse {
+  /** Messages from which the address was removed. */
+  messages: number;
+  /** The stand-in kept in place of the address (sha256:<hex>), also the suppression key. */
+  replacement: string;
+}
+
+/** A suppressed address of a tenant, and why. */
+export interface Suppression {
+  /** Lower case. */
+  address: string;
+  reason: string;
+  /**
+   * What suppressed it: bounced, complained, unsubscribed, soft_bounces, manual or import
+   * (empty when not recorded).
+   */
+  source: string;
+  /** The event that caused it (StreamEvents id) and its message, when an event did. */
+  sourceEventId: string;
+  messageId: string;
+  created?:
+    | Date
+    | undefined;
+  /** Unset: permanent. Set: a temporary suppression that lifts itself at this time. */
+  expires?: Date | undefined;
+}
+
+export interface NewSuppression {
+  address: string;
+  /** Free text, at most 256 characters; default "manual". */
+  reason: string;
+  /** Unset: permanent. Set (in the future): temporary. */
+  expires?: Date | undefined;
+}
+
+export interface AddSuppressionsRequest {
+  /** Operator keys may name another tenant; others manage their own tenant's list. */
+  tenantId: string;
+  suppressions: NewSuppression[];
+  /** manual (default) or import: recorded as each entry's source. */
+  source: string;
+}
+
+export interface AddSuppressionsResponse {
+  added: number;
+}
+
+export interface GetSuppressionRequest {
+  tenantId: string;
+  address: string;
+}
+
+export interface ListSuppressionsRequest {
+  tenantId: string;
+  /** 1-1000; 0 = 100. */
+  pageSize: number;
+  /** next_page_token of the previous page; empty = the first page. */
+  pageToken: string;
+}
+
+export interface ListSuppressionsResponse {
+  suppressions: Suppression[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+export interface RemoveSuppressionRequest {
+  tenantId: string;
+  address: string;
+}
+
 function createBaseTenant(): Tenant {
   return { tenantId: "", name: "", ratePerSecond: 0, dailyQuota: 0, created: undefined };
 }
@@ -1923,6 +2133,2909 @@ export const RenderTemplateResponse: MessageFns<RenderTemplateResponse> = {
   },
 };
 
+function createBaseSendingDomain(): SendingDomain {
+  return {
+    domain: "",
+    state: "",
+    returnPathDomain: "",
+    trackingHost: "",
+    created: undefined,
+    verified: undefined,
+    checked: undefined,
+    records: [],
+    selectors: [],
+  };
+}
+
+export const SendingDomain: MessageFns<SendingDomain> = {
+  encode(message: SendingDomain, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.returnPathDomain !== "") {
+      writer.uint32(26).string(message.returnPathDomain);
+    }
+    if (message.trackingHost !== "") {
+      writer.uint32(34).string(message.trackingHost);
+    }
+    if (message.created !== undefined) {
+      Timestamp.encode(toTimestamp(message.created), writer.uint32(42).fork()).join();
+    }
+    if (message.verified !== undefined) {
+      Timestamp.encode(toTimestamp(message.verified), writer.uint32(50).fork()).join();
+    }
+    if (message.checked !== undefined) {
+      Timestamp.encode(toTimestamp(message.checked), writer.uint32(58).fork()).join();
+    }
+    for (const v of message.records) {
+      DomainDnsRecord.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.selectors) {
+      DkimSelector.encode(v!, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SendingDomain {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSendingDomain();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.returnPathDomain = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.trackingHost = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.created = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.verified = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.checked = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.records.push(DomainDnsRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.selectors.push(DkimSelector.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SendingDomain {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      returnPathDomain: isSet(object.returnPathDomain)
+        ? globalThis.String(object.returnPathDomain)
+        : isSet(object.return_path_domain)
+        ? globalThis.String(object.return_path_domain)
+        : "",
+      trackingHost: isSet(object.trackingHost)
+        ? globalThis.String(object.trackingHost)
+        : isSet(object.tracking_host)
+        ? globalThis.String(object.tracking_host)
+        : "",
+      created: isSet(object.created) ? fromJsonTimestamp(object.created) : undefined,
+      verified: isSet(object.verified) ? fromJsonTimestamp(object.verified) : undefined,
+      checked: isSet(object.checked) ? fromJsonTimestamp(object.checked) : undefined,
+      records: globalThis.Array.isArray(object?.records)
+        ? object.records.map((e: any) => DomainDnsRecord.fromJSON(e))
+        : [],
+      selectors: globalThis.Array.isArray(object?.selectors)
+        ? object.selectors.map((e: any) => DkimSelector.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SendingDomain): unknown {
+    const obj: any = {};
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.returnPathDomain !== "") {
+      obj.returnPathDomain = message.returnPathDomain;
+    }
+    if (message.trackingHost !== "") {
+      obj.trackingHost = message.trackingHost;
+    }
+    if (message.created !== undefined) {
+      obj.created = message.created.toISOString();
+    }
+    if (message.verified !== undefined) {
+      obj.verified = message.verified.toISOString();
+    }
+    if (message.checked !== undefined) {
+      obj.checked = message.checked.toISOString();
+    }
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => DomainDnsRecord.toJSON(e));
+    }
+    if (message.selectors?.length) {
+      obj.selectors = message.selectors.map((e) => DkimSelector.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SendingDomain>, I>>(base?: I): SendingDomain {
+    return SendingDomain.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SendingDomain>, I>>(object: I): SendingDomain {
+    const message = createBaseSendingDomain();
+    message.domain = object.domain ?? "";
+    message.state = object.state ?? "";
+    message.returnPathDomain = object.returnPathDomain ?? "";
+    message.trackingHost = object.trackingHost ?? "";
+    message.created = object.created ?? undefined;
+    message.verified = object.verified ?? undefined;
+    message.checked = object.checked ?? undefined;
+    message.records = object.records?.map((e) => DomainDnsRecord.fromPartial(e)) || [];
+    message.selectors = object.selectors?.map((e) => DkimSelector.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDomainDnsRecord(): DomainDnsRecord {
+  return {
+    purpose: "",
+    name: "",
+    type: "",
+    value: "",
+    required: false,
+    status: "",
+    found: [],
+    problem: "",
+    note: "",
+    selector: "",
+  };
+}
+
+export const DomainDnsRecord: MessageFns<DomainDnsRecord> = {
+  encode(message: DomainDnsRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.purpose !== "") {
+      writer.uint32(10).string(message.purpose);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.value !== "") {
+      writer.uint32(34).string(message.value);
+    }
+    if (message.required !== false) {
+      writer.uint32(40).bool(message.required);
+    }
+    if (message.status !== "") {
+      writer.uint32(50).string(message.status);
+    }
+    for (const v of message.found) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.problem !== "") {
+      writer.uint32(66).string(message.problem);
+    }
+    if (message.note !== "") {
+      writer.uint32(74).string(message.note);
+    }
+    if (message.selector !== "") {
+      writer.uint32(82).string(message.selector);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DomainDnsRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDomainDnsRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.purpose = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.required = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.found.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.selector = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DomainDnsRecord {
+    return {
+      purpose: isSet(object.purpose) ? globalThis.String(object.purpose) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      required: isSet(object.required) ? globalThis.Boolean(object.required) : false,
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      found: globalThis.Array.isArray(object?.found) ? object.found.map((e: any) => globalThis.String(e)) : [],
+      problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+      selector: isSet(object.selector) ? globalThis.String(object.selector) : "",
+    };
+  },
+
+  toJSON(message: DomainDnsRecord): unknown {
+    const obj: any = {};
+    if (message.purpose !== "") {
+      obj.purpose = message.purpose;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.required !== false) {
+      obj.required = message.required;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.found?.length) {
+      obj.found = message.found;
+    }
+    if (message.problem !== "") {
+      obj.problem = message.problem;
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    if (message.selector !== "") {
+      obj.selector = message.selector;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DomainDnsRecord>, I>>(base?: I): DomainDnsRecord {
+    return DomainDnsRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DomainDnsRecord>, I>>(object: I): DomainDnsRecord {
+    const message = createBaseDomainDnsRecord();
+    message.purpose = object.purpose ?? "";
+    message.name = object.name ?? "";
+    message.type = object.type ?? "";
+    message.value = object.value ?? "";
+    message.required = object.required ?? false;
+    message.status = object.status ?? "";
+    message.found = object.found?.map((e) => e) || [];
+    message.problem = object.problem ?? "";
+    message.note = object.note ?? "";
+    message.selector = object.selector ?? "";
+    return message;
+  },
+};
+
+function createBaseDkimSelector(): DkimSelector {
+  return { selector: "", algorithm: "", state: "", created: undefined, retireAfter: undefined };
+}
+
+export const DkimSelector: MessageFns<DkimSelector> = {
+  encode(message: DkimSelector, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.selector !== "") {
+      writer.uint32(10).string(message.selector);
+    }
+    if (message.algorithm !== "") {
+      writer.uint32(18).string(message.algorithm);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.created !== undefined) {
+      Timestamp.encode(toTimestamp(message.created), writer.uint32(34).fork()).join();
+    }
+    if (message.retireAfter !== undefined) {
+      Timestamp.encode(toTimestamp(message.retireAfter), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DkimSelector {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDkimSelector();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.selector = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.algorithm = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.created = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.retireAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DkimSelector {
+    return {
+      selector: isSet(object.selector) ? globalThis.String(object.selector) : "",
+      algorithm: isSet(object.algorithm) ? globalThis.String(object.algorithm) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      created: isSet(object.created) ? fromJsonTimestamp(object.created) : undefined,
+      retireAfter: isSet(object.retireAfter)
+        ? fromJsonTimestamp(object.retireAfter)
+        : isSet(object.retire_after)
+        ? fromJsonTimestamp(object.retire_after)
+        : undefined,
+    };
+  },
+
+  toJSON(message: DkimSelector): unknown {
+    const obj: any = {};
+    if (message.selector !== "") {
+      obj.selector = message.selector;
+    }
+    if (message.algorithm !== "") {
+      obj.algorithm = message.algorithm;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.created !== undefined) {
+      obj.created = message.created.toISOString();
+    }
+    if (message.retireAfter !== undefined) {
+      obj.retireAfter = message.retireAfter.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DkimSelector>, I>>(base?: I): DkimSelector {
+    return DkimSelector.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DkimSelector>, I>>(object: I): DkimSelector {
+    const message = createBaseDkimSelector();
+    message.selector = object.selector ?? "";
+    message.algorithm = object.algorithm ?? "";
+    message.state = object.state ?? "";
+    message.created = object.created ?? undefined;
+    message.retireAfter = object.retireAfter ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAddSendingDomainRequest(): AddSendingDomainRequest {
+  return { domain: "", algorithms: [] };
+}
+
+export const AddSendingDomainRequest: MessageFns<AddSendingDomainRequest> = {
+  encode(message: AddSendingDomainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    for (const v of message.algorithms) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddSendingDomainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddSendingDomainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.algorithms.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddSendingDomainRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      algorithms: globalThis.Array.isArray(object?.algorithms)
+        ? object.algorithms.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AddSendingDomainRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    if (message.algorithms?.length) {
+      obj.algorithms = message.algorithms;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddSendingDomainRequest>, I>>(base?: I): AddSendingDomainRequest {
+    return AddSendingDomainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddSendingDomainRequest>, I>>(object: I): AddSendingDomainRequest {
+    const message = createBaseAddSendingDomainRequest();
+    message.domain = object.domain ?? "";
+    message.algorithms = object.algorithms?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListSendingDomainsRequest(): ListSendingDomainsRequest {
+  return {};
+}
+
+export const ListSendingDomainsRequest: MessageFns<ListSendingDomainsRequest> = {
+  encode(_: ListSendingDomainsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSendingDomainsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSendingDomainsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListSendingDomainsRequest {
+    return {};
+  },
+
+  toJSON(_: ListSendingDomainsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSendingDomainsRequest>, I>>(base?: I): ListSendingDomainsRequest {
+    return ListSendingDomainsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSendingDomainsRequest>, I>>(_: I): ListSendingDomainsRequest {
+    const message = createBaseListSendingDomainsRequest();
+    return message;
+  },
+};
+
+function createBaseListSendingDomainsResponse(): ListSendingDomainsResponse {
+  return { domains: [] };
+}
+
+export const ListSendingDomainsResponse: MessageFns<ListSendingDomainsResponse> = {
+  encode(message: ListSendingDomainsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.domains) {
+      SendingDomain.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSendingDomainsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSendingDomainsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domains.push(SendingDomain.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSendingDomainsResponse {
+    return {
+      domains: globalThis.Array.isArray(object?.domains)
+        ? object.domains.map((e: any) => SendingDomain.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSendingDomainsResponse): unknown {
+    const obj: any = {};
+    if (message.domains?.length) {
+      obj.domains = message.domains.map((e) => SendingDomain.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSendingDomainsResponse>, I>>(base?: I): ListSendingDomainsResponse {
+    return ListSendingDomainsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSendingDomainsResponse>, I>>(object: I): ListSendingDomainsResponse {
+    const message = createBaseListSendingDomainsResponse();
+    message.domains = object.domains?.map((e) => SendingDomain.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetSendingDomainRequest(): GetSendingDomainRequest {
+  return { domain: "" };
+}
+
+export const GetSendingDomainRequest: MessageFns<GetSendingDomainRequest> = {
+  encode(message: GetSendingDomainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSendingDomainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSendingDomainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetSendingDomainRequest {
+    return { domain: isSet(object.domain) ? globalThis.String(object.domain) : "" };
+  },
+
+  toJSON(message: GetSendingDomainRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetSendingDomainRequest>, I>>(base?: I): GetSendingDomainRequest {
+    return GetSendingDomainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetSendingDomainRequest>, I>>(object: I): GetSendingDomainRequest {
+    const message = createBaseGetSendingDomainRequest();
+    message.domain = object.domain ?? "";
+    return message;
+  },
+};
+
+function createBaseVerifySendingDomainRequest(): VerifySendingDomainRequest {
+  return { domain: "" };
+}
+
+export const VerifySendingDomainRequest: MessageFns<VerifySendingDomainRequest> = {
+  encode(message: VerifySendingDomainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifySendingDomainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifySendingDomainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifySendingDomainRequest {
+    return { domain: isSet(object.domain) ? globalThis.String(object.domain) : "" };
+  },
+
+  toJSON(message: VerifySendingDomainRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifySendingDomainRequest>, I>>(base?: I): VerifySendingDomainRequest {
+    return VerifySendingDomainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifySendingDomainRequest>, I>>(object: I): VerifySendingDomainRequest {
+    const message = createBaseVerifySendingDomainRequest();
+    message.domain = object.domain ?? "";
+    return message;
+  },
+};
+
+function createBaseRotateDkimKeysRequest(): RotateDkimKeysRequest {
+  return { domain: "", algorithms: [] };
+}
+
+export const RotateDkimKeysRequest: MessageFns<RotateDkimKeysRequest> = {
+  encode(message: RotateDkimKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    for (const v of message.algorithms) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateDkimKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateDkimKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.algorithms.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateDkimKeysRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      algorithms: globalThis.Array.isArray(object?.algorithms)
+        ? object.algorithms.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RotateDkimKeysRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    if (message.algorithms?.length) {
+      obj.algorithms = message.algorithms;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateDkimKeysRequest>, I>>(base?: I): RotateDkimKeysRequest {
+    return RotateDkimKeysRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateDkimKeysRequest>, I>>(object: I): RotateDkimKeysRequest {
+    const message = createBaseRotateDkimKeysRequest();
+    message.domain = object.domain ?? "";
+    message.algorithms = object.algorithms?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseWebhook(): Webhook {
+  return {
+    endpointId: "",
+    url: "",
+    eventTypes: [],
+    secret: "",
+    state: "",
+    cursor: 0,
+    detail: "",
+    created: undefined,
+    previousSecretExpires: undefined,
+  };
+}
+
+export const Webhook: MessageFns<Webhook> = {
+  encode(message: Webhook, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.url !== "") {
+      writer.uint32(18).string(message.url);
+    }
+    for (const v of message.eventTypes) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.secret !== "") {
+      writer.uint32(34).string(message.secret);
+    }
+    if (message.state !== "") {
+      writer.uint32(42).string(message.state);
+    }
+    if (message.cursor !== 0) {
+      writer.uint32(48).int64(message.cursor);
+    }
+    if (message.detail !== "") {
+      writer.uint32(58).string(message.detail);
+    }
+    if (message.created !== undefined) {
+      Timestamp.encode(toTimestamp(message.created), writer.uint32(66).fork()).join();
+    }
+    if (message.previousSecretExpires !== undefined) {
+      Timestamp.encode(toTimestamp(message.previousSecretExpires), writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Webhook {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWebhook();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.eventTypes.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.created = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.previousSecretExpires = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Webhook {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      eventTypes: globalThis.Array.isArray(object?.eventTypes)
+        ? object.eventTypes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.event_types)
+        ? object.event_types.map((e: any) => globalThis.String(e))
+        : [],
+      secret: isSet(object.secret) ? globalThis.String(object.secret) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      created: isSet(object.created) ? fromJsonTimestamp(object.created) : undefined,
+      previousSecretExpires: isSet(object.previousSecretExpires)
+        ? fromJsonTimestamp(object.previousSecretExpires)
+        : isSet(object.previous_secret_expires)
+        ? fromJsonTimestamp(object.previous_secret_expires)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Webhook): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.eventTypes?.length) {
+      obj.eventTypes = message.eventTypes;
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.created !== undefined) {
+      obj.created = message.created.toISOString();
+    }
+    if (message.previousSecretExpires !== undefined) {
+      obj.previousSecretExpires = message.previousSecretExpires.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Webhook>, I>>(base?: I): Webhook {
+    return Webhook.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Webhook>, I>>(object: I): Webhook {
+    const message = createBaseWebhook();
+    message.endpointId = object.endpointId ?? "";
+    message.url = object.url ?? "";
+    message.eventTypes = object.eventTypes?.map((e) => e) || [];
+    message.secret = object.secret ?? "";
+    message.state = object.state ?? "";
+    message.cursor = object.cursor ?? 0;
+    message.detail = object.detail ?? "";
+    message.created = object.created ?? undefined;
+    message.previousSecretExpires = object.previousSecretExpires ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreateWebhookRequest(): CreateWebhookRequest {
+  return { url: "", eventTypes: [] };
+}
+
+export const CreateWebhookRequest: MessageFns<CreateWebhookRequest> = {
+  encode(message: CreateWebhookRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.url !== "") {
+      writer.uint32(10).string(message.url);
+    }
+    for (const v of message.eventTypes) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateWebhookRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.eventTypes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateWebhookRequest {
+    return {
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      eventTypes: globalThis.Array.isArray(object?.eventTypes)
+        ? object.eventTypes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.event_types)
+        ? object.event_types.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CreateWebhookRequest): unknown {
+    const obj: any = {};
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.eventTypes?.length) {
+      obj.eventTypes = message.eventTypes;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateWebhookRequest>, I>>(base?: I): CreateWebhookRequest {
+    return CreateWebhookRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateWebhookRequest>, I>>(object: I): CreateWebhookRequest {
+    const message = createBaseCreateWebhookRequest();
+    message.url = object.url ?? "";
+    message.eventTypes = object.eventTypes?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListWebhooksRequest(): ListWebhooksRequest {
+  return {};
+}
+
+export const ListWebhooksRequest: MessageFns<ListWebhooksRequest> = {
+  encode(_: ListWebhooksRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListWebhooksRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListWebhooksRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListWebhooksRequest {
+    return {};
+  },
+
+  toJSON(_: ListWebhooksRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListWebhooksRequest>, I>>(base?: I): ListWebhooksRequest {
+    return ListWebhooksRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListWebhooksRequest>, I>>(_: I): ListWebhooksRequest {
+    const message = createBaseListWebhooksRequest();
+    return message;
+  },
+};
+
+function createBaseListWebhooksResponse(): ListWebhooksResponse {
+  return { webhooks: [] };
+}
+
+export const ListWebhooksResponse: MessageFns<ListWebhooksResponse> = {
+  encode(message: ListWebhooksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.webhooks) {
+      Webhook.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListWebhooksResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListWebhooksResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.webhooks.push(Webhook.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListWebhooksResponse {
+    return {
+      webhooks: globalThis.Array.isArray(object?.webhooks) ? object.webhooks.map((e: any) => Webhook.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListWebhooksResponse): unknown {
+    const obj: any = {};
+    if (message.webhooks?.length) {
+      obj.webhooks = message.webhooks.map((e) => Webhook.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListWebhooksResponse>, I>>(base?: I): ListWebhooksResponse {
+    return ListWebhooksResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListWebhooksResponse>, I>>(object: I): ListWebhooksResponse {
+    const message = createBaseListWebhooksResponse();
+    message.webhooks = object.webhooks?.map((e) => Webhook.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteWebhookRequest(): DeleteWebhookRequest {
+  return { endpointId: "" };
+}
+
+export const DeleteWebhookRequest: MessageFns<DeleteWebhookRequest> = {
+  encode(message: DeleteWebhookRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWebhookRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteWebhookRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteWebhookRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteWebhookRequest>, I>>(base?: I): DeleteWebhookRequest {
+    return DeleteWebhookRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteWebhookRequest>, I>>(object: I): DeleteWebhookRequest {
+    const message = createBaseDeleteWebhookRequest();
+    message.endpointId = object.endpointId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteWebhookResponse(): DeleteWebhookResponse {
+  return {};
+}
+
+export const DeleteWebhookResponse: MessageFns<DeleteWebhookResponse> = {
+  encode(_: DeleteWebhookResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteWebhookResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteWebhookResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteWebhookResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteWebhookResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteWebhookResponse>, I>>(base?: I): DeleteWebhookResponse {
+    return DeleteWebhookResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteWebhookResponse>, I>>(_: I): DeleteWebhookResponse {
+    const message = createBaseDeleteWebhookResponse();
+    return message;
+  },
+};
+
+function createBaseRotateWebhookSecretRequest(): RotateWebhookSecretRequest {
+  return { endpointId: "", overlapSeconds: 0 };
+}
+
+export const RotateWebhookSecretRequest: MessageFns<RotateWebhookSecretRequest> = {
+  encode(message: RotateWebhookSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.overlapSeconds !== 0) {
+      writer.uint32(16).int32(message.overlapSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateWebhookSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateWebhookSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.overlapSeconds = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateWebhookSecretRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      overlapSeconds: isSet(object.overlapSeconds)
+        ? globalThis.Number(object.overlapSeconds)
+        : isSet(object.overlap_seconds)
+        ? globalThis.Number(object.overlap_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: RotateWebhookSecretRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.overlapSeconds !== 0) {
+      obj.overlapSeconds = Math.round(message.overlapSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateWebhookSecretRequest>, I>>(base?: I): RotateWebhookSecretRequest {
+    return RotateWebhookSecretRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateWebhookSecretRequest>, I>>(object: I): RotateWebhookSecretRequest {
+    const message = createBaseRotateWebhookSecretRequest();
+    message.endpointId = object.endpointId ?? "";
+    message.overlapSeconds = object.overlapSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseTestWebhookRequest(): TestWebhookRequest {
+  return { endpointId: "" };
+}
+
+export const TestWebhookRequest: MessageFns<TestWebhookRequest> = {
+  encode(message: TestWebhookRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TestWebhookRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTestWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TestWebhookRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TestWebhookRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TestWebhookRequest>, I>>(base?: I): TestWebhookRequest {
+    return TestWebhookRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TestWebhookRequest>, I>>(object: I): TestWebhookRequest {
+    const message = createBaseTestWebhookRequest();
+    message.endpointId = object.endpointId ?? "";
+    return message;
+  },
+};
+
+function createBaseTestWebhookResponse(): TestWebhookResponse {
+  return { httpStatus: 0, detail: "" };
+}
+
+export const TestWebhookResponse: MessageFns<TestWebhookResponse> = {
+  encode(message: TestWebhookResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.httpStatus !== 0) {
+      writer.uint32(8).int32(message.httpStatus);
+    }
+    if (message.detail !== "") {
+      writer.uint32(18).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TestWebhookResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTestWebhookResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.httpStatus = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TestWebhookResponse {
+    return {
+      httpStatus: isSet(object.httpStatus)
+        ? globalThis.Number(object.httpStatus)
+        : isSet(object.http_status)
+        ? globalThis.Number(object.http_status)
+        : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: TestWebhookResponse): unknown {
+    const obj: any = {};
+    if (message.httpStatus !== 0) {
+      obj.httpStatus = Math.round(message.httpStatus);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TestWebhookResponse>, I>>(base?: I): TestWebhookResponse {
+    return TestWebhookResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TestWebhookResponse>, I>>(object: I): TestWebhookResponse {
+    const message = createBaseTestWebhookResponse();
+    message.httpStatus = object.httpStatus ?? 0;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseRedriveWebhookRequest(): RedriveWebhookRequest {
+  return { endpointId: "", afterEventId: 0 };
+}
+
+export const RedriveWebhookRequest: MessageFns<RedriveWebhookRequest> = {
+  encode(message: RedriveWebhookRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpointId !== "") {
+      writer.uint32(10).string(message.endpointId);
+    }
+    if (message.afterEventId !== 0) {
+      writer.uint32(16).int64(message.afterEventId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedriveWebhookRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedriveWebhookRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpointId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.afterEventId = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedriveWebhookRequest {
+    return {
+      endpointId: isSet(object.endpointId)
+        ? globalThis.String(object.endpointId)
+        : isSet(object.endpoint_id)
+        ? globalThis.String(object.endpoint_id)
+        : "",
+      afterEventId: isSet(object.afterEventId)
+        ? globalThis.Number(object.afterEventId)
+        : isSet(object.after_event_id)
+        ? globalThis.Number(object.after_event_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: RedriveWebhookRequest): unknown {
+    const obj: any = {};
+    if (message.endpointId !== "") {
+      obj.endpointId = message.endpointId;
+    }
+    if (message.afterEventId !== 0) {
+      obj.afterEventId = Math.round(message.afterEventId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedriveWebhookRequest>, I>>(base?: I): RedriveWebhookRequest {
+    return RedriveWebhookRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedriveWebhookRequest>, I>>(object: I): RedriveWebhookRequest {
+    const message = createBaseRedriveWebhookRequest();
+    message.endpointId = object.endpointId ?? "";
+    message.afterEventId = object.afterEventId ?? 0;
+    return message;
+  },
+};
+
+function createBaseEraseRecipientRequest(): EraseRecipientRequest {
+  return { address: "" };
+}
+
+export const EraseRecipientRequest: MessageFns<EraseRecipientRequest> = {
+  encode(message: EraseRecipientRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseRecipientRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseRecipientRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseRecipientRequest {
+    return { address: isSet(object.address) ? globalThis.String(object.address) : "" };
+  },
+
+  toJSON(message: EraseRecipientRequest): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EraseRecipientRequest>, I>>(base?: I): EraseRecipientRequest {
+    return EraseRecipientRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EraseRecipientRequest>, I>>(object: I): EraseRecipientRequest {
+    const message = createBaseEraseRecipientRequest();
+    message.address = object.address ?? "";
+    return message;
+  },
+};
+
+function createBaseEraseRecipientResponse(): EraseRecipientResponse {
+  return { messages: 0, replacement: "" };
+}
+
+export const EraseRecipientResponse: MessageFns<EraseRecipientResponse> = {
+  encode(message: EraseRecipientResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.messages !== 0) {
+      writer.uint32(8).int32(message.messages);
+    }
+    if (message.replacement !== "") {
+      writer.uint32(18).string(message.replacement);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseRecipientResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseRecipientResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.messages = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.replacement = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseRecipientResponse {
+    return {
+      messages: isSet(object.messages) ? globalThis.Number(object.messages) : 0,
+      replacement: isSet(object.replacement) ? globalThis.String(object.replacement) : "",
+    };
+  },
+
+  toJSON(message: EraseRecipientResponse): unknown {
+    const obj: any = {};
+    if (message.messages !== 0) {
+      obj.messages = Math.round(message.messages);
+    }
+    if (message.replacement !== "") {
+      obj.replacement = message.replacement;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EraseRecipientResponse>, I>>(base?: I): EraseRecipientResponse {
+    return EraseRecipientResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EraseRecipientResponse>, I>>(object: I): EraseRecipientResponse {
+    const message = createBaseEraseRecipientResponse();
+    message.messages = object.messages ?? 0;
+    message.replacement = object.replacement ?? "";
+    return message;
+  },
+};
+
+function createBaseSuppression(): Suppression {
+  return {
+    address: "",
+    reason: "",
+    source: "",
+    sourceEventId: "",
+    messageId: "",
+    created: undefined,
+    expires: undefined,
+  };
+}
+
+export const Suppression: MessageFns<Suppression> = {
+  encode(message: Suppression, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.source !== "") {
+      writer.uint32(26).string(message.source);
+    }
+    if (message.sourceEventId !== "") {
+      writer.uint32(34).string(message.sourceEventId);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(42).string(message.messageId);
+    }
+    if (message.created !== undefined) {
+      Timestamp.encode(toTimestamp(message.created), writer.uint32(50).fork()).join();
+    }
+    if (message.expires !== undefined) {
+      Timestamp.encode(toTimestamp(message.expires), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Suppression {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSuppression();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sourceEventId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.created = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.expires = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Suppression {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      sourceEventId: isSet(object.sourceEventId)
+        ? globalThis.String(object.sourceEventId)
+        : isSet(object.source_event_id)
+        ? globalThis.String(object.source_event_id)
+        : "",
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      created: isSet(object.created) ? fromJsonTimestamp(object.created) : undefined,
+      expires: isSet(object.expires) ? fromJsonTimestamp(object.expires) : undefined,
+    };
+  },
+
+  toJSON(message: Suppression): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.sourceEventId !== "") {
+      obj.sourceEventId = message.sourceEventId;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.created !== undefined) {
+      obj.created = message.created.toISOString();
+    }
+    if (message.expires !== undefined) {
+      obj.expires = message.expires.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Suppression>, I>>(base?: I): Suppression {
+    return Suppression.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Suppression>, I>>(object: I): Suppression {
+    const message = createBaseSuppression();
+    message.address = object.address ?? "";
+    message.reason = object.reason ?? "";
+    message.source = object.source ?? "";
+    message.sourceEventId = object.sourceEventId ?? "";
+    message.messageId = object.messageId ?? "";
+    message.created = object.created ?? undefined;
+    message.expires = object.expires ?? undefined;
+    return message;
+  },
+};
+
+function createBaseNewSuppression(): NewSuppression {
+  return { address: "", reason: "", expires: undefined };
+}
+
+export const NewSuppression: MessageFns<NewSuppression> = {
+  encode(message: NewSuppression, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.expires !== undefined) {
+      Timestamp.encode(toTimestamp(message.expires), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NewSuppression {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNewSuppression();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expires = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NewSuppression {
+    return {
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      expires: isSet(object.expires) ? fromJsonTimestamp(object.expires) : undefined,
+    };
+  },
+
+  toJSON(message: NewSuppression): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.expires !== undefined) {
+      obj.expires = message.expires.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NewSuppression>, I>>(base?: I): NewSuppression {
+    return NewSuppression.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NewSuppression>, I>>(object: I): NewSuppression {
+    const message = createBaseNewSuppression();
+    message.address = object.address ?? "";
+    message.reason = object.reason ?? "";
+    message.expires = object.expires ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAddSuppressionsRequest(): AddSuppressionsRequest {
+  return { tenantId: "", suppressions: [], source: "" };
+}
+
+export const AddSuppressionsRequest: MessageFns<AddSuppressionsRequest> = {
+  encode(message: AddSuppressionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    for (const v of message.suppressions) {
+      NewSuppression.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.source !== "") {
+      writer.uint32(26).string(message.source);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddSuppressionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddSuppressionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.suppressions.push(NewSuppression.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddSuppressionsRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      suppressions: globalThis.Array.isArray(object?.suppressions)
+        ? object.suppressions.map((e: any) => NewSuppression.fromJSON(e))
+        : [],
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+    };
+  },
+
+  toJSON(message: AddSuppressionsRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.suppressions?.length) {
+      obj.suppressions = message.suppressions.map((e) => NewSuppression.toJSON(e));
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddSuppressionsRequest>, I>>(base?: I): AddSuppressionsRequest {
+    return AddSuppressionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddSuppressionsRequest>, I>>(object: I): AddSuppressionsRequest {
+    const message = createBaseAddSuppressionsRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.suppressions = object.suppressions?.map((e) => NewSuppression.fromPartial(e)) || [];
+    message.source = object.source ?? "";
+    return message;
+  },
+};
+
+function createBaseAddSuppressionsResponse(): AddSuppressionsResponse {
+  return { added: 0 };
+}
+
+export const AddSuppressionsResponse: MessageFns<AddSuppressionsResponse> = {
+  encode(message: AddSuppressionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.added !== 0) {
+      writer.uint32(8).int32(message.added);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddSuppressionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddSuppressionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.added = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddSuppressionsResponse {
+    return { added: isSet(object.added) ? globalThis.Number(object.added) : 0 };
+  },
+
+  toJSON(message: AddSuppressionsResponse): unknown {
+    const obj: any = {};
+    if (message.added !== 0) {
+      obj.added = Math.round(message.added);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AddSuppressionsResponse>, I>>(base?: I): AddSuppressionsResponse {
+    return AddSuppressionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AddSuppressionsResponse>, I>>(object: I): AddSuppressionsResponse {
+    const message = createBaseAddSuppressionsResponse();
+    message.added = object.added ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetSuppressionRequest(): GetSuppressionRequest {
+  return { tenantId: "", address: "" };
+}
+
+export const GetSuppressionRequest: MessageFns<GetSuppressionRequest> = {
+  encode(message: GetSuppressionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSuppressionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSuppressionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetSuppressionRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+    };
+  },
+
+  toJSON(message: GetSuppressionRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetSuppressionRequest>, I>>(base?: I): GetSuppressionRequest {
+    return GetSuppressionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetSuppressionRequest>, I>>(object: I): GetSuppressionRequest {
+    const message = createBaseGetSuppressionRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.address = object.address ?? "";
+    return message;
+  },
+};
+
+function createBaseListSuppressionsRequest(): ListSuppressionsRequest {
+  return { tenantId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListSuppressionsRequest: MessageFns<ListSuppressionsRequest> = {
+  encode(message: ListSuppressionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSuppressionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSuppressionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSuppressionsRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSuppressionsRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSuppressionsRequest>, I>>(base?: I): ListSuppressionsRequest {
+    return ListSuppressionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSuppressionsRequest>, I>>(object: I): ListSuppressionsRequest {
+    const message = createBaseListSuppressionsRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListSuppressionsResponse(): ListSuppressionsResponse {
+  return { suppressions: [], nextPageToken: "" };
+}
+
+export const ListSuppressionsResponse: MessageFns<ListSuppressionsResponse> = {
+  encode(message: ListSuppressionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.suppressions) {
+      Suppression.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSuppressionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSuppressionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.suppressions.push(Suppression.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSuppressionsResponse {
+    return {
+      suppressions: globalThis.Array.isArray(object?.suppressions)
+        ? object.suppressions.map((e: any) => Suppression.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSuppressionsResponse): unknown {
+    const obj: any = {};
+    if (message.suppressions?.length) {
+      obj.suppressions = message.suppressions.map((e) => Suppression.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSuppressionsResponse>, I>>(base?: I): ListSuppressionsResponse {
+    return ListSuppressionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSuppressionsResponse>, I>>(object: I): ListSuppressionsResponse {
+    const message = createBaseListSuppressionsResponse();
+    message.suppressions = object.suppressions?.map((e) => Suppression.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveSuppressionRequest(): RemoveSuppressionRequest {
+  return { tenantId: "", address: "" };
+}
+
+export const RemoveSuppressionRequest: MessageFns<RemoveSuppressionRequest> = {
+  encode(message: RemoveSuppressionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.address !== "") {
+      writer.uint32(18).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveSuppressionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveSuppressionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveSuppressionRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+    };
+  },
+
+  toJSON(message: RemoveSuppressionRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveSuppressionRequest>, I>>(base?: I): RemoveSuppressionRequest {
+    return RemoveSuppressionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveSuppressionRequest>, I>>(object: I): RemoveSuppressionRequest {
+    const message = createBaseRemoveSuppressionRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.address = object.address ?? "";
+    return message;
+  },
+};
+
 /** AdminService manages tenants (operator keys only), and a tenant's own keys and templates. */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
@@ -2023,6 +5136,207 @@ export const AdminServiceService = {
       Buffer.from(RenderTemplateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RenderTemplateResponse => RenderTemplateResponse.decode(value),
   },
+  /**
+   * --- sending domains (deliverability) ---
+   * AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+   * default; private keys encrypted at rest) and returns the DNS records to publish.
+   */
+  addSendingDomain: {
+    path: "/postwave.v1.AdminService/AddSendingDomain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddSendingDomainRequest): Buffer =>
+      Buffer.from(AddSendingDomainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddSendingDomainRequest => AddSendingDomainRequest.decode(value),
+    responseSerialize: (value: SendingDomain): Buffer => Buffer.from(SendingDomain.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendingDomain => SendingDomain.decode(value),
+  },
+  listSendingDomains: {
+    path: "/postwave.v1.AdminService/ListSendingDomains" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSendingDomainsRequest): Buffer =>
+      Buffer.from(ListSendingDomainsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSendingDomainsRequest => ListSendingDomainsRequest.decode(value),
+    responseSerialize: (value: ListSendingDomainsResponse): Buffer =>
+      Buffer.from(ListSendingDomainsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSendingDomainsResponse => ListSendingDomainsResponse.decode(value),
+  },
+  getSendingDomain: {
+    path: "/postwave.v1.AdminService/GetSendingDomain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetSendingDomainRequest): Buffer =>
+      Buffer.from(GetSendingDomainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetSendingDomainRequest => GetSendingDomainRequest.decode(value),
+    responseSerialize: (value: SendingDomain): Buffer => Buffer.from(SendingDomain.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendingDomain => SendingDomain.decode(value),
+  },
+  /**
+   * VerifySendingDomain checks every record against DNS now; each record reports what is
+   * missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+   */
+  verifySendingDomain: {
+    path: "/postwave.v1.AdminService/VerifySendingDomain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifySendingDomainRequest): Buffer =>
+      Buffer.from(VerifySendingDomainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifySendingDomainRequest => VerifySendingDomainRequest.decode(value),
+    responseSerialize: (value: SendingDomain): Buffer => Buffer.from(SendingDomain.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendingDomain => SendingDomain.decode(value),
+  },
+  /**
+   * RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+   * published, and the old selector then retires after a grace period.
+   */
+  rotateDkimKeys: {
+    path: "/postwave.v1.AdminService/RotateDkimKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateDkimKeysRequest): Buffer =>
+      Buffer.from(RotateDkimKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateDkimKeysRequest => RotateDkimKeysRequest.decode(value),
+    responseSerialize: (value: SendingDomain): Buffer => Buffer.from(SendingDomain.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SendingDomain => SendingDomain.decode(value),
+  },
+  /**
+   * --- webhooks and erasure (tracking) ---
+   * CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+   */
+  createWebhook: {
+    path: "/postwave.v1.AdminService/CreateWebhook" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateWebhookRequest): Buffer => Buffer.from(CreateWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateWebhookRequest => CreateWebhookRequest.decode(value),
+    responseSerialize: (value: Webhook): Buffer => Buffer.from(Webhook.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Webhook => Webhook.decode(value),
+  },
+  listWebhooks: {
+    path: "/postwave.v1.AdminService/ListWebhooks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListWebhooksRequest): Buffer => Buffer.from(ListWebhooksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListWebhooksRequest => ListWebhooksRequest.decode(value),
+    responseSerialize: (value: ListWebhooksResponse): Buffer =>
+      Buffer.from(ListWebhooksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListWebhooksResponse => ListWebhooksResponse.decode(value),
+  },
+  deleteWebhook: {
+    path: "/postwave.v1.AdminService/DeleteWebhook" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteWebhookRequest): Buffer => Buffer.from(DeleteWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteWebhookRequest => DeleteWebhookRequest.decode(value),
+    responseSerialize: (value: DeleteWebhookResponse): Buffer =>
+      Buffer.from(DeleteWebhookResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteWebhookResponse => DeleteWebhookResponse.decode(value),
+  },
+  /** RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires. */
+  rotateWebhookSecret: {
+    path: "/postwave.v1.AdminService/RotateWebhookSecret" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateWebhookSecretRequest): Buffer =>
+      Buffer.from(RotateWebhookSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateWebhookSecretRequest => RotateWebhookSecretRequest.decode(value),
+    responseSerialize: (value: Webhook): Buffer => Buffer.from(Webhook.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Webhook => Webhook.decode(value),
+  },
+  /** TestWebhook sends one signed sample event to the endpoint now and reports the answer. */
+  testWebhook: {
+    path: "/postwave.v1.AdminService/TestWebhook" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TestWebhookRequest): Buffer => Buffer.from(TestWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TestWebhookRequest => TestWebhookRequest.decode(value),
+    responseSerialize: (value: TestWebhookResponse): Buffer => Buffer.from(TestWebhookResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TestWebhookResponse => TestWebhookResponse.decode(value),
+  },
+  /**
+   * RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+   * (or after `after_event_id`, to replay events the receiver lost).
+   */
+  redriveWebhook: {
+    path: "/postwave.v1.AdminService/RedriveWebhook" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RedriveWebhookRequest): Buffer =>
+      Buffer.from(RedriveWebhookRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RedriveWebhookRequest => RedriveWebhookRequest.decode(value),
+    responseSerialize: (value: Webhook): Buffer => Buffer.from(Webhook.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Webhook => Webhook.decode(value),
+  },
+  /**
+   * EraseRecipient removes a recipient's personal data from the tenant's messages and events
+   * (right to erasure); a suppression of the address is kept, as a hash.
+   */
+  eraseRecipient: {
+    path: "/postwave.v1.AdminService/EraseRecipient" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EraseRecipientRequest): Buffer =>
+      Buffer.from(EraseRecipientRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EraseRecipientRequest => EraseRecipientRequest.decode(value),
+    responseSerialize: (value: EraseRecipientResponse): Buffer =>
+      Buffer.from(EraseRecipientResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EraseRecipientResponse => EraseRecipientResponse.decode(value),
+  },
+  /**
+   * --- suppressions (storage) ---
+   * AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+   * mail to them is dropped at acceptance and again just before sending. An entry given
+   * `expires` is temporary and lifts itself then.
+   */
+  addSuppressions: {
+    path: "/postwave.v1.AdminService/AddSuppressions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddSuppressionsRequest): Buffer =>
+      Buffer.from(AddSuppressionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddSuppressionsRequest => AddSuppressionsRequest.decode(value),
+    responseSerialize: (value: AddSuppressionsResponse): Buffer =>
+      Buffer.from(AddSuppressionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AddSuppressionsResponse => AddSuppressionsResponse.decode(value),
+  },
+  /**
+   * GetSuppression answers whether an address is suppressed, and why (reason, the event that
+   * caused it, when, until when); NOT_FOUND if it is not.
+   */
+  getSuppression: {
+    path: "/postwave.v1.AdminService/GetSuppression" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetSuppressionRequest): Buffer =>
+      Buffer.from(GetSuppressionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetSuppressionRequest => GetSuppressionRequest.decode(value),
+    responseSerialize: (value: Suppression): Buffer => Buffer.from(Suppression.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Suppression => Suppression.decode(value),
+  },
+  /** ListSuppressions pages through the tenant's live suppressions. */
+  listSuppressions: {
+    path: "/postwave.v1.AdminService/ListSuppressions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSuppressionsRequest): Buffer =>
+      Buffer.from(ListSuppressionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSuppressionsRequest => ListSuppressionsRequest.decode(value),
+    responseSerialize: (value: ListSuppressionsResponse): Buffer =>
+      Buffer.from(ListSuppressionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSuppressionsResponse => ListSuppressionsResponse.decode(value),
+  },
+  /** RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none. */
+  removeSuppression: {
+    path: "/postwave.v1.AdminService/RemoveSuppression" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveSuppressionRequest): Buffer =>
+      Buffer.from(RemoveSuppressionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveSuppressionRequest => RemoveSuppressionRequest.decode(value),
+    responseSerialize: (value: Suppression): Buffer => Buffer.from(Suppression.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Suppression => Suppression.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -2036,6 +5350,61 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   listTemplates: handleUnaryCall<ListTemplatesRequest, ListTemplatesResponse>;
   deleteTemplate: handleUnaryCall<DeleteTemplateRequest, DeleteTemplateResponse>;
   renderTemplate: handleUnaryCall<RenderTemplateRequest, RenderTemplateResponse>;
+  /**
+   * --- sending domains (deliverability) ---
+   * AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+   * default; private keys encrypted at rest) and returns the DNS records to publish.
+   */
+  addSendingDomain: handleUnaryCall<AddSendingDomainRequest, SendingDomain>;
+  listSendingDomains: handleUnaryCall<ListSendingDomainsRequest, ListSendingDomainsResponse>;
+  getSendingDomain: handleUnaryCall<GetSendingDomainRequest, SendingDomain>;
+  /**
+   * VerifySendingDomain checks every record against DNS now; each record reports what is
+   * missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+   */
+  verifySendingDomain: handleUnaryCall<VerifySendingDomainRequest, SendingDomain>;
+  /**
+   * RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+   * published, and the old selector then retires after a grace period.
+   */
+  rotateDkimKeys: handleUnaryCall<RotateDkimKeysRequest, SendingDomain>;
+  /**
+   * --- webhooks and erasure (tracking) ---
+   * CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+   */
+  createWebhook: handleUnaryCall<CreateWebhookRequest, Webhook>;
+  listWebhooks: handleUnaryCall<ListWebhooksRequest, ListWebhooksResponse>;
+  deleteWebhook: handleUnaryCall<DeleteWebhookRequest, DeleteWebhookResponse>;
+  /** RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires. */
+  rotateWebhookSecret: handleUnaryCall<RotateWebhookSecretRequest, Webhook>;
+  /** TestWebhook sends one signed sample event to the endpoint now and reports the answer. */
+  testWebhook: handleUnaryCall<TestWebhookRequest, TestWebhookResponse>;
+  /**
+   * RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+   * (or after `after_event_id`, to replay events the receiver lost).
+   */
+  redriveWebhook: handleUnaryCall<RedriveWebhookRequest, Webhook>;
+  /**
+   * EraseRecipient removes a recipient's personal data from the tenant's messages and events
+   * (right to erasure); a suppression of the address is kept, as a hash.
+   */
+  eraseRecipient: handleUnaryCall<EraseRecipientRequest, EraseRecipientResponse>;
+  /**
+   * --- suppressions (storage) ---
+   * AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+   * mail to them is dropped at acceptance and again just before sending. An entry given
+   * `expires` is temporary and lifts itself then.
+   */
+  addSuppressions: handleUnaryCall<AddSuppressionsRequest, AddSuppressionsResponse>;
+  /**
+   * GetSuppression answers whether an address is suppressed, and why (reason, the event that
+   * caused it, when, until when); NOT_FOUND if it is not.
+   */
+  getSuppression: handleUnaryCall<GetSuppressionRequest, Suppression>;
+  /** ListSuppressions pages through the tenant's live suppressions. */
+  listSuppressions: handleUnaryCall<ListSuppressionsRequest, ListSuppressionsResponse>;
+  /** RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none. */
+  removeSuppression: handleUnaryCall<RemoveSuppressionRequest, Suppression>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -2188,6 +5557,285 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RenderTemplateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * --- sending domains (deliverability) ---
+   * AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+   * default; private keys encrypted at rest) and returns the DNS records to publish.
+   */
+  addSendingDomain(
+    request: AddSendingDomainRequest,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  addSendingDomain(
+    request: AddSendingDomainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  addSendingDomain(
+    request: AddSendingDomainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  listSendingDomains(
+    request: ListSendingDomainsRequest,
+    callback: (error: ServiceError | null, response: ListSendingDomainsResponse) => void,
+  ): ClientUnaryCall;
+  listSendingDomains(
+    request: ListSendingDomainsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSendingDomainsResponse) => void,
+  ): ClientUnaryCall;
+  listSendingDomains(
+    request: ListSendingDomainsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSendingDomainsResponse) => void,
+  ): ClientUnaryCall;
+  getSendingDomain(
+    request: GetSendingDomainRequest,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  getSendingDomain(
+    request: GetSendingDomainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  getSendingDomain(
+    request: GetSendingDomainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  /**
+   * VerifySendingDomain checks every record against DNS now; each record reports what is
+   * missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+   */
+  verifySendingDomain(
+    request: VerifySendingDomainRequest,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  verifySendingDomain(
+    request: VerifySendingDomainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  verifySendingDomain(
+    request: VerifySendingDomainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  /**
+   * RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+   * published, and the old selector then retires after a grace period.
+   */
+  rotateDkimKeys(
+    request: RotateDkimKeysRequest,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  rotateDkimKeys(
+    request: RotateDkimKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  rotateDkimKeys(
+    request: RotateDkimKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SendingDomain) => void,
+  ): ClientUnaryCall;
+  /**
+   * --- webhooks and erasure (tracking) ---
+   * CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+   */
+  createWebhook(
+    request: CreateWebhookRequest,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  createWebhook(
+    request: CreateWebhookRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  createWebhook(
+    request: CreateWebhookRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  listWebhooks(
+    request: ListWebhooksRequest,
+    callback: (error: ServiceError | null, response: ListWebhooksResponse) => void,
+  ): ClientUnaryCall;
+  listWebhooks(
+    request: ListWebhooksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListWebhooksResponse) => void,
+  ): ClientUnaryCall;
+  listWebhooks(
+    request: ListWebhooksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListWebhooksResponse) => void,
+  ): ClientUnaryCall;
+  deleteWebhook(
+    request: DeleteWebhookRequest,
+    callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void,
+  ): ClientUnaryCall;
+  deleteWebhook(
+    request: DeleteWebhookRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void,
+  ): ClientUnaryCall;
+  deleteWebhook(
+    request: DeleteWebhookRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteWebhookResponse) => void,
+  ): ClientUnaryCall;
+  /** RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires. */
+  rotateWebhookSecret(
+    request: RotateWebhookSecretRequest,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  rotateWebhookSecret(
+    request: RotateWebhookSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  rotateWebhookSecret(
+    request: RotateWebhookSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  /** TestWebhook sends one signed sample event to the endpoint now and reports the answer. */
+  testWebhook(
+    request: TestWebhookRequest,
+    callback: (error: ServiceError | null, response: TestWebhookResponse) => void,
+  ): ClientUnaryCall;
+  testWebhook(
+    request: TestWebhookRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TestWebhookResponse) => void,
+  ): ClientUnaryCall;
+  testWebhook(
+    request: TestWebhookRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TestWebhookResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+   * (or after `after_event_id`, to replay events the receiver lost).
+   */
+  redriveWebhook(
+    request: RedriveWebhookRequest,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  redriveWebhook(
+    request: RedriveWebhookRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  redriveWebhook(
+    request: RedriveWebhookRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Webhook) => void,
+  ): ClientUnaryCall;
+  /**
+   * EraseRecipient removes a recipient's personal data from the tenant's messages and events
+   * (right to erasure); a suppression of the address is kept, as a hash.
+   */
+  eraseRecipient(
+    request: EraseRecipientRequest,
+    callback: (error: ServiceError | null, response: EraseRecipientResponse) => void,
+  ): ClientUnaryCall;
+  eraseRecipient(
+    request: EraseRecipientRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EraseRecipientResponse) => void,
+  ): ClientUnaryCall;
+  eraseRecipient(
+    request: EraseRecipientRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EraseRecipientResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * --- suppressions (storage) ---
+   * AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+   * mail to them is dropped at acceptance and again just before sending. An entry given
+   * `expires` is temporary and lifts itself then.
+   */
+  addSuppressions(
+    request: AddSuppressionsRequest,
+    callback: (error: ServiceError | null, response: AddSuppressionsResponse) => void,
+  ): ClientUnaryCall;
+  addSuppressions(
+    request: AddSuppressionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AddSuppressionsResponse) => void,
+  ): ClientUnaryCall;
+  addSuppressions(
+    request: AddSuppressionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AddSuppressionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetSuppression answers whether an address is suppressed, and why (reason, the event that
+   * caused it, when, until when); NOT_FOUND if it is not.
+   */
+  getSuppression(
+    request: GetSuppressionRequest,
+    callback: (error: ServiceError | null, response: Suppression) => void,
+  ): ClientUnaryCall;
+  getSuppression(
+    request: GetSuppressionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Suppression) => void,
+  ): ClientUnaryCall;
+  getSuppression(
+    request: GetSuppressionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Suppression) => void,
+  ): ClientUnaryCall;
+  /** ListSuppressions pages through the tenant's live suppressions. */
+  listSuppressions(
+    request: ListSuppressionsRequest,
+    callback: (error: ServiceError | null, response: ListSuppressionsResponse) => void,
+  ): ClientUnaryCall;
+  listSuppressions(
+    request: ListSuppressionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSuppressionsResponse) => void,
+  ): ClientUnaryCall;
+  listSuppressions(
+    request: ListSuppressionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSuppressionsResponse) => void,
+  ): ClientUnaryCall;
+  /** RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none. */
+  removeSuppression(
+    request: RemoveSuppressionRequest,
+    callback: (error: ServiceError | null, response: Suppression) => void,
+  ): ClientUnaryCall;
+  removeSuppression(
+    request: RemoveSuppressionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Suppression) => void,
+  ): ClientUnaryCall;
+  removeSuppression(
+    request: RemoveSuppressionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Suppression) => void,
   ): ClientUnaryCall;
 }
 

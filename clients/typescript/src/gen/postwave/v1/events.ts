@@ -12,11 +12,15 @@ import {
   Client,
   type ClientOptions,
   type ClientReadableStream,
+  type ClientUnaryCall,
   type handleServerStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
+  type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Event } from "./send.js";
 
 export const protobufPackage = "postwave.v1";
@@ -24,6 +28,63 @@ export const protobufPackage = "postwave.v1";
 export const protobufFileName = "postwave/v1/events.proto";
 
 /** The live event tail for tenants. */
+
+/** StatsGrouping: what one row of GetStats counts over. */
+export enum StatsGrouping {
+  /** STATS_GROUPING_UNSPECIFIED - treated as DAY */
+  STATS_GROUPING_UNSPECIFIED = 0,
+  /** STATS_GROUPING_DAY - UTC day, YYYY-MM-DD */
+  STATS_GROUPING_DAY = 1,
+  /** STATS_GROUPING_TAG - a request tag (a message with several tags counts under each) */
+  STATS_GROUPING_TAG = 2,
+  /** STATS_GROUPING_STREAM - transactional or bulk */
+  STATS_GROUPING_STREAM = 3,
+  /** STATS_GROUPING_DOMAIN - the recipient's domain */
+  STATS_GROUPING_DOMAIN = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function statsGroupingFromJSON(object: any): StatsGrouping {
+  switch (object) {
+    case 0:
+    case "STATS_GROUPING_UNSPECIFIED":
+      return StatsGrouping.STATS_GROUPING_UNSPECIFIED;
+    case 1:
+    case "STATS_GROUPING_DAY":
+      return StatsGrouping.STATS_GROUPING_DAY;
+    case 2:
+    case "STATS_GROUPING_TAG":
+      return StatsGrouping.STATS_GROUPING_TAG;
+    case 3:
+    case "STATS_GROUPING_STREAM":
+      return StatsGrouping.STATS_GROUPING_STREAM;
+    case 4:
+    case "STATS_GROUPING_DOMAIN":
+      return StatsGrouping.STATS_GROUPING_DOMAIN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return StatsGrouping.UNRECOGNIZED;
+  }
+}
+
+export function statsGroupingToJSON(object: StatsGrouping): string {
+  switch (object) {
+    case StatsGrouping.STATS_GROUPING_UNSPECIFIED:
+      return "STATS_GROUPING_UNSPECIFIED";
+    case StatsGrouping.STATS_GROUPING_DAY:
+      return "STATS_GROUPING_DAY";
+    case StatsGrouping.STATS_GROUPING_TAG:
+      return "STATS_GROUPING_TAG";
+    case StatsGrouping.STATS_GROUPING_STREAM:
+      return "STATS_GROUPING_STREAM";
+    case StatsGrouping.STATS_GROUPING_DOMAIN:
+      return "STATS_GROUPING_DOMAIN";
+    case StatsGrouping.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 export interface StreamEventsRequest {
   /** Only these event types (empty = all). */
@@ -34,6 +95,67 @@ export interface StreamEventsRequest {
   cursor: number;
   /** Stop after replaying stored events instead of following live. */
   noFollow: boolean;
+}
+
+export interface ListEventsRequest {
+  /** Only these event types (empty = all). */
+  types: string[];
+  /** Only this message's events (empty = all). */
+  messageId: string;
+  /** Only events of this recipient address (empty = all). */
+  recipient: string;
+  /** Only events at or after / before this time (unset = no bound). */
+  startTime?: Date | undefined;
+  endTime?:
+    | Date
+    | undefined;
+  /** Most events to return (default 100, at most 1000). */
+  pageSize: number;
+  /** next_page_token of the previous page (empty = the first page). */
+  pageToken: string;
+}
+
+export interface ListEventsResponse {
+  events: Event[];
+  /** Pass as page_token for the next page; empty when there is none. */
+  nextPageToken: string;
+}
+
+export interface GetStatsRequest {
+  /** From this time (unset = 7 days ago) to this time (unset = now). */
+  startTime?: Date | undefined;
+  endTime?: Date | undefined;
+  groupBy: StatsGrouping;
+}
+
+export interface StatsRow {
+  /** The day, tag, stream or domain. */
+  key: string;
+  /** Messages accepted for delivery. */
+  sent: number;
+  delivered: number;
+  bounced: number;
+  complained: number;
+  openedHuman: number;
+  openedMachine: number;
+  clickedHuman: number;
+  clickedMachine: number;
+  /** Distinct messages opened / clicked by a human. */
+  uniqueOpenedHuman: number;
+  uniqueClickedHuman: number;
+  unsubscribed: number;
+  /** delivered/sent, bounced/sent, complained/delivered, unique human opens and clicks / delivered. */
+  deliveryRate: number;
+  bounceRate: number;
+  complaintRate: number;
+  openRate: number;
+  clickRate: number;
+}
+
+export interface GetStatsResponse {
+  rows: StatsRow[];
+  /** All rows together. */
+  total?: StatsRow | undefined;
 }
 
 function createBaseStreamEventsRequest(): StreamEventsRequest {
@@ -161,6 +283,875 @@ export const StreamEventsRequest: MessageFns<StreamEventsRequest> = {
   },
 };
 
+function createBaseListEventsRequest(): ListEventsRequest {
+  return {
+    types: [],
+    messageId: "",
+    recipient: "",
+    startTime: undefined,
+    endTime: undefined,
+    pageSize: 0,
+    pageToken: "",
+  };
+}
+
+export const ListEventsRequest: MessageFns<ListEventsRequest> = {
+  encode(message: ListEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.types) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.messageId !== "") {
+      writer.uint32(18).string(message.messageId);
+    }
+    if (message.recipient !== "") {
+      writer.uint32(26).string(message.recipient);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.startTime), writer.uint32(34).fork()).join();
+    }
+    if (message.endTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.endTime), writer.uint32(42).fork()).join();
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(48).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(58).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.types.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.messageId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.recipient = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.startTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.endTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEventsRequest {
+    return {
+      types: globalThis.Array.isArray(object?.types) ? object.types.map((e: any) => globalThis.String(e)) : [],
+      messageId: isSet(object.messageId)
+        ? globalThis.String(object.messageId)
+        : isSet(object.message_id)
+        ? globalThis.String(object.message_id)
+        : "",
+      recipient: isSet(object.recipient) ? globalThis.String(object.recipient) : "",
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      endTime: isSet(object.endTime)
+        ? fromJsonTimestamp(object.endTime)
+        : isSet(object.end_time)
+        ? fromJsonTimestamp(object.end_time)
+        : undefined,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListEventsRequest): unknown {
+    const obj: any = {};
+    if (message.types?.length) {
+      obj.types = message.types;
+    }
+    if (message.messageId !== "") {
+      obj.messageId = message.messageId;
+    }
+    if (message.recipient !== "") {
+      obj.recipient = message.recipient;
+    }
+    if (message.startTime !== undefined) {
+      obj.startTime = message.startTime.toISOString();
+    }
+    if (message.endTime !== undefined) {
+      obj.endTime = message.endTime.toISOString();
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEventsRequest>, I>>(base?: I): ListEventsRequest {
+    return ListEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEventsRequest>, I>>(object: I): ListEventsRequest {
+    const message = createBaseListEventsRequest();
+    message.types = object.types?.map((e) => e) || [];
+    message.messageId = object.messageId ?? "";
+    message.recipient = object.recipient ?? "";
+    message.startTime = object.startTime ?? undefined;
+    message.endTime = object.endTime ?? undefined;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListEventsResponse(): ListEventsResponse {
+  return { events: [], nextPageToken: "" };
+}
+
+export const ListEventsResponse: MessageFns<ListEventsResponse> = {
+  encode(message: ListEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      Event.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEventsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEventsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(Event.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEventsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Event.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListEventsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => Event.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEventsResponse>, I>>(base?: I): ListEventsResponse {
+    return ListEventsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEventsResponse>, I>>(object: I): ListEventsResponse {
+    const message = createBaseListEventsResponse();
+    message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseGetStatsRequest(): GetStatsRequest {
+  return { startTime: undefined, endTime: undefined, groupBy: 0 };
+}
+
+export const GetStatsRequest: MessageFns<GetStatsRequest> = {
+  encode(message: GetStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.startTime), writer.uint32(10).fork()).join();
+    }
+    if (message.endTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.endTime), writer.uint32(18).fork()).join();
+    }
+    if (message.groupBy !== 0) {
+      writer.uint32(24).int32(message.groupBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.endTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.groupBy = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStatsRequest {
+    return {
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      endTime: isSet(object.endTime)
+        ? fromJsonTimestamp(object.endTime)
+        : isSet(object.end_time)
+        ? fromJsonTimestamp(object.end_time)
+        : undefined,
+      groupBy: isSet(object.groupBy)
+        ? statsGroupingFromJSON(object.groupBy)
+        : isSet(object.group_by)
+        ? statsGroupingFromJSON(object.group_by)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetStatsRequest): unknown {
+    const obj: any = {};
+    if (message.startTime !== undefined) {
+      obj.startTime = message.startTime.toISOString();
+    }
+    if (message.endTime !== undefined) {
+      obj.endTime = message.endTime.toISOString();
+    }
+    if (message.groupBy !== 0) {
+      obj.groupBy = statsGroupingToJSON(message.groupBy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStatsRequest>, I>>(base?: I): GetStatsRequest {
+    return GetStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStatsRequest>, I>>(object: I): GetStatsRequest {
+    const message = createBaseGetStatsRequest();
+    message.startTime = object.startTime ?? undefined;
+    message.endTime = object.endTime ?? undefined;
+    message.groupBy = object.groupBy ?? 0;
+    return message;
+  },
+};
+
+function createBaseStatsRow(): StatsRow {
+  return {
+    key: "",
+    sent: 0,
+    delivered: 0,
+    bounced: 0,
+    complained: 0,
+    openedHuman: 0,
+    openedMachine: 0,
+    clickedHuman: 0,
+    clickedMachine: 0,
+    uniqueOpenedHuman: 0,
+    uniqueClickedHuman: 0,
+    unsubscribed: 0,
+    deliveryRate: 0,
+    bounceRate: 0,
+    complaintRate: 0,
+    openRate: 0,
+    clickRate: 0,
+  };
+}
+
+export const StatsRow: MessageFns<StatsRow> = {
+  encode(message: StatsRow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.sent !== 0) {
+      writer.uint32(16).int64(message.sent);
+    }
+    if (message.delivered !== 0) {
+      writer.uint32(24).int64(message.delivered);
+    }
+    if (message.bounced !== 0) {
+      writer.uint32(32).int64(message.bounced);
+    }
+    if (message.complained !== 0) {
+      writer.uint32(40).int64(message.complained);
+    }
+    if (message.openedHuman !== 0) {
+      writer.uint32(48).int64(message.openedHuman);
+    }
+    if (message.openedMachine !== 0) {
+      writer.uint32(56).int64(message.openedMachine);
+    }
+    if (message.clickedHuman !== 0) {
+      writer.uint32(64).int64(message.clickedHuman);
+    }
+    if (message.clickedMachine !== 0) {
+      writer.uint32(72).int64(message.clickedMachine);
+    }
+    if (message.uniqueOpenedHuman !== 0) {
+      writer.uint32(80).int64(message.uniqueOpenedHuman);
+    }
+    if (message.uniqueClickedHuman !== 0) {
+      writer.uint32(88).int64(message.uniqueClickedHuman);
+    }
+    if (message.unsubscribed !== 0) {
+      writer.uint32(96).int64(message.unsubscribed);
+    }
+    if (message.deliveryRate !== 0) {
+      writer.uint32(105).double(message.deliveryRate);
+    }
+    if (message.bounceRate !== 0) {
+      writer.uint32(113).double(message.bounceRate);
+    }
+    if (message.complaintRate !== 0) {
+      writer.uint32(121).double(message.complaintRate);
+    }
+    if (message.openRate !== 0) {
+      writer.uint32(129).double(message.openRate);
+    }
+    if (message.clickRate !== 0) {
+      writer.uint32(137).double(message.clickRate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatsRow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatsRow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sent = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.delivered = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bounced = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.complained = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.openedHuman = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.openedMachine = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.clickedHuman = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.clickedMachine = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.uniqueOpenedHuman = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.uniqueClickedHuman = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.unsubscribed = longToNumber(reader.int64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.deliveryRate = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.bounceRate = reader.double();
+            continue;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.complaintRate = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.openRate = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 137) {
+              break;
+            }
+
+            message.clickRate = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatsRow {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      sent: isSet(object.sent) ? globalThis.Number(object.sent) : 0,
+      delivered: isSet(object.delivered) ? globalThis.Number(object.delivered) : 0,
+      bounced: isSet(object.bounced) ? globalThis.Number(object.bounced) : 0,
+      complained: isSet(object.complained) ? globalThis.Number(object.complained) : 0,
+      openedHuman: isSet(object.openedHuman)
+        ? globalThis.Number(object.openedHuman)
+        : isSet(object.opened_human)
+        ? globalThis.Number(object.opened_human)
+        : 0,
+      openedMachine: isSet(object.openedMachine)
+        ? globalThis.Number(object.openedMachine)
+        : isSet(object.opened_machine)
+        ? globalThis.Number(object.opened_machine)
+        : 0,
+      clickedHuman: isSet(object.clickedHuman)
+        ? globalThis.Number(object.clickedHuman)
+        : isSet(object.clicked_human)
+        ? globalThis.Number(object.clicked_human)
+        : 0,
+      clickedMachine: isSet(object.clickedMachine)
+        ? globalThis.Number(object.clickedMachine)
+        : isSet(object.clicked_machine)
+        ? globalThis.Number(object.clicked_machine)
+        : 0,
+      uniqueOpenedHuman: isSet(object.uniqueOpenedHuman)
+        ? globalThis.Number(object.uniqueOpenedHuman)
+        : isSet(object.unique_opened_human)
+        ? globalThis.Number(object.unique_opened_human)
+        : 0,
+      uniqueClickedHuman: isSet(object.uniqueClickedHuman)
+        ? globalThis.Number(object.uniqueClickedHuman)
+        : isSet(object.unique_clicked_human)
+        ? globalThis.Number(object.unique_clicked_human)
+        : 0,
+      unsubscribed: isSet(object.unsubscribed) ? globalThis.Number(object.unsubscribed) : 0,
+      deliveryRate: isSet(object.deliveryRate)
+        ? globalThis.Number(object.deliveryRate)
+        : isSet(object.delivery_rate)
+        ? globalThis.Number(object.delivery_rate)
+        : 0,
+      bounceRate: isSet(object.bounceRate)
+        ? globalThis.Number(object.bounceRate)
+        : isSet(object.bounce_rate)
+        ? globalThis.Number(object.bounce_rate)
+        : 0,
+      complaintRate: isSet(object.complaintRate)
+        ? globalThis.Number(object.complaintRate)
+        : isSet(object.complaint_rate)
+        ? globalThis.Number(object.complaint_rate)
+        : 0,
+      openRate: isSet(object.openRate)
+        ? globalThis.Number(object.openRate)
+        : isSet(object.open_rate)
+        ? globalThis.Number(object.open_rate)
+        : 0,
+      clickRate: isSet(object.clickRate)
+        ? globalThis.Number(object.clickRate)
+        : isSet(object.click_rate)
+        ? globalThis.Number(object.click_rate)
+        : 0,
+    };
+  },
+
+  toJSON(message: StatsRow): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.sent !== 0) {
+      obj.sent = Math.round(message.sent);
+    }
+    if (message.delivered !== 0) {
+      obj.delivered = Math.round(message.delivered);
+    }
+    if (message.bounced !== 0) {
+      obj.bounced = Math.round(message.bounced);
+    }
+    if (message.complained !== 0) {
+      obj.complained = Math.round(message.complained);
+    }
+    if (message.openedHuman !== 0) {
+      obj.openedHuman = Math.round(message.openedHuman);
+    }
+    if (message.openedMachine !== 0) {
+      obj.openedMachine = Math.round(message.openedMachine);
+    }
+    if (message.clickedHuman !== 0) {
+      obj.clickedHuman = Math.round(message.clickedHuman);
+    }
+    if (message.clickedMachine !== 0) {
+      obj.clickedMachine = Math.round(message.clickedMachine);
+    }
+    if (message.uniqueOpenedHuman !== 0) {
+      obj.uniqueOpenedHuman = Math.round(message.uniqueOpenedHuman);
+    }
+    if (message.uniqueClickedHuman !== 0) {
+      obj.uniqueClickedHuman = Math.round(message.uniqueClickedHuman);
+    }
+    if (message.unsubscribed !== 0) {
+      obj.unsubscribed = Math.round(message.unsubscribed);
+    }
+    if (message.deliveryRate !== 0) {
+      obj.deliveryRate = floatToJson(message.deliveryRate);
+    }
+    if (message.bounceRate !== 0) {
+      obj.bounceRate = floatToJson(message.bounceRate);
+    }
+    if (message.complaintRate !== 0) {
+      obj.complaintRate = floatToJson(message.complaintRate);
+    }
+    if (message.openRate !== 0) {
+      obj.openRate = floatToJson(message.openRate);
+    }
+    if (message.clickRate !== 0) {
+      obj.clickRate = floatToJson(message.clickRate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatsRow>, I>>(base?: I): StatsRow {
+    return StatsRow.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatsRow>, I>>(object: I): StatsRow {
+    const message = createBaseStatsRow();
+    message.key = object.key ?? "";
+    message.sent = object.sent ?? 0;
+    message.delivered = object.delivered ?? 0;
+    message.bounced = object.bounced ?? 0;
+    message.complained = object.complained ?? 0;
+    message.openedHuman = object.openedHuman ?? 0;
+    message.openedMachine = object.openedMachine ?? 0;
+    message.clickedHuman = object.clickedHuman ?? 0;
+    message.clickedMachine = object.clickedMachine ?? 0;
+    message.uniqueOpenedHuman = object.uniqueOpenedHuman ?? 0;
+    message.uniqueClickedHuman = object.uniqueClickedHuman ?? 0;
+    message.unsubscribed = object.unsubscribed ?? 0;
+    message.deliveryRate = object.deliveryRate ?? 0;
+    message.bounceRate = object.bounceRate ?? 0;
+    message.complaintRate = object.complaintRate ?? 0;
+    message.openRate = object.openRate ?? 0;
+    message.clickRate = object.clickRate ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetStatsResponse(): GetStatsResponse {
+  return { rows: [], total: undefined };
+}
+
+export const GetStatsResponse: MessageFns<GetStatsResponse> = {
+  encode(message: GetStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rows) {
+      StatsRow.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.total !== undefined) {
+      StatsRow.encode(message.total, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rows.push(StatsRow.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.total = StatsRow.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStatsResponse {
+    return {
+      rows: globalThis.Array.isArray(object?.rows) ? object.rows.map((e: any) => StatsRow.fromJSON(e)) : [],
+      total: isSet(object.total) ? StatsRow.fromJSON(object.total) : undefined,
+    };
+  },
+
+  toJSON(message: GetStatsResponse): unknown {
+    const obj: any = {};
+    if (message.rows?.length) {
+      obj.rows = message.rows.map((e) => StatsRow.toJSON(e));
+    }
+    if (message.total !== undefined) {
+      obj.total = StatsRow.toJSON(message.total);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStatsResponse>, I>>(base?: I): GetStatsResponse {
+    return GetStatsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStatsResponse>, I>>(object: I): GetStatsResponse {
+    const message = createBaseGetStatsResponse();
+    message.rows = object.rows?.map((e) => StatsRow.fromPartial(e)) || [];
+    message.total = (object.total !== undefined && object.total !== null)
+      ? StatsRow.fromPartial(object.total)
+      : undefined;
+    return message;
+  },
+};
+
 /** EventService streams a tenant's events (scope events.read). */
 export type EventServiceService = typeof EventServiceService;
 export const EventServiceService = {
@@ -177,6 +1168,29 @@ export const EventServiceService = {
     responseSerialize: (value: Event): Buffer => Buffer.from(Event.encode(value).finish()),
     responseDeserialize: (value: Buffer): Event => Event.decode(value),
   },
+  /** ListEvents pages through stored events with filters (no live follow). */
+  listEvents: {
+    path: "/postwave.v1.EventService/ListEvents" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEventsRequest): Buffer => Buffer.from(ListEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEventsRequest => ListEventsRequest.decode(value),
+    responseSerialize: (value: ListEventsResponse): Buffer => Buffer.from(ListEventsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEventsResponse => ListEventsResponse.decode(value),
+  },
+  /**
+   * GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+   * complained, and opened and clicked split into human and machine.
+   */
+  getStats: {
+    path: "/postwave.v1.EventService/GetStats" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetStatsRequest): Buffer => Buffer.from(GetStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetStatsRequest => GetStatsRequest.decode(value),
+    responseSerialize: (value: GetStatsResponse): Buffer => Buffer.from(GetStatsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetStatsResponse => GetStatsResponse.decode(value),
+  },
 } as const;
 
 export interface EventServiceServer extends UntypedServiceImplementation {
@@ -185,6 +1199,13 @@ export interface EventServiceServer extends UntypedServiceImplementation {
    * Over REST it is a stream of newline-delimited JSON objects, one {"result": Event} per line.
    */
   streamEvents: handleServerStreamingCall<StreamEventsRequest, Event>;
+  /** ListEvents pages through stored events with filters (no live follow). */
+  listEvents: handleUnaryCall<ListEventsRequest, ListEventsResponse>;
+  /**
+   * GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+   * complained, and opened and clicked split into human and machine.
+   */
+  getStats: handleUnaryCall<GetStatsRequest, GetStatsResponse>;
 }
 
 export interface EventServiceClient extends Client {
@@ -198,6 +1219,41 @@ export interface EventServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<Event>;
+  /** ListEvents pages through stored events with filters (no live follow). */
+  listEvents(
+    request: ListEventsRequest,
+    callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  listEvents(
+    request: ListEventsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  listEvents(
+    request: ListEventsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+   * complained, and opened and clicked split into human and machine.
+   */
+  getStats(
+    request: GetStatsRequest,
+    callback: (error: ServiceError | null, response: GetStatsResponse) => void,
+  ): ClientUnaryCall;
+  getStats(
+    request: GetStatsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetStatsResponse) => void,
+  ): ClientUnaryCall;
+  getStats(
+    request: GetStatsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetStatsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const EventServiceClient = makeGenericClientConstructor(
@@ -208,6 +1264,10 @@ export const EventServiceClient = makeGenericClientConstructor(
   service: typeof EventServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
@@ -220,6 +1280,28 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());

@@ -70,6 +70,49 @@ export function streamToJSON(object: Stream): string {
   }
 }
 
+/**
+ * TrackingConsent: whether the recipient agreed to open and click tracking. Without consent a
+ * message gets no open pixel and no rewritten links (when the server requires consent).
+ */
+export enum TrackingConsent {
+  TRACKING_CONSENT_UNSPECIFIED = 0,
+  TRACKING_CONSENT_GRANTED = 1,
+  TRACKING_CONSENT_DENIED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function trackingConsentFromJSON(object: any): TrackingConsent {
+  switch (object) {
+    case 0:
+    case "TRACKING_CONSENT_UNSPECIFIED":
+      return TrackingConsent.TRACKING_CONSENT_UNSPECIFIED;
+    case 1:
+    case "TRACKING_CONSENT_GRANTED":
+      return TrackingConsent.TRACKING_CONSENT_GRANTED;
+    case 2:
+    case "TRACKING_CONSENT_DENIED":
+      return TrackingConsent.TRACKING_CONSENT_DENIED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TrackingConsent.UNRECOGNIZED;
+  }
+}
+
+export function trackingConsentToJSON(object: TrackingConsent): string {
+  switch (object) {
+    case TrackingConsent.TRACKING_CONSENT_UNSPECIFIED:
+      return "TRACKING_CONSENT_UNSPECIFIED";
+    case TrackingConsent.TRACKING_CONSENT_GRANTED:
+      return "TRACKING_CONSENT_GRANTED";
+    case TrackingConsent.TRACKING_CONSENT_DENIED:
+      return "TRACKING_CONSENT_DENIED";
+    case TrackingConsent.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface Attachment {
   filename: string;
   contentType: string;
@@ -91,6 +134,8 @@ export interface Personalization {
   headers: { [key: string]: string };
   /** Returned in every event of this recipient's message. */
   customArgs: { [key: string]: string };
+  /** Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent. */
+  trackingConsent: TrackingConsent;
 }
 
 export interface Personalization_HeadersEntry {
@@ -127,6 +172,10 @@ export interface SendRequest {
   stream: Stream;
   /** Accept and render but do not deliver. */
   sandbox: boolean;
+  /** One-click unsubscribe from this group only (else from all the tenant's mail). */
+  unsubscribeGroup: string;
+  /** Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none. */
+  trackingConsent: TrackingConsent;
 }
 
 export interface SendRequest_HeadersEntry {
@@ -193,6 +242,9 @@ export interface Event {
   sendId: string;
   batchId: string;
   customArgs: { [key: string]: string };
+  /** opened/clicked: counted as machine traffic (proxy, scanner, prefetch), with the reason code. */
+  machine: boolean;
+  machineReason: string;
 }
 
 export interface Event_CustomArgsEntry {
@@ -351,7 +403,16 @@ export const Attachment: MessageFns<Attachment> = {
 };
 
 function createBasePersonalization(): Personalization {
-  return { to: [], cc: [], bcc: [], substitutions: undefined, subject: "", headers: {}, customArgs: {} };
+  return {
+    to: [],
+    cc: [],
+    bcc: [],
+    substitutions: undefined,
+    subject: "",
+    headers: {},
+    customArgs: {},
+    trackingConsent: 0,
+  };
 }
 
 export const Personalization: MessageFns<Personalization> = {
@@ -377,6 +438,9 @@ export const Personalization: MessageFns<Personalization> = {
     globalThis.Object.entries(message.customArgs).forEach(([key, value]: [string, string]) => {
       Personalization_CustomArgsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
     });
+    if (message.trackingConsent !== 0) {
+      writer.uint32(64).int32(message.trackingConsent);
+    }
     return writer;
   },
 
@@ -455,6 +519,14 @@ export const Personalization: MessageFns<Personalization> = {
             }
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.trackingConsent = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -515,6 +587,11 @@ export const Personalization: MessageFns<Personalization> = {
           {},
         )
         : {},
+      trackingConsent: isSet(object.trackingConsent)
+        ? trackingConsentFromJSON(object.trackingConsent)
+        : isSet(object.tracking_consent)
+        ? trackingConsentFromJSON(object.tracking_consent)
+        : 0,
     };
   },
 
@@ -553,6 +630,9 @@ export const Personalization: MessageFns<Personalization> = {
         });
       }
     }
+    if (message.trackingConsent !== 0) {
+      obj.trackingConsent = trackingConsentToJSON(message.trackingConsent);
+    }
     return obj;
   },
 
@@ -584,6 +664,7 @@ export const Personalization: MessageFns<Personalization> = {
       },
       {},
     );
+    message.trackingConsent = object.trackingConsent ?? 0;
     return message;
   },
 };
@@ -779,6 +860,8 @@ function createBaseSendRequest(): SendRequest {
     sendAt: undefined,
     stream: 0,
     sandbox: false,
+    unsubscribeGroup: "",
+    trackingConsent: 0,
   };
 }
 
@@ -834,6 +917,12 @@ export const SendRequest: MessageFns<SendRequest> = {
     }
     if (message.sandbox !== false) {
       writer.uint32(136).bool(message.sandbox);
+    }
+    if (message.unsubscribeGroup !== "") {
+      writer.uint32(146).string(message.unsubscribeGroup);
+    }
+    if (message.trackingConsent !== 0) {
+      writer.uint32(152).int32(message.trackingConsent);
     }
     return writer;
   },
@@ -993,6 +1082,22 @@ export const SendRequest: MessageFns<SendRequest> = {
             message.sandbox = reader.bool();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.unsubscribeGroup = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.trackingConsent = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1080,6 +1185,16 @@ export const SendRequest: MessageFns<SendRequest> = {
         : undefined,
       stream: isSet(object.stream) ? streamFromJSON(object.stream) : 0,
       sandbox: isSet(object.sandbox) ? globalThis.Boolean(object.sandbox) : false,
+      unsubscribeGroup: isSet(object.unsubscribeGroup)
+        ? globalThis.String(object.unsubscribeGroup)
+        : isSet(object.unsubscribe_group)
+        ? globalThis.String(object.unsubscribe_group)
+        : "",
+      trackingConsent: isSet(object.trackingConsent)
+        ? trackingConsentFromJSON(object.trackingConsent)
+        : isSet(object.tracking_consent)
+        ? trackingConsentFromJSON(object.tracking_consent)
+        : 0,
     };
   },
 
@@ -1148,6 +1263,12 @@ export const SendRequest: MessageFns<SendRequest> = {
     if (message.sandbox !== false) {
       obj.sandbox = message.sandbox;
     }
+    if (message.unsubscribeGroup !== "") {
+      obj.unsubscribeGroup = message.unsubscribeGroup;
+    }
+    if (message.trackingConsent !== 0) {
+      obj.trackingConsent = trackingConsentToJSON(message.trackingConsent);
+    }
     return obj;
   },
 
@@ -1189,6 +1310,8 @@ export const SendRequest: MessageFns<SendRequest> = {
     message.sendAt = object.sendAt ?? undefined;
     message.stream = object.stream ?? 0;
     message.sandbox = object.sandbox ?? false;
+    message.unsubscribeGroup = object.unsubscribeGroup ?? "";
+    message.trackingConsent = object.trackingConsent ?? 0;
     return message;
   },
 };
@@ -1994,6 +2117,8 @@ function createBaseEvent(): Event {
     sendId: "",
     batchId: "",
     customArgs: {},
+    machine: false,
+    machineReason: "",
   };
 }
 
@@ -2026,6 +2151,12 @@ export const Event: MessageFns<Event> = {
     globalThis.Object.entries(message.customArgs).forEach(([key, value]: [string, string]) => {
       Event_CustomArgsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    if (message.machine !== false) {
+      writer.uint32(80).bool(message.machine);
+    }
+    if (message.machineReason !== "") {
+      writer.uint32(90).string(message.machineReason);
+    }
     return writer;
   },
 
@@ -2117,6 +2248,22 @@ export const Event: MessageFns<Event> = {
             }
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.machine = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.machineReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2178,6 +2325,12 @@ export const Event: MessageFns<Event> = {
           {},
         )
         : {},
+      machine: isSet(object.machine) ? globalThis.Boolean(object.machine) : false,
+      machineReason: isSet(object.machineReason)
+        ? globalThis.String(object.machineReason)
+        : isSet(object.machine_reason)
+        ? globalThis.String(object.machine_reason)
+        : "",
     };
   },
 
@@ -2216,6 +2369,12 @@ export const Event: MessageFns<Event> = {
         });
       }
     }
+    if (message.machine !== false) {
+      obj.machine = message.machine;
+    }
+    if (message.machineReason !== "") {
+      obj.machineReason = message.machineReason;
+    }
     return obj;
   },
 
@@ -2241,6 +2400,8 @@ export const Event: MessageFns<Event> = {
       },
       {},
     );
+    message.machine = object.machine ?? false;
+    message.machineReason = object.machineReason ?? "";
     return message;
   },
 };

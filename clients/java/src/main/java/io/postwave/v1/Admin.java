@@ -121,6 +121,151 @@ public final class Admin extends com.google.protobuf.GeneratedFile {
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_postwave_v1_RenderTemplateResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_SendingDomain_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_SendingDomain_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_DomainDnsRecord_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_DomainDnsRecord_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_DkimSelector_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_DkimSelector_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_AddSendingDomainRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_AddSendingDomainRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ListSendingDomainsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ListSendingDomainsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ListSendingDomainsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ListSendingDomainsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_GetSendingDomainRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_GetSendingDomainRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_VerifySendingDomainRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_VerifySendingDomainRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_RotateDkimKeysRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_RotateDkimKeysRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_Webhook_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_Webhook_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_CreateWebhookRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_CreateWebhookRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ListWebhooksRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ListWebhooksRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ListWebhooksResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ListWebhooksResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_DeleteWebhookRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_DeleteWebhookRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_DeleteWebhookResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_DeleteWebhookResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_RotateWebhookSecretRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_RotateWebhookSecretRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_TestWebhookRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_TestWebhookRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_TestWebhookResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_TestWebhookResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_RedriveWebhookRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_RedriveWebhookRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_EraseRecipientRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_EraseRecipientRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_EraseRecipientResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_EraseRecipientResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_Suppression_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_Suppression_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_NewSuppression_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_NewSuppression_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_AddSuppressionsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_AddSuppressionsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_AddSuppressionsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_AddSuppressionsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_GetSuppressionRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_GetSuppressionRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ListSuppressionsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ListSuppressionsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ListSuppressionsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ListSuppressionsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_RemoveSuppressionRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_RemoveSuppressionRequest_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -178,37 +323,168 @@ public final class Admin extends com.google.protobuf.GeneratedFile {
       "\001(\0132\027.google.protobuf.StructR\rsubstituti" +
       "ons\"Z\n\026RenderTemplateResponse\022\030\n\007subject" +
       "\030\001 \001(\tR\007subject\022\022\n\004text\030\002 \001(\tR\004text\022\022\n\004h" +
-      "tml\030\003 \001(\tR\004html2\330\010\n\014AdminService\022]\n\014Crea" +
-      "teTenant\022 .postwave.v1.CreateTenantReque" +
-      "st\032\023.postwave.v1.Tenant\"\026\202\323\344\223\002\020\"\013/v1/ten" +
-      "ants:\001*\022e\n\013ListTenants\022\037.postwave.v1.Lis" +
-      "tTenantsRequest\032 .postwave.v1.ListTenant" +
-      "sResponse\"\023\202\323\344\223\002\r\022\013/v1/tenants\022h\n\014Create" +
-      "ApiKey\022 .postwave.v1.CreateApiKeyRequest" +
-      "\032!.postwave.v1.CreateApiKeyResponse\"\023\202\323\344" +
-      "\223\002\r\"\010/v1/keys:\001*\022b\n\013ListApiKeys\022\037.postwa" +
-      "ve.v1.ListApiKeysRequest\032 .postwave.v1.L" +
-      "istApiKeysResponse\"\020\202\323\344\223\002\n\022\010/v1/keys\022g\n\014" +
-      "RevokeApiKey\022 .postwave.v1.RevokeApiKeyR" +
-      "equest\032\023.postwave.v1.ApiKey\" \202\323\344\223\002\032\"\030/v1" +
-      "/keys/{key_id}:revoke\022e\n\016CreateTemplate\022" +
-      "\".postwave.v1.CreateTemplateRequest\032\025.po" +
-      "stwave.v1.Template\"\030\202\323\344\223\002\022\"\r/v1/template" +
-      "s:\001*\022j\n\013GetTemplate\022\037.postwave.v1.GetTem" +
-      "plateRequest\032\025.postwave.v1.Template\"#\202\323\344" +
-      "\223\002\035\022\033/v1/templates/{template_id}\022m\n\rList" +
-      "Templates\022!.postwave.v1.ListTemplatesReq" +
-      "uest\032\".postwave.v1.ListTemplatesResponse" +
-      "\"\025\202\323\344\223\002\017\022\r/v1/templates\022~\n\016DeleteTemplat" +
-      "e\022\".postwave.v1.DeleteTemplateRequest\032#." +
-      "postwave.v1.DeleteTemplateResponse\"#\202\323\344\223" +
-      "\002\035*\033/v1/templates/{template_id}\022\210\001\n\016Rend" +
-      "erTemplate\022\".postwave.v1.RenderTemplateR" +
-      "equest\032#.postwave.v1.RenderTemplateRespo" +
-      "nse\"-\202\323\344\223\002\'\"\"/v1/templates/{template_id}" +
-      ":render:\001*BF\n\016io.postwave.v1P\001Z2github.c" +
-      "om/postwave/postwave/clients/go/postwave" +
-      "v1b\006proto3"
+      "tml\030\003 \001(\tR\004html\"\245\003\n\rSendingDomain\022\026\n\006dom" +
+      "ain\030\001 \001(\tR\006domain\022\024\n\005state\030\002 \001(\tR\005state\022" +
+      ",\n\022return_path_domain\030\003 \001(\tR\020returnPathD" +
+      "omain\022#\n\rtracking_host\030\004 \001(\tR\014trackingHo" +
+      "st\0224\n\007created\030\005 \001(\0132\032.google.protobuf.Ti" +
+      "mestampR\007created\0226\n\010verified\030\006 \001(\0132\032.goo" +
+      "gle.protobuf.TimestampR\010verified\0224\n\007chec" +
+      "ked\030\007 \001(\0132\032.google.protobuf.TimestampR\007c" +
+      "hecked\0226\n\007records\030\010 \003(\0132\034.postwave.v1.Do" +
+      "mainDnsRecordR\007records\0227\n\tselectors\030\t \003(" +
+      "\0132\031.postwave.v1.DkimSelectorR\tselectors\"" +
+      "\375\001\n\017DomainDnsRecord\022\030\n\007purpose\030\001 \001(\tR\007pu" +
+      "rpose\022\022\n\004name\030\002 \001(\tR\004name\022\022\n\004type\030\003 \001(\tR" +
+      "\004type\022\024\n\005value\030\004 \001(\tR\005value\022\032\n\010required\030" +
+      "\005 \001(\010R\010required\022\026\n\006status\030\006 \001(\tR\006status\022" +
+      "\024\n\005found\030\007 \003(\tR\005found\022\030\n\007problem\030\010 \001(\tR\007" +
+      "problem\022\022\n\004note\030\t \001(\tR\004note\022\032\n\010selector\030" +
+      "\n \001(\tR\010selector\"\323\001\n\014DkimSelector\022\032\n\010sele" +
+      "ctor\030\001 \001(\tR\010selector\022\034\n\talgorithm\030\002 \001(\tR" +
+      "\talgorithm\022\024\n\005state\030\003 \001(\tR\005state\0224\n\007crea" +
+      "ted\030\004 \001(\0132\032.google.protobuf.TimestampR\007c" +
+      "reated\022=\n\014retire_after\030\005 \001(\0132\032.google.pr" +
+      "otobuf.TimestampR\013retireAfter\"Q\n\027AddSend" +
+      "ingDomainRequest\022\026\n\006domain\030\001 \001(\tR\006domain" +
+      "\022\036\n\nalgorithms\030\002 \003(\tR\nalgorithms\"\033\n\031List" +
+      "SendingDomainsRequest\"R\n\032ListSendingDoma" +
+      "insResponse\0224\n\007domains\030\001 \003(\0132\032.postwave." +
+      "v1.SendingDomainR\007domains\"1\n\027GetSendingD" +
+      "omainRequest\022\026\n\006domain\030\001 \001(\tR\006domain\"4\n\032" +
+      "VerifySendingDomainRequest\022\026\n\006domain\030\001 \001" +
+      "(\tR\006domain\"O\n\025RotateDkimKeysRequest\022\026\n\006d" +
+      "omain\030\001 \001(\tR\006domain\022\036\n\nalgorithms\030\002 \003(\tR" +
+      "\nalgorithms\"\305\002\n\007Webhook\022\037\n\013endpoint_id\030\001" +
+      " \001(\tR\nendpointId\022\020\n\003url\030\002 \001(\tR\003url\022\037\n\013ev" +
+      "ent_types\030\003 \003(\tR\neventTypes\022\026\n\006secret\030\004 " +
+      "\001(\tR\006secret\022\024\n\005state\030\005 \001(\tR\005state\022\026\n\006cur" +
+      "sor\030\006 \001(\003R\006cursor\022\026\n\006detail\030\007 \001(\tR\006detai" +
+      "l\0224\n\007created\030\010 \001(\0132\032.google.protobuf.Tim" +
+      "estampR\007created\022R\n\027previous_secret_expir" +
+      "es\030\t \001(\0132\032.google.protobuf.TimestampR\025pr" +
+      "eviousSecretExpires\"I\n\024CreateWebhookRequ" +
+      "est\022\020\n\003url\030\001 \001(\tR\003url\022\037\n\013event_types\030\002 \003" +
+      "(\tR\neventTypes\"\025\n\023ListWebhooksRequest\"H\n" +
+      "\024ListWebhooksResponse\0220\n\010webhooks\030\001 \003(\0132" +
+      "\024.postwave.v1.WebhookR\010webhooks\"7\n\024Delet" +
+      "eWebhookRequest\022\037\n\013endpoint_id\030\001 \001(\tR\nen" +
+      "dpointId\"\027\n\025DeleteWebhookResponse\"f\n\032Rot" +
+      "ateWebhookSecretRequest\022\037\n\013endpoint_id\030\001" +
+      " \001(\tR\nendpointId\022\'\n\017overlap_seconds\030\002 \001(" +
+      "\005R\016overlapSeconds\"5\n\022TestWebhookRequest\022" +
+      "\037\n\013endpoint_id\030\001 \001(\tR\nendpointId\"N\n\023Test" +
+      "WebhookResponse\022\037\n\013http_status\030\001 \001(\005R\nht" +
+      "tpStatus\022\026\n\006detail\030\002 \001(\tR\006detail\"^\n\025Redr" +
+      "iveWebhookRequest\022\037\n\013endpoint_id\030\001 \001(\tR\n" +
+      "endpointId\022$\n\016after_event_id\030\002 \001(\003R\014afte" +
+      "rEventId\"1\n\025EraseRecipientRequest\022\030\n\007add" +
+      "ress\030\001 \001(\tR\007address\"V\n\026EraseRecipientRes" +
+      "ponse\022\032\n\010messages\030\001 \001(\005R\010messages\022 \n\013rep" +
+      "lacement\030\002 \001(\tR\013replacement\"\212\002\n\013Suppress" +
+      "ion\022\030\n\007address\030\001 \001(\tR\007address\022\026\n\006reason\030" +
+      "\002 \001(\tR\006reason\022\026\n\006source\030\003 \001(\tR\006source\022&\n" +
+      "\017source_event_id\030\004 \001(\tR\rsourceEventId\022\035\n" +
+      "\nmessage_id\030\005 \001(\tR\tmessageId\0224\n\007created\030" +
+      "\006 \001(\0132\032.google.protobuf.TimestampR\007creat" +
+      "ed\0224\n\007expires\030\007 \001(\0132\032.google.protobuf.Ti" +
+      "mestampR\007expires\"x\n\016NewSuppression\022\030\n\007ad" +
+      "dress\030\001 \001(\tR\007address\022\026\n\006reason\030\002 \001(\tR\006re" +
+      "ason\0224\n\007expires\030\003 \001(\0132\032.google.protobuf." +
+      "TimestampR\007expires\"\216\001\n\026AddSuppressionsRe" +
+      "quest\022\033\n\ttenant_id\030\001 \001(\tR\010tenantId\022?\n\014su" +
+      "ppressions\030\002 \003(\0132\033.postwave.v1.NewSuppre" +
+      "ssionR\014suppressions\022\026\n\006source\030\003 \001(\tR\006sou" +
+      "rce\"/\n\027AddSuppressionsResponse\022\024\n\005added\030" +
+      "\001 \001(\005R\005added\"N\n\025GetSuppressionRequest\022\033\n" +
+      "\ttenant_id\030\001 \001(\tR\010tenantId\022\030\n\007address\030\002 " +
+      "\001(\tR\007address\"r\n\027ListSuppressionsRequest\022" +
+      "\033\n\ttenant_id\030\001 \001(\tR\010tenantId\022\033\n\tpage_siz" +
+      "e\030\002 \001(\005R\010pageSize\022\035\n\npage_token\030\003 \001(\tR\tp" +
+      "ageToken\"\200\001\n\030ListSuppressionsResponse\022<\n" +
+      "\014suppressions\030\001 \003(\0132\030.postwave.v1.Suppre" +
+      "ssionR\014suppressions\022&\n\017next_page_token\030\002" +
+      " \001(\tR\rnextPageToken\"Q\n\030RemoveSuppression" +
+      "Request\022\033\n\ttenant_id\030\001 \001(\tR\010tenantId\022\030\n\007" +
+      "address\030\002 \001(\tR\007address2\335\027\n\014AdminService\022" +
+      "]\n\014CreateTenant\022 .postwave.v1.CreateTena" +
+      "ntRequest\032\023.postwave.v1.Tenant\"\026\202\323\344\223\002\020\"\013" +
+      "/v1/tenants:\001*\022e\n\013ListTenants\022\037.postwave" +
+      ".v1.ListTenantsRequest\032 .postwave.v1.Lis" +
+      "tTenantsResponse\"\023\202\323\344\223\002\r\022\013/v1/tenants\022h\n" +
+      "\014CreateApiKey\022 .postwave.v1.CreateApiKey" +
+      "Request\032!.postwave.v1.CreateApiKeyRespon" +
+      "se\"\023\202\323\344\223\002\r\"\010/v1/keys:\001*\022b\n\013ListApiKeys\022\037" +
+      ".postwave.v1.ListApiKeysRequest\032 .postwa" +
+      "ve.v1.ListApiKeysResponse\"\020\202\323\344\223\002\n\022\010/v1/k" +
+      "eys\022g\n\014RevokeApiKey\022 .postwave.v1.Revoke" +
+      "ApiKeyRequest\032\023.postwave.v1.ApiKey\" \202\323\344\223" +
+      "\002\032\"\030/v1/keys/{key_id}:revoke\022e\n\016CreateTe" +
+      "mplate\022\".postwave.v1.CreateTemplateReque" +
+      "st\032\025.postwave.v1.Template\"\030\202\323\344\223\002\022\"\r/v1/t" +
+      "emplates:\001*\022j\n\013GetTemplate\022\037.postwave.v1" +
+      ".GetTemplateRequest\032\025.postwave.v1.Templa" +
+      "te\"#\202\323\344\223\002\035\022\033/v1/templates/{template_id}\022" +
+      "m\n\rListTemplates\022!.postwave.v1.ListTempl" +
+      "atesRequest\032\".postwave.v1.ListTemplatesR" +
+      "esponse\"\025\202\323\344\223\002\017\022\r/v1/templates\022~\n\016Delete" +
+      "Template\022\".postwave.v1.DeleteTemplateReq" +
+      "uest\032#.postwave.v1.DeleteTemplateRespons" +
+      "e\"#\202\323\344\223\002\035*\033/v1/templates/{template_id}\022\210" +
+      "\001\n\016RenderTemplate\022\".postwave.v1.RenderTe" +
+      "mplateRequest\032#.postwave.v1.RenderTempla" +
+      "teResponse\"-\202\323\344\223\002\'\"\"/v1/templates/{templ" +
+      "ate_id}:render:\001*\022l\n\020AddSendingDomain\022$." +
+      "postwave.v1.AddSendingDomainRequest\032\032.po" +
+      "stwave.v1.SendingDomain\"\026\202\323\344\223\002\020\"\013/v1/dom" +
+      "ains:\001*\022z\n\022ListSendingDomains\022&.postwave" +
+      ".v1.ListSendingDomainsRequest\032\'.postwave" +
+      ".v1.ListSendingDomainsResponse\"\023\202\323\344\223\002\r\022\013" +
+      "/v1/domains\022r\n\020GetSendingDomain\022$.postwa" +
+      "ve.v1.GetSendingDomainRequest\032\032.postwave" +
+      ".v1.SendingDomain\"\034\202\323\344\223\002\026\022\024/v1/domains/{" +
+      "domain}\022\202\001\n\023VerifySendingDomain\022\'.postwa" +
+      "ve.v1.VerifySendingDomainRequest\032\032.postw" +
+      "ave.v1.SendingDomain\"&\202\323\344\223\002 \"\033/v1/domain" +
+      "s/{domain}:verify:\001*\022x\n\016RotateDkimKeys\022\"" +
+      ".postwave.v1.RotateDkimKeysRequest\032\032.pos" +
+      "twave.v1.SendingDomain\"&\202\323\344\223\002 \"\033/v1/doma" +
+      "ins/{domain}:rotate:\001*\022a\n\rCreateWebhook\022" +
+      "!.postwave.v1.CreateWebhookRequest\032\024.pos" +
+      "twave.v1.Webhook\"\027\202\323\344\223\002\021\"\014/v1/webhooks:\001" +
+      "*\022i\n\014ListWebhooks\022 .postwave.v1.ListWebh" +
+      "ooksRequest\032!.postwave.v1.ListWebhooksRe" +
+      "sponse\"\024\202\323\344\223\002\016\022\014/v1/webhooks\022z\n\rDeleteWe" +
+      "bhook\022!.postwave.v1.DeleteWebhookRequest" +
+      "\032\".postwave.v1.DeleteWebhookResponse\"\"\202\323" +
+      "\344\223\002\034*\032/v1/webhooks/{endpoint_id}\022\202\001\n\023Rot" +
+      "ateWebhookSecret\022\'.postwave.v1.RotateWeb" +
+      "hookSecretRequest\032\024.postwave.v1.Webhook\"" +
+      ",\202\323\344\223\002&\"!/v1/webhooks/{endpoint_id}:rota" +
+      "te:\001*\022|\n\013TestWebhook\022\037.postwave.v1.TestW" +
+      "ebhookRequest\032 .postwave.v1.TestWebhookR" +
+      "esponse\"*\202\323\344\223\002$\"\037/v1/webhooks/{endpoint_" +
+      "id}:test:\001*\022y\n\016RedriveWebhook\022\".postwave" +
+      ".v1.RedriveWebhookRequest\032\024.postwave.v1." +
+      "Webhook\"-\202\323\344\223\002\'\"\"/v1/webhooks/{endpoint_" +
+      "id}:redrive:\001*\022z\n\016EraseRecipient\022\".postw" +
+      "ave.v1.EraseRecipientRequest\032#.postwave." +
+      "v1.EraseRecipientResponse\"\037\202\323\344\223\002\031\"\024/v1/r" +
+      "ecipients:erase:\001*\022y\n\017AddSuppressions\022#." +
+      "postwave.v1.AddSuppressionsRequest\032$.pos" +
+      "twave.v1.AddSuppressionsResponse\"\033\202\323\344\223\002\025" +
+      "\"\020/v1/suppressions:\001*\022r\n\016GetSuppression\022" +
+      "\".postwave.v1.GetSuppressionRequest\032\030.po" +
+      "stwave.v1.Suppression\"\"\202\323\344\223\002\034\022\032/v1/suppr" +
+      "essions/{address}\022y\n\020ListSuppressions\022$." +
+      "postwave.v1.ListSuppressionsRequest\032%.po" +
+      "stwave.v1.ListSuppressionsResponse\"\030\202\323\344\223" +
+      "\002\022\022\020/v1/suppressions\022x\n\021RemoveSuppressio" +
+      "n\022%.postwave.v1.RemoveSuppressionRequest" +
+      "\032\030.postwave.v1.Suppression\"\"\202\323\344\223\002\034*\032/v1/" +
+      "suppressions/{address}BF\n\016io.postwave.v1" +
+      "P\001Z2github.com/postwave/postwave/clients" +
+      "/go/postwavev1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -331,6 +607,180 @@ public final class Admin extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_postwave_v1_RenderTemplateResponse_descriptor,
         new java.lang.String[] { "Subject", "Text", "Html", });
+    internal_static_postwave_v1_SendingDomain_descriptor =
+      getDescriptor().getMessageType(19);
+    internal_static_postwave_v1_SendingDomain_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_SendingDomain_descriptor,
+        new java.lang.String[] { "Domain", "State", "ReturnPathDomain", "TrackingHost", "Created", "Verified", "Checked", "Records", "Selectors", });
+    internal_static_postwave_v1_DomainDnsRecord_descriptor =
+      getDescriptor().getMessageType(20);
+    internal_static_postwave_v1_DomainDnsRecord_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_DomainDnsRecord_descriptor,
+        new java.lang.String[] { "Purpose", "Name", "Type", "Value", "Required", "Status", "Found", "Problem", "Note", "Selector", });
+    internal_static_postwave_v1_DkimSelector_descriptor =
+      getDescriptor().getMessageType(21);
+    internal_static_postwave_v1_DkimSelector_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_DkimSelector_descriptor,
+        new java.lang.String[] { "Selector", "Algorithm", "State", "Created", "RetireAfter", });
+    internal_static_postwave_v1_AddSendingDomainRequest_descriptor =
+      getDescriptor().getMessageType(22);
+    internal_static_postwave_v1_AddSendingDomainRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_AddSendingDomainRequest_descriptor,
+        new java.lang.String[] { "Domain", "Algorithms", });
+    internal_static_postwave_v1_ListSendingDomainsRequest_descriptor =
+      getDescriptor().getMessageType(23);
+    internal_static_postwave_v1_ListSendingDomainsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ListSendingDomainsRequest_descriptor,
+        new java.lang.String[] { });
+    internal_static_postwave_v1_ListSendingDomainsResponse_descriptor =
+      getDescriptor().getMessageType(24);
+    internal_static_postwave_v1_ListSendingDomainsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ListSendingDomainsResponse_descriptor,
+        new java.lang.String[] { "Domains", });
+    internal_static_postwave_v1_GetSendingDomainRequest_descriptor =
+      getDescriptor().getMessageType(25);
+    internal_static_postwave_v1_GetSendingDomainRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_GetSendingDomainRequest_descriptor,
+        new java.lang.String[] { "Domain", });
+    internal_static_postwave_v1_VerifySendingDomainRequest_descriptor =
+      getDescriptor().getMessageType(26);
+    internal_static_postwave_v1_VerifySendingDomainRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_VerifySendingDomainRequest_descriptor,
+        new java.lang.String[] { "Domain", });
+    internal_static_postwave_v1_RotateDkimKeysRequest_descriptor =
+      getDescriptor().getMessageType(27);
+    internal_static_postwave_v1_RotateDkimKeysRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_RotateDkimKeysRequest_descriptor,
+        new java.lang.String[] { "Domain", "Algorithms", });
+    internal_static_postwave_v1_Webhook_descriptor =
+      getDescriptor().getMessageType(28);
+    internal_static_postwave_v1_Webhook_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_Webhook_descriptor,
+        new java.lang.String[] { "EndpointId", "Url", "EventTypes", "Secret", "State", "Cursor", "Detail", "Created", "PreviousSecretExpires", });
+    internal_static_postwave_v1_CreateWebhookRequest_descriptor =
+      getDescriptor().getMessageType(29);
+    internal_static_postwave_v1_CreateWebhookRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_CreateWebhookRequest_descriptor,
+        new java.lang.String[] { "Url", "EventTypes", });
+    internal_static_postwave_v1_ListWebhooksRequest_descriptor =
+      getDescriptor().getMessageType(30);
+    internal_static_postwave_v1_ListWebhooksRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ListWebhooksRequest_descriptor,
+        new java.lang.String[] { });
+    internal_static_postwave_v1_ListWebhooksResponse_descriptor =
+      getDescriptor().getMessageType(31);
+    internal_static_postwave_v1_ListWebhooksResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ListWebhooksResponse_descriptor,
+        new java.lang.String[] { "Webhooks", });
+    internal_static_postwave_v1_DeleteWebhookRequest_descriptor =
+      getDescriptor().getMessageType(32);
+    internal_static_postwave_v1_DeleteWebhookRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_DeleteWebhookRequest_descriptor,
+        new java.lang.String[] { "EndpointId", });
+    internal_static_postwave_v1_DeleteWebhookResponse_descriptor =
+      getDescriptor().getMessageType(33);
+    internal_static_postwave_v1_DeleteWebhookResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_DeleteWebhookResponse_descriptor,
+        new java.lang.String[] { });
+    internal_static_postwave_v1_RotateWebhookSecretRequest_descriptor =
+      getDescriptor().getMessageType(34);
+    internal_static_postwave_v1_RotateWebhookSecretRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_RotateWebhookSecretRequest_descriptor,
+        new java.lang.String[] { "EndpointId", "OverlapSeconds", });
+    internal_static_postwave_v1_TestWebhookRequest_descriptor =
+      getDescriptor().getMessageType(35);
+    internal_static_postwave_v1_TestWebhookRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_TestWebhookRequest_descriptor,
+        new java.lang.String[] { "EndpointId", });
+    internal_static_postwave_v1_TestWebhookResponse_descriptor =
+      getDescriptor().getMessageType(36);
+    internal_static_postwave_v1_TestWebhookResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_TestWebhookResponse_descriptor,
+        new java.lang.String[] { "HttpStatus", "Detail", });
+    internal_static_postwave_v1_RedriveWebhookRequest_descriptor =
+      getDescriptor().getMessageType(37);
+    internal_static_postwave_v1_RedriveWebhookRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_RedriveWebhookRequest_descriptor,
+        new java.lang.String[] { "EndpointId", "AfterEventId", });
+    internal_static_postwave_v1_EraseRecipientRequest_descriptor =
+      getDescriptor().getMessageType(38);
+    internal_static_postwave_v1_EraseRecipientRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_EraseRecipientRequest_descriptor,
+        new java.lang.String[] { "Address", });
+    internal_static_postwave_v1_EraseRecipientResponse_descriptor =
+      getDescriptor().getMessageType(39);
+    internal_static_postwave_v1_EraseRecipientResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_EraseRecipientResponse_descriptor,
+        new java.lang.String[] { "Messages", "Replacement", });
+    internal_static_postwave_v1_Suppression_descriptor =
+      getDescriptor().getMessageType(40);
+    internal_static_postwave_v1_Suppression_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_Suppression_descriptor,
+        new java.lang.String[] { "Address", "Reason", "Source", "SourceEventId", "MessageId", "Created", "Expires", });
+    internal_static_postwave_v1_NewSuppression_descriptor =
+      getDescriptor().getMessageType(41);
+    internal_static_postwave_v1_NewSuppression_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_NewSuppression_descriptor,
+        new java.lang.String[] { "Address", "Reason", "Expires", });
+    internal_static_postwave_v1_AddSuppressionsRequest_descriptor =
+      getDescriptor().getMessageType(42);
+    internal_static_postwave_v1_AddSuppressionsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_AddSuppressionsRequest_descriptor,
+        new java.lang.String[] { "TenantId", "Suppressions", "Source", });
+    internal_static_postwave_v1_AddSuppressionsResponse_descriptor =
+      getDescriptor().getMessageType(43);
+    internal_static_postwave_v1_AddSuppressionsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_AddSuppressionsResponse_descriptor,
+        new java.lang.String[] { "Added", });
+    internal_static_postwave_v1_GetSuppressionRequest_descriptor =
+      getDescriptor().getMessageType(44);
+    internal_static_postwave_v1_GetSuppressionRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_GetSuppressionRequest_descriptor,
+        new java.lang.String[] { "TenantId", "Address", });
+    internal_static_postwave_v1_ListSuppressionsRequest_descriptor =
+      getDescriptor().getMessageType(45);
+    internal_static_postwave_v1_ListSuppressionsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ListSuppressionsRequest_descriptor,
+        new java.lang.String[] { "TenantId", "PageSize", "PageToken", });
+    internal_static_postwave_v1_ListSuppressionsResponse_descriptor =
+      getDescriptor().getMessageType(46);
+    internal_static_postwave_v1_ListSuppressionsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ListSuppressionsResponse_descriptor,
+        new java.lang.String[] { "Suppressions", "NextPageToken", });
+    internal_static_postwave_v1_RemoveSuppressionRequest_descriptor =
+      getDescriptor().getMessageType(47);
+    internal_static_postwave_v1_RemoveSuppressionRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_RemoveSuppressionRequest_descriptor,
+        new java.lang.String[] { "TenantId", "Address", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.api.AnnotationsProto.getDescriptor();
     com.google.protobuf.StructProto.getDescriptor();

@@ -325,6 +325,502 @@ public final class AdminServiceGrpc {
     return getRenderTemplateMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.AddSendingDomainRequest,
+      io.postwave.v1.SendingDomain> getAddSendingDomainMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "AddSendingDomain",
+      requestType = io.postwave.v1.AddSendingDomainRequest.class,
+      responseType = io.postwave.v1.SendingDomain.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.AddSendingDomainRequest,
+      io.postwave.v1.SendingDomain> getAddSendingDomainMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.AddSendingDomainRequest, io.postwave.v1.SendingDomain> getAddSendingDomainMethod;
+    if ((getAddSendingDomainMethod = AdminServiceGrpc.getAddSendingDomainMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getAddSendingDomainMethod = AdminServiceGrpc.getAddSendingDomainMethod) == null) {
+          AdminServiceGrpc.getAddSendingDomainMethod = getAddSendingDomainMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.AddSendingDomainRequest, io.postwave.v1.SendingDomain>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "AddSendingDomain"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.AddSendingDomainRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.SendingDomain.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("AddSendingDomain"))
+              .build();
+        }
+      }
+    }
+    return getAddSendingDomainMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.ListSendingDomainsRequest,
+      io.postwave.v1.ListSendingDomainsResponse> getListSendingDomainsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListSendingDomains",
+      requestType = io.postwave.v1.ListSendingDomainsRequest.class,
+      responseType = io.postwave.v1.ListSendingDomainsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.ListSendingDomainsRequest,
+      io.postwave.v1.ListSendingDomainsResponse> getListSendingDomainsMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.ListSendingDomainsRequest, io.postwave.v1.ListSendingDomainsResponse> getListSendingDomainsMethod;
+    if ((getListSendingDomainsMethod = AdminServiceGrpc.getListSendingDomainsMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getListSendingDomainsMethod = AdminServiceGrpc.getListSendingDomainsMethod) == null) {
+          AdminServiceGrpc.getListSendingDomainsMethod = getListSendingDomainsMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.ListSendingDomainsRequest, io.postwave.v1.ListSendingDomainsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListSendingDomains"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ListSendingDomainsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ListSendingDomainsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("ListSendingDomains"))
+              .build();
+        }
+      }
+    }
+    return getListSendingDomainsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.GetSendingDomainRequest,
+      io.postwave.v1.SendingDomain> getGetSendingDomainMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetSendingDomain",
+      requestType = io.postwave.v1.GetSendingDomainRequest.class,
+      responseType = io.postwave.v1.SendingDomain.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.GetSendingDomainRequest,
+      io.postwave.v1.SendingDomain> getGetSendingDomainMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.GetSendingDomainRequest, io.postwave.v1.SendingDomain> getGetSendingDomainMethod;
+    if ((getGetSendingDomainMethod = AdminServiceGrpc.getGetSendingDomainMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getGetSendingDomainMethod = AdminServiceGrpc.getGetSendingDomainMethod) == null) {
+          AdminServiceGrpc.getGetSendingDomainMethod = getGetSendingDomainMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.GetSendingDomainRequest, io.postwave.v1.SendingDomain>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetSendingDomain"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.GetSendingDomainRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.SendingDomain.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("GetSendingDomain"))
+              .build();
+        }
+      }
+    }
+    return getGetSendingDomainMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.VerifySendingDomainRequest,
+      io.postwave.v1.SendingDomain> getVerifySendingDomainMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "VerifySendingDomain",
+      requestType = io.postwave.v1.VerifySendingDomainRequest.class,
+      responseType = io.postwave.v1.SendingDomain.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.VerifySendingDomainRequest,
+      io.postwave.v1.SendingDomain> getVerifySendingDomainMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.VerifySendingDomainRequest, io.postwave.v1.SendingDomain> getVerifySendingDomainMethod;
+    if ((getVerifySendingDomainMethod = AdminServiceGrpc.getVerifySendingDomainMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getVerifySendingDomainMethod = AdminServiceGrpc.getVerifySendingDomainMethod) == null) {
+          AdminServiceGrpc.getVerifySendingDomainMethod = getVerifySendingDomainMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.VerifySendingDomainRequest, io.postwave.v1.SendingDomain>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "VerifySendingDomain"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.VerifySendingDomainRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.SendingDomain.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("VerifySendingDomain"))
+              .build();
+        }
+      }
+    }
+    return getVerifySendingDomainMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.RotateDkimKeysRequest,
+      io.postwave.v1.SendingDomain> getRotateDkimKeysMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RotateDkimKeys",
+      requestType = io.postwave.v1.RotateDkimKeysRequest.class,
+      responseType = io.postwave.v1.SendingDomain.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.RotateDkimKeysRequest,
+      io.postwave.v1.SendingDomain> getRotateDkimKeysMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.RotateDkimKeysRequest, io.postwave.v1.SendingDomain> getRotateDkimKeysMethod;
+    if ((getRotateDkimKeysMethod = AdminServiceGrpc.getRotateDkimKeysMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getRotateDkimKeysMethod = AdminServiceGrpc.getRotateDkimKeysMethod) == null) {
+          AdminServiceGrpc.getRotateDkimKeysMethod = getRotateDkimKeysMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.RotateDkimKeysRequest, io.postwave.v1.SendingDomain>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RotateDkimKeys"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.RotateDkimKeysRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.SendingDomain.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("RotateDkimKeys"))
+              .build();
+        }
+      }
+    }
+    return getRotateDkimKeysMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.CreateWebhookRequest,
+      io.postwave.v1.Webhook> getCreateWebhookMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "CreateWebhook",
+      requestType = io.postwave.v1.CreateWebhookRequest.class,
+      responseType = io.postwave.v1.Webhook.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.CreateWebhookRequest,
+      io.postwave.v1.Webhook> getCreateWebhookMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.CreateWebhookRequest, io.postwave.v1.Webhook> getCreateWebhookMethod;
+    if ((getCreateWebhookMethod = AdminServiceGrpc.getCreateWebhookMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getCreateWebhookMethod = AdminServiceGrpc.getCreateWebhookMethod) == null) {
+          AdminServiceGrpc.getCreateWebhookMethod = getCreateWebhookMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.CreateWebhookRequest, io.postwave.v1.Webhook>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CreateWebhook"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.CreateWebhookRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.Webhook.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("CreateWebhook"))
+              .build();
+        }
+      }
+    }
+    return getCreateWebhookMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.ListWebhooksRequest,
+      io.postwave.v1.ListWebhooksResponse> getListWebhooksMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListWebhooks",
+      requestType = io.postwave.v1.ListWebhooksRequest.class,
+      responseType = io.postwave.v1.ListWebhooksResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.ListWebhooksRequest,
+      io.postwave.v1.ListWebhooksResponse> getListWebhooksMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.ListWebhooksRequest, io.postwave.v1.ListWebhooksResponse> getListWebhooksMethod;
+    if ((getListWebhooksMethod = AdminServiceGrpc.getListWebhooksMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getListWebhooksMethod = AdminServiceGrpc.getListWebhooksMethod) == null) {
+          AdminServiceGrpc.getListWebhooksMethod = getListWebhooksMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.ListWebhooksRequest, io.postwave.v1.ListWebhooksResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListWebhooks"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ListWebhooksRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ListWebhooksResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("ListWebhooks"))
+              .build();
+        }
+      }
+    }
+    return getListWebhooksMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.DeleteWebhookRequest,
+      io.postwave.v1.DeleteWebhookResponse> getDeleteWebhookMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "DeleteWebhook",
+      requestType = io.postwave.v1.DeleteWebhookRequest.class,
+      responseType = io.postwave.v1.DeleteWebhookResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.DeleteWebhookRequest,
+      io.postwave.v1.DeleteWebhookResponse> getDeleteWebhookMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.DeleteWebhookRequest, io.postwave.v1.DeleteWebhookResponse> getDeleteWebhookMethod;
+    if ((getDeleteWebhookMethod = AdminServiceGrpc.getDeleteWebhookMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getDeleteWebhookMethod = AdminServiceGrpc.getDeleteWebhookMethod) == null) {
+          AdminServiceGrpc.getDeleteWebhookMethod = getDeleteWebhookMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.DeleteWebhookRequest, io.postwave.v1.DeleteWebhookResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "DeleteWebhook"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.DeleteWebhookRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.DeleteWebhookResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("DeleteWebhook"))
+              .build();
+        }
+      }
+    }
+    return getDeleteWebhookMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.RotateWebhookSecretRequest,
+      io.postwave.v1.Webhook> getRotateWebhookSecretMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RotateWebhookSecret",
+      requestType = io.postwave.v1.RotateWebhookSecretRequest.class,
+      responseType = io.postwave.v1.Webhook.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.RotateWebhookSecretRequest,
+      io.postwave.v1.Webhook> getRotateWebhookSecretMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.RotateWebhookSecretRequest, io.postwave.v1.Webhook> getRotateWebhookSecretMethod;
+    if ((getRotateWebhookSecretMethod = AdminServiceGrpc.getRotateWebhookSecretMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getRotateWebhookSecretMethod = AdminServiceGrpc.getRotateWebhookSecretMethod) == null) {
+          AdminServiceGrpc.getRotateWebhookSecretMethod = getRotateWebhookSecretMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.RotateWebhookSecretRequest, io.postwave.v1.Webhook>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RotateWebhookSecret"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.RotateWebhookSecretRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.Webhook.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("RotateWebhookSecret"))
+              .build();
+        }
+      }
+    }
+    return getRotateWebhookSecretMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.TestWebhookRequest,
+      io.postwave.v1.TestWebhookResponse> getTestWebhookMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "TestWebhook",
+      requestType = io.postwave.v1.TestWebhookRequest.class,
+      responseType = io.postwave.v1.TestWebhookResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.TestWebhookRequest,
+      io.postwave.v1.TestWebhookResponse> getTestWebhookMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.TestWebhookRequest, io.postwave.v1.TestWebhookResponse> getTestWebhookMethod;
+    if ((getTestWebhookMethod = AdminServiceGrpc.getTestWebhookMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getTestWebhookMethod = AdminServiceGrpc.getTestWebhookMethod) == null) {
+          AdminServiceGrpc.getTestWebhookMethod = getTestWebhookMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.TestWebhookRequest, io.postwave.v1.TestWebhookResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "TestWebhook"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.TestWebhookRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.TestWebhookResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("TestWebhook"))
+              .build();
+        }
+      }
+    }
+    return getTestWebhookMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.RedriveWebhookRequest,
+      io.postwave.v1.Webhook> getRedriveWebhookMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RedriveWebhook",
+      requestType = io.postwave.v1.RedriveWebhookRequest.class,
+      responseType = io.postwave.v1.Webhook.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.RedriveWebhookRequest,
+      io.postwave.v1.Webhook> getRedriveWebhookMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.RedriveWebhookRequest, io.postwave.v1.Webhook> getRedriveWebhookMethod;
+    if ((getRedriveWebhookMethod = AdminServiceGrpc.getRedriveWebhookMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getRedriveWebhookMethod = AdminServiceGrpc.getRedriveWebhookMethod) == null) {
+          AdminServiceGrpc.getRedriveWebhookMethod = getRedriveWebhookMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.RedriveWebhookRequest, io.postwave.v1.Webhook>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RedriveWebhook"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.RedriveWebhookRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.Webhook.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("RedriveWebhook"))
+              .build();
+        }
+      }
+    }
+    return getRedriveWebhookMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.EraseRecipientRequest,
+      io.postwave.v1.EraseRecipientResponse> getEraseRecipientMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "EraseRecipient",
+      requestType = io.postwave.v1.EraseRecipientRequest.class,
+      responseType = io.postwave.v1.EraseRecipientResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.EraseRecipientRequest,
+      io.postwave.v1.EraseRecipientResponse> getEraseRecipientMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.EraseRecipientRequest, io.postwave.v1.EraseRecipientResponse> getEraseRecipientMethod;
+    if ((getEraseRecipientMethod = AdminServiceGrpc.getEraseRecipientMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getEraseRecipientMethod = AdminServiceGrpc.getEraseRecipientMethod) == null) {
+          AdminServiceGrpc.getEraseRecipientMethod = getEraseRecipientMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.EraseRecipientRequest, io.postwave.v1.EraseRecipientResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "EraseRecipient"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.EraseRecipientRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.EraseRecipientResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("EraseRecipient"))
+              .build();
+        }
+      }
+    }
+    return getEraseRecipientMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.AddSuppressionsRequest,
+      io.postwave.v1.AddSuppressionsResponse> getAddSuppressionsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "AddSuppressions",
+      requestType = io.postwave.v1.AddSuppressionsRequest.class,
+      responseType = io.postwave.v1.AddSuppressionsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.AddSuppressionsRequest,
+      io.postwave.v1.AddSuppressionsResponse> getAddSuppressionsMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.AddSuppressionsRequest, io.postwave.v1.AddSuppressionsResponse> getAddSuppressionsMethod;
+    if ((getAddSuppressionsMethod = AdminServiceGrpc.getAddSuppressionsMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getAddSuppressionsMethod = AdminServiceGrpc.getAddSuppressionsMethod) == null) {
+          AdminServiceGrpc.getAddSuppressionsMethod = getAddSuppressionsMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.AddSuppressionsRequest, io.postwave.v1.AddSuppressionsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "AddSuppressions"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.AddSuppressionsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.AddSuppressionsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("AddSuppressions"))
+              .build();
+        }
+      }
+    }
+    return getAddSuppressionsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.GetSuppressionRequest,
+      io.postwave.v1.Suppression> getGetSuppressionMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetSuppression",
+      requestType = io.postwave.v1.GetSuppressionRequest.class,
+      responseType = io.postwave.v1.Suppression.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.GetSuppressionRequest,
+      io.postwave.v1.Suppression> getGetSuppressionMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.GetSuppressionRequest, io.postwave.v1.Suppression> getGetSuppressionMethod;
+    if ((getGetSuppressionMethod = AdminServiceGrpc.getGetSuppressionMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getGetSuppressionMethod = AdminServiceGrpc.getGetSuppressionMethod) == null) {
+          AdminServiceGrpc.getGetSuppressionMethod = getGetSuppressionMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.GetSuppressionRequest, io.postwave.v1.Suppression>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetSuppression"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.GetSuppressionRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.Suppression.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("GetSuppression"))
+              .build();
+        }
+      }
+    }
+    return getGetSuppressionMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.ListSuppressionsRequest,
+      io.postwave.v1.ListSuppressionsResponse> getListSuppressionsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListSuppressions",
+      requestType = io.postwave.v1.ListSuppressionsRequest.class,
+      responseType = io.postwave.v1.ListSuppressionsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.ListSuppressionsRequest,
+      io.postwave.v1.ListSuppressionsResponse> getListSuppressionsMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.ListSuppressionsRequest, io.postwave.v1.ListSuppressionsResponse> getListSuppressionsMethod;
+    if ((getListSuppressionsMethod = AdminServiceGrpc.getListSuppressionsMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getListSuppressionsMethod = AdminServiceGrpc.getListSuppressionsMethod) == null) {
+          AdminServiceGrpc.getListSuppressionsMethod = getListSuppressionsMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.ListSuppressionsRequest, io.postwave.v1.ListSuppressionsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListSuppressions"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ListSuppressionsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ListSuppressionsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("ListSuppressions"))
+              .build();
+        }
+      }
+    }
+    return getListSuppressionsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.RemoveSuppressionRequest,
+      io.postwave.v1.Suppression> getRemoveSuppressionMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RemoveSuppression",
+      requestType = io.postwave.v1.RemoveSuppressionRequest.class,
+      responseType = io.postwave.v1.Suppression.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.RemoveSuppressionRequest,
+      io.postwave.v1.Suppression> getRemoveSuppressionMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.RemoveSuppressionRequest, io.postwave.v1.Suppression> getRemoveSuppressionMethod;
+    if ((getRemoveSuppressionMethod = AdminServiceGrpc.getRemoveSuppressionMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getRemoveSuppressionMethod = AdminServiceGrpc.getRemoveSuppressionMethod) == null) {
+          AdminServiceGrpc.getRemoveSuppressionMethod = getRemoveSuppressionMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.RemoveSuppressionRequest, io.postwave.v1.Suppression>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RemoveSuppression"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.RemoveSuppressionRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.Suppression.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("RemoveSuppression"))
+              .build();
+        }
+      }
+    }
+    return getRemoveSuppressionMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -460,6 +956,165 @@ public final class AdminServiceGrpc {
         io.grpc.stub.StreamObserver<io.postwave.v1.RenderTemplateResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRenderTemplateMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * --- sending domains (deliverability) ---
+     * AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+     * default; private keys encrypted at rest) and returns the DNS records to publish.
+     * </pre>
+     */
+    default void addSendingDomain(io.postwave.v1.AddSendingDomainRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getAddSendingDomainMethod(), responseObserver);
+    }
+
+    /**
+     */
+    default void listSendingDomains(io.postwave.v1.ListSendingDomainsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.ListSendingDomainsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListSendingDomainsMethod(), responseObserver);
+    }
+
+    /**
+     */
+    default void getSendingDomain(io.postwave.v1.GetSendingDomainRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetSendingDomainMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * VerifySendingDomain checks every record against DNS now; each record reports what is
+     * missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+     * </pre>
+     */
+    default void verifySendingDomain(io.postwave.v1.VerifySendingDomainRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getVerifySendingDomainMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+     * published, and the old selector then retires after a grace period.
+     * </pre>
+     */
+    default void rotateDkimKeys(io.postwave.v1.RotateDkimKeysRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRotateDkimKeysMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * --- webhooks and erasure (tracking) ---
+     * CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+     * </pre>
+     */
+    default void createWebhook(io.postwave.v1.CreateWebhookRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Webhook> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCreateWebhookMethod(), responseObserver);
+    }
+
+    /**
+     */
+    default void listWebhooks(io.postwave.v1.ListWebhooksRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.ListWebhooksResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListWebhooksMethod(), responseObserver);
+    }
+
+    /**
+     */
+    default void deleteWebhook(io.postwave.v1.DeleteWebhookRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.DeleteWebhookResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getDeleteWebhookMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires.
+     * </pre>
+     */
+    default void rotateWebhookSecret(io.postwave.v1.RotateWebhookSecretRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Webhook> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRotateWebhookSecretMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * TestWebhook sends one signed sample event to the endpoint now and reports the answer.
+     * </pre>
+     */
+    default void testWebhook(io.postwave.v1.TestWebhookRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.TestWebhookResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getTestWebhookMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+     * (or after `after_event_id`, to replay events the receiver lost).
+     * </pre>
+     */
+    default void redriveWebhook(io.postwave.v1.RedriveWebhookRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Webhook> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRedriveWebhookMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * EraseRecipient removes a recipient's personal data from the tenant's messages and events
+     * (right to erasure); a suppression of the address is kept, as a hash.
+     * </pre>
+     */
+    default void eraseRecipient(io.postwave.v1.EraseRecipientRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.EraseRecipientResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getEraseRecipientMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * --- suppressions (storage) ---
+     * AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+     * mail to them is dropped at acceptance and again just before sending. An entry given
+     * `expires` is temporary and lifts itself then.
+     * </pre>
+     */
+    default void addSuppressions(io.postwave.v1.AddSuppressionsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.AddSuppressionsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getAddSuppressionsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetSuppression answers whether an address is suppressed, and why (reason, the event that
+     * caused it, when, until when); NOT_FOUND if it is not.
+     * </pre>
+     */
+    default void getSuppression(io.postwave.v1.GetSuppressionRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Suppression> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetSuppressionMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListSuppressions pages through the tenant's live suppressions.
+     * </pre>
+     */
+    default void listSuppressions(io.postwave.v1.ListSuppressionsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.ListSuppressionsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListSuppressionsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
+     * </pre>
+     */
+    default void removeSuppression(io.postwave.v1.RemoveSuppressionRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Suppression> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRemoveSuppressionMethod(), responseObserver);
+    }
   }
 
   /**
@@ -574,6 +1229,181 @@ public final class AdminServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getRenderTemplateMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * --- sending domains (deliverability) ---
+     * AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+     * default; private keys encrypted at rest) and returns the DNS records to publish.
+     * </pre>
+     */
+    public void addSendingDomain(io.postwave.v1.AddSendingDomainRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getAddSendingDomainMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     */
+    public void listSendingDomains(io.postwave.v1.ListSendingDomainsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.ListSendingDomainsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListSendingDomainsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     */
+    public void getSendingDomain(io.postwave.v1.GetSendingDomainRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetSendingDomainMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * VerifySendingDomain checks every record against DNS now; each record reports what is
+     * missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+     * </pre>
+     */
+    public void verifySendingDomain(io.postwave.v1.VerifySendingDomainRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getVerifySendingDomainMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+     * published, and the old selector then retires after a grace period.
+     * </pre>
+     */
+    public void rotateDkimKeys(io.postwave.v1.RotateDkimKeysRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRotateDkimKeysMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * --- webhooks and erasure (tracking) ---
+     * CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+     * </pre>
+     */
+    public void createWebhook(io.postwave.v1.CreateWebhookRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Webhook> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getCreateWebhookMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     */
+    public void listWebhooks(io.postwave.v1.ListWebhooksRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.ListWebhooksResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListWebhooksMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     */
+    public void deleteWebhook(io.postwave.v1.DeleteWebhookRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.DeleteWebhookResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getDeleteWebhookMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires.
+     * </pre>
+     */
+    public void rotateWebhookSecret(io.postwave.v1.RotateWebhookSecretRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Webhook> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRotateWebhookSecretMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * TestWebhook sends one signed sample event to the endpoint now and reports the answer.
+     * </pre>
+     */
+    public void testWebhook(io.postwave.v1.TestWebhookRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.TestWebhookResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getTestWebhookMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+     * (or after `after_event_id`, to replay events the receiver lost).
+     * </pre>
+     */
+    public void redriveWebhook(io.postwave.v1.RedriveWebhookRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Webhook> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRedriveWebhookMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * EraseRecipient removes a recipient's personal data from the tenant's messages and events
+     * (right to erasure); a suppression of the address is kept, as a hash.
+     * </pre>
+     */
+    public void eraseRecipient(io.postwave.v1.EraseRecipientRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.EraseRecipientResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getEraseRecipientMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * --- suppressions (storage) ---
+     * AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+     * mail to them is dropped at acceptance and again just before sending. An entry given
+     * `expires` is temporary and lifts itself then.
+     * </pre>
+     */
+    public void addSuppressions(io.postwave.v1.AddSuppressionsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.AddSuppressionsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getAddSuppressionsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetSuppression answers whether an address is suppressed, and why (reason, the event that
+     * caused it, when, until when); NOT_FOUND if it is not.
+     * </pre>
+     */
+    public void getSuppression(io.postwave.v1.GetSuppressionRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Suppression> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetSuppressionMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListSuppressions pages through the tenant's live suppressions.
+     * </pre>
+     */
+    public void listSuppressions(io.postwave.v1.ListSuppressionsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.ListSuppressionsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListSuppressionsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
+     * </pre>
+     */
+    public void removeSuppression(io.postwave.v1.RemoveSuppressionRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.Suppression> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRemoveSuppressionMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -664,6 +1494,165 @@ public final class AdminServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getRenderTemplateMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * --- sending domains (deliverability) ---
+     * AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+     * default; private keys encrypted at rest) and returns the DNS records to publish.
+     * </pre>
+     */
+    public io.postwave.v1.SendingDomain addSendingDomain(io.postwave.v1.AddSendingDomainRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getAddSendingDomainMethod(), getCallOptions(), request);
+    }
+
+    /**
+     */
+    public io.postwave.v1.ListSendingDomainsResponse listSendingDomains(io.postwave.v1.ListSendingDomainsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListSendingDomainsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     */
+    public io.postwave.v1.SendingDomain getSendingDomain(io.postwave.v1.GetSendingDomainRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetSendingDomainMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * VerifySendingDomain checks every record against DNS now; each record reports what is
+     * missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+     * </pre>
+     */
+    public io.postwave.v1.SendingDomain verifySendingDomain(io.postwave.v1.VerifySendingDomainRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getVerifySendingDomainMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+     * published, and the old selector then retires after a grace period.
+     * </pre>
+     */
+    public io.postwave.v1.SendingDomain rotateDkimKeys(io.postwave.v1.RotateDkimKeysRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getRotateDkimKeysMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * --- webhooks and erasure (tracking) ---
+     * CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+     * </pre>
+     */
+    public io.postwave.v1.Webhook createWebhook(io.postwave.v1.CreateWebhookRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getCreateWebhookMethod(), getCallOptions(), request);
+    }
+
+    /**
+     */
+    public io.postwave.v1.ListWebhooksResponse listWebhooks(io.postwave.v1.ListWebhooksRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListWebhooksMethod(), getCallOptions(), request);
+    }
+
+    /**
+     */
+    public io.postwave.v1.DeleteWebhookResponse deleteWebhook(io.postwave.v1.DeleteWebhookRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getDeleteWebhookMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires.
+     * </pre>
+     */
+    public io.postwave.v1.Webhook rotateWebhookSecret(io.postwave.v1.RotateWebhookSecretRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getRotateWebhookSecretMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * TestWebhook sends one signed sample event to the endpoint now and reports the answer.
+     * </pre>
+     */
+    public io.postwave.v1.TestWebhookResponse testWebhook(io.postwave.v1.TestWebhookRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getTestWebhookMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+     * (or after `after_event_id`, to replay events the receiver lost).
+     * </pre>
+     */
+    public io.postwave.v1.Webhook redriveWebhook(io.postwave.v1.RedriveWebhookRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getRedriveWebhookMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * EraseRecipient removes a recipient's personal data from the tenant's messages and events
+     * (right to erasure); a suppression of the address is kept, as a hash.
+     * </pre>
+     */
+    public io.postwave.v1.EraseRecipientResponse eraseRecipient(io.postwave.v1.EraseRecipientRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getEraseRecipientMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * --- suppressions (storage) ---
+     * AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+     * mail to them is dropped at acceptance and again just before sending. An entry given
+     * `expires` is temporary and lifts itself then.
+     * </pre>
+     */
+    public io.postwave.v1.AddSuppressionsResponse addSuppressions(io.postwave.v1.AddSuppressionsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getAddSuppressionsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetSuppression answers whether an address is suppressed, and why (reason, the event that
+     * caused it, when, until when); NOT_FOUND if it is not.
+     * </pre>
+     */
+    public io.postwave.v1.Suppression getSuppression(io.postwave.v1.GetSuppressionRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetSuppressionMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListSuppressions pages through the tenant's live suppressions.
+     * </pre>
+     */
+    public io.postwave.v1.ListSuppressionsResponse listSuppressions(io.postwave.v1.ListSuppressionsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListSuppressionsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
+     * </pre>
+     */
+    public io.postwave.v1.Suppression removeSuppression(io.postwave.v1.RemoveSuppressionRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getRemoveSuppressionMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -753,6 +1742,165 @@ public final class AdminServiceGrpc {
     public io.postwave.v1.RenderTemplateResponse renderTemplate(io.postwave.v1.RenderTemplateRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getRenderTemplateMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * --- sending domains (deliverability) ---
+     * AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+     * default; private keys encrypted at rest) and returns the DNS records to publish.
+     * </pre>
+     */
+    public io.postwave.v1.SendingDomain addSendingDomain(io.postwave.v1.AddSendingDomainRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getAddSendingDomainMethod(), getCallOptions(), request);
+    }
+
+    /**
+     */
+    public io.postwave.v1.ListSendingDomainsResponse listSendingDomains(io.postwave.v1.ListSendingDomainsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListSendingDomainsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     */
+    public io.postwave.v1.SendingDomain getSendingDomain(io.postwave.v1.GetSendingDomainRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetSendingDomainMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * VerifySendingDomain checks every record against DNS now; each record reports what is
+     * missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+     * </pre>
+     */
+    public io.postwave.v1.SendingDomain verifySendingDomain(io.postwave.v1.VerifySendingDomainRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getVerifySendingDomainMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+     * published, and the old selector then retires after a grace period.
+     * </pre>
+     */
+    public io.postwave.v1.SendingDomain rotateDkimKeys(io.postwave.v1.RotateDkimKeysRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRotateDkimKeysMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * --- webhooks and erasure (tracking) ---
+     * CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+     * </pre>
+     */
+    public io.postwave.v1.Webhook createWebhook(io.postwave.v1.CreateWebhookRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getCreateWebhookMethod(), getCallOptions(), request);
+    }
+
+    /**
+     */
+    public io.postwave.v1.ListWebhooksResponse listWebhooks(io.postwave.v1.ListWebhooksRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListWebhooksMethod(), getCallOptions(), request);
+    }
+
+    /**
+     */
+    public io.postwave.v1.DeleteWebhookResponse deleteWebhook(io.postwave.v1.DeleteWebhookRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getDeleteWebhookMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires.
+     * </pre>
+     */
+    public io.postwave.v1.Webhook rotateWebhookSecret(io.postwave.v1.RotateWebhookSecretRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRotateWebhookSecretMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * TestWebhook sends one signed sample event to the endpoint now and reports the answer.
+     * </pre>
+     */
+    public io.postwave.v1.TestWebhookResponse testWebhook(io.postwave.v1.TestWebhookRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getTestWebhookMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+     * (or after `after_event_id`, to replay events the receiver lost).
+     * </pre>
+     */
+    public io.postwave.v1.Webhook redriveWebhook(io.postwave.v1.RedriveWebhookRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRedriveWebhookMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * EraseRecipient removes a recipient's personal data from the tenant's messages and events
+     * (right to erasure); a suppression of the address is kept, as a hash.
+     * </pre>
+     */
+    public io.postwave.v1.EraseRecipientResponse eraseRecipient(io.postwave.v1.EraseRecipientRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getEraseRecipientMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * --- suppressions (storage) ---
+     * AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+     * mail to them is dropped at acceptance and again just before sending. An entry given
+     * `expires` is temporary and lifts itself then.
+     * </pre>
+     */
+    public io.postwave.v1.AddSuppressionsResponse addSuppressions(io.postwave.v1.AddSuppressionsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getAddSuppressionsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetSuppression answers whether an address is suppressed, and why (reason, the event that
+     * caused it, when, until when); NOT_FOUND if it is not.
+     * </pre>
+     */
+    public io.postwave.v1.Suppression getSuppression(io.postwave.v1.GetSuppressionRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetSuppressionMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListSuppressions pages through the tenant's live suppressions.
+     * </pre>
+     */
+    public io.postwave.v1.ListSuppressionsResponse listSuppressions(io.postwave.v1.ListSuppressionsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListSuppressionsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
+     * </pre>
+     */
+    public io.postwave.v1.Suppression removeSuppression(io.postwave.v1.RemoveSuppressionRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRemoveSuppressionMethod(), getCallOptions(), request);
     }
   }
 
@@ -854,6 +2002,181 @@ public final class AdminServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getRenderTemplateMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * --- sending domains (deliverability) ---
+     * AddSendingDomain registers a From domain, generates its DKIM keys (RSA-2048 and Ed25519 by
+     * default; private keys encrypted at rest) and returns the DNS records to publish.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.SendingDomain> addSendingDomain(
+        io.postwave.v1.AddSendingDomainRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getAddSendingDomainMethod(), getCallOptions()), request);
+    }
+
+    /**
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.ListSendingDomainsResponse> listSendingDomains(
+        io.postwave.v1.ListSendingDomainsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListSendingDomainsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.SendingDomain> getSendingDomain(
+        io.postwave.v1.GetSendingDomainRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetSendingDomainMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * VerifySendingDomain checks every record against DNS now; each record reports what is
+     * missing or wrong. A verified domain may send; a new DKIM selector found published becomes active.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.SendingDomain> verifySendingDomain(
+        io.postwave.v1.VerifySendingDomainRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getVerifySendingDomainMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * RotateDkimKeys adds a new selector per algorithm; it signs once a verification finds it
+     * published, and the old selector then retires after a grace period.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.SendingDomain> rotateDkimKeys(
+        io.postwave.v1.RotateDkimKeysRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRotateDkimKeysMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * --- webhooks and erasure (tracking) ---
+     * CreateWebhook adds an endpoint; the response holds its signing secret (Standard Webhooks).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.Webhook> createWebhook(
+        io.postwave.v1.CreateWebhookRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getCreateWebhookMethod(), getCallOptions()), request);
+    }
+
+    /**
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.ListWebhooksResponse> listWebhooks(
+        io.postwave.v1.ListWebhooksRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListWebhooksMethod(), getCallOptions()), request);
+    }
+
+    /**
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.DeleteWebhookResponse> deleteWebhook(
+        io.postwave.v1.DeleteWebhookRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getDeleteWebhookMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * RotateWebhookSecret issues a new secret; requests are signed with both until the old one expires.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.Webhook> rotateWebhookSecret(
+        io.postwave.v1.RotateWebhookSecretRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRotateWebhookSecretMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * TestWebhook sends one signed sample event to the endpoint now and reports the answer.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.TestWebhookResponse> testWebhook(
+        io.postwave.v1.TestWebhookRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getTestWebhookMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * RedriveWebhook re-enables an endpoint and delivers again from after its last delivered event
+     * (or after `after_event_id`, to replay events the receiver lost).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.Webhook> redriveWebhook(
+        io.postwave.v1.RedriveWebhookRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRedriveWebhookMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * EraseRecipient removes a recipient's personal data from the tenant's messages and events
+     * (right to erasure); a suppression of the address is kept, as a hash.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.EraseRecipientResponse> eraseRecipient(
+        io.postwave.v1.EraseRecipientRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getEraseRecipientMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * --- suppressions (storage) ---
+     * AddSuppressions suppresses addresses for the tenant (up to 1,000 per call, all or none):
+     * mail to them is dropped at acceptance and again just before sending. An entry given
+     * `expires` is temporary and lifts itself then.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.AddSuppressionsResponse> addSuppressions(
+        io.postwave.v1.AddSuppressionsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getAddSuppressionsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * GetSuppression answers whether an address is suppressed, and why (reason, the event that
+     * caused it, when, until when); NOT_FOUND if it is not.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.Suppression> getSuppression(
+        io.postwave.v1.GetSuppressionRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetSuppressionMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * ListSuppressions pages through the tenant's live suppressions.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.ListSuppressionsResponse> listSuppressions(
+        io.postwave.v1.ListSuppressionsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListSuppressionsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.Suppression> removeSuppression(
+        io.postwave.v1.RemoveSuppressionRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRemoveSuppressionMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_TENANT = 0;
@@ -866,6 +2189,22 @@ public final class AdminServiceGrpc {
   private static final int METHODID_LIST_TEMPLATES = 7;
   private static final int METHODID_DELETE_TEMPLATE = 8;
   private static final int METHODID_RENDER_TEMPLATE = 9;
+  private static final int METHODID_ADD_SENDING_DOMAIN = 10;
+  private static final int METHODID_LIST_SENDING_DOMAINS = 11;
+  private static final int METHODID_GET_SENDING_DOMAIN = 12;
+  private static final int METHODID_VERIFY_SENDING_DOMAIN = 13;
+  private static final int METHODID_ROTATE_DKIM_KEYS = 14;
+  private static final int METHODID_CREATE_WEBHOOK = 15;
+  private static final int METHODID_LIST_WEBHOOKS = 16;
+  private static final int METHODID_DELETE_WEBHOOK = 17;
+  private static final int METHODID_ROTATE_WEBHOOK_SECRET = 18;
+  private static final int METHODID_TEST_WEBHOOK = 19;
+  private static final int METHODID_REDRIVE_WEBHOOK = 20;
+  private static final int METHODID_ERASE_RECIPIENT = 21;
+  private static final int METHODID_ADD_SUPPRESSIONS = 22;
+  private static final int METHODID_GET_SUPPRESSION = 23;
+  private static final int METHODID_LIST_SUPPRESSIONS = 24;
+  private static final int METHODID_REMOVE_SUPPRESSION = 25;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -923,6 +2262,70 @@ public final class AdminServiceGrpc {
         case METHODID_RENDER_TEMPLATE:
           serviceImpl.renderTemplate((io.postwave.v1.RenderTemplateRequest) request,
               (io.grpc.stub.StreamObserver<io.postwave.v1.RenderTemplateResponse>) responseObserver);
+          break;
+        case METHODID_ADD_SENDING_DOMAIN:
+          serviceImpl.addSendingDomain((io.postwave.v1.AddSendingDomainRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain>) responseObserver);
+          break;
+        case METHODID_LIST_SENDING_DOMAINS:
+          serviceImpl.listSendingDomains((io.postwave.v1.ListSendingDomainsRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.ListSendingDomainsResponse>) responseObserver);
+          break;
+        case METHODID_GET_SENDING_DOMAIN:
+          serviceImpl.getSendingDomain((io.postwave.v1.GetSendingDomainRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain>) responseObserver);
+          break;
+        case METHODID_VERIFY_SENDING_DOMAIN:
+          serviceImpl.verifySendingDomain((io.postwave.v1.VerifySendingDomainRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain>) responseObserver);
+          break;
+        case METHODID_ROTATE_DKIM_KEYS:
+          serviceImpl.rotateDkimKeys((io.postwave.v1.RotateDkimKeysRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.SendingDomain>) responseObserver);
+          break;
+        case METHODID_CREATE_WEBHOOK:
+          serviceImpl.createWebhook((io.postwave.v1.CreateWebhookRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.Webhook>) responseObserver);
+          break;
+        case METHODID_LIST_WEBHOOKS:
+          serviceImpl.listWebhooks((io.postwave.v1.ListWebhooksRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.ListWebhooksResponse>) responseObserver);
+          break;
+        case METHODID_DELETE_WEBHOOK:
+          serviceImpl.deleteWebhook((io.postwave.v1.DeleteWebhookRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.DeleteWebhookResponse>) responseObserver);
+          break;
+        case METHODID_ROTATE_WEBHOOK_SECRET:
+          serviceImpl.rotateWebhookSecret((io.postwave.v1.RotateWebhookSecretRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.Webhook>) responseObserver);
+          break;
+        case METHODID_TEST_WEBHOOK:
+          serviceImpl.testWebhook((io.postwave.v1.TestWebhookRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.TestWebhookResponse>) responseObserver);
+          break;
+        case METHODID_REDRIVE_WEBHOOK:
+          serviceImpl.redriveWebhook((io.postwave.v1.RedriveWebhookRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.Webhook>) responseObserver);
+          break;
+        case METHODID_ERASE_RECIPIENT:
+          serviceImpl.eraseRecipient((io.postwave.v1.EraseRecipientRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.EraseRecipientResponse>) responseObserver);
+          break;
+        case METHODID_ADD_SUPPRESSIONS:
+          serviceImpl.addSuppressions((io.postwave.v1.AddSuppressionsRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.AddSuppressionsResponse>) responseObserver);
+          break;
+        case METHODID_GET_SUPPRESSION:
+          serviceImpl.getSuppression((io.postwave.v1.GetSuppressionRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.Suppression>) responseObserver);
+          break;
+        case METHODID_LIST_SUPPRESSIONS:
+          serviceImpl.listSuppressions((io.postwave.v1.ListSuppressionsRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.ListSuppressionsResponse>) responseObserver);
+          break;
+        case METHODID_REMOVE_SUPPRESSION:
+          serviceImpl.removeSuppression((io.postwave.v1.RemoveSuppressionRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.Suppression>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1012,6 +2415,118 @@ public final class AdminServiceGrpc {
               io.postwave.v1.RenderTemplateRequest,
               io.postwave.v1.RenderTemplateResponse>(
                 service, METHODID_RENDER_TEMPLATE)))
+        .addMethod(
+          getAddSendingDomainMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.AddSendingDomainRequest,
+              io.postwave.v1.SendingDomain>(
+                service, METHODID_ADD_SENDING_DOMAIN)))
+        .addMethod(
+          getListSendingDomainsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.ListSendingDomainsRequest,
+              io.postwave.v1.ListSendingDomainsResponse>(
+                service, METHODID_LIST_SENDING_DOMAINS)))
+        .addMethod(
+          getGetSendingDomainMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.GetSendingDomainRequest,
+              io.postwave.v1.SendingDomain>(
+                service, METHODID_GET_SENDING_DOMAIN)))
+        .addMethod(
+          getVerifySendingDomainMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.VerifySendingDomainRequest,
+              io.postwave.v1.SendingDomain>(
+                service, METHODID_VERIFY_SENDING_DOMAIN)))
+        .addMethod(
+          getRotateDkimKeysMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.RotateDkimKeysRequest,
+              io.postwave.v1.SendingDomain>(
+                service, METHODID_ROTATE_DKIM_KEYS)))
+        .addMethod(
+          getCreateWebhookMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.CreateWebhookRequest,
+              io.postwave.v1.Webhook>(
+                service, METHODID_CREATE_WEBHOOK)))
+        .addMethod(
+          getListWebhooksMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.ListWebhooksRequest,
+              io.postwave.v1.ListWebhooksResponse>(
+                service, METHODID_LIST_WEBHOOKS)))
+        .addMethod(
+          getDeleteWebhookMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.DeleteWebhookRequest,
+              io.postwave.v1.DeleteWebhookResponse>(
+                service, METHODID_DELETE_WEBHOOK)))
+        .addMethod(
+          getRotateWebhookSecretMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.RotateWebhookSecretRequest,
+              io.postwave.v1.Webhook>(
+                service, METHODID_ROTATE_WEBHOOK_SECRET)))
+        .addMethod(
+          getTestWebhookMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.TestWebhookRequest,
+              io.postwave.v1.TestWebhookResponse>(
+                service, METHODID_TEST_WEBHOOK)))
+        .addMethod(
+          getRedriveWebhookMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.RedriveWebhookRequest,
+              io.postwave.v1.Webhook>(
+                service, METHODID_REDRIVE_WEBHOOK)))
+        .addMethod(
+          getEraseRecipientMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.EraseRecipientRequest,
+              io.postwave.v1.EraseRecipientResponse>(
+                service, METHODID_ERASE_RECIPIENT)))
+        .addMethod(
+          getAddSuppressionsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.AddSuppressionsRequest,
+              io.postwave.v1.AddSuppressionsResponse>(
+                service, METHODID_ADD_SUPPRESSIONS)))
+        .addMethod(
+          getGetSuppressionMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.GetSuppressionRequest,
+              io.postwave.v1.Suppression>(
+                service, METHODID_GET_SUPPRESSION)))
+        .addMethod(
+          getListSuppressionsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.ListSuppressionsRequest,
+              io.postwave.v1.ListSuppressionsResponse>(
+                service, METHODID_LIST_SUPPRESSIONS)))
+        .addMethod(
+          getRemoveSuppressionMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.RemoveSuppressionRequest,
+              io.postwave.v1.Suppression>(
+                service, METHODID_REMOVE_SUPPRESSION)))
         .build();
   }
 
@@ -1070,6 +2585,22 @@ public final class AdminServiceGrpc {
               .addMethod(getListTemplatesMethod())
               .addMethod(getDeleteTemplateMethod())
               .addMethod(getRenderTemplateMethod())
+              .addMethod(getAddSendingDomainMethod())
+              .addMethod(getListSendingDomainsMethod())
+              .addMethod(getGetSendingDomainMethod())
+              .addMethod(getVerifySendingDomainMethod())
+              .addMethod(getRotateDkimKeysMethod())
+              .addMethod(getCreateWebhookMethod())
+              .addMethod(getListWebhooksMethod())
+              .addMethod(getDeleteWebhookMethod())
+              .addMethod(getRotateWebhookSecretMethod())
+              .addMethod(getTestWebhookMethod())
+              .addMethod(getRedriveWebhookMethod())
+              .addMethod(getEraseRecipientMethod())
+              .addMethod(getAddSuppressionsMethod())
+              .addMethod(getGetSuppressionMethod())
+              .addMethod(getListSuppressionsMethod())
+              .addMethod(getRemoveSuppressionMethod())
               .build();
         }
       }

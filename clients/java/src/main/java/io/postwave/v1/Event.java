@@ -34,6 +34,7 @@ private static final long serialVersionUID = 0L;
     recipient_ = "";
     sendId_ = "";
     batchId_ = "";
+    machineReason_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -429,6 +430,60 @@ java.lang.String defaultValue) {
     return map.get(key);
   }
 
+  public static final int MACHINE_FIELD_NUMBER = 10;
+  private boolean machine_ = false;
+  /**
+   * <pre>
+   * opened/clicked: counted as machine traffic (proxy, scanner, prefetch), with the reason code.
+   * </pre>
+   *
+   * <code>bool machine = 10 [json_name = "machine"];</code>
+   * @return The machine.
+   */
+  @java.lang.Override
+  public boolean getMachine() {
+    return machine_;
+  }
+
+  public static final int MACHINE_REASON_FIELD_NUMBER = 11;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object machineReason_ = "";
+  /**
+   * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+   * @return The machineReason.
+   */
+  @java.lang.Override
+  public java.lang.String getMachineReason() {
+    java.lang.Object ref = machineReason_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      machineReason_ = s;
+      return s;
+    }
+  }
+  /**
+   * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+   * @return The bytes for machineReason.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getMachineReasonBytes() {
+    java.lang.Object ref = machineReason_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      machineReason_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -473,6 +528,12 @@ java.lang.String defaultValue) {
         internalGetCustomArgs(),
         CustomArgsDefaultEntryHolder.defaultEntry,
         9);
+    if (machine_ != false) {
+      output.writeBool(10, machine_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(machineReason_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 11, machineReason_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -512,6 +573,13 @@ java.lang.String defaultValue) {
           .buildPartial();
       size += com.google.protobuf.CodedOutputStream
           .computeMessageSize(9, customArgs__);
+    }
+    if (machine_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(10, machine_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(machineReason_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(11, machineReason_);
     }
     return size;
   }
@@ -558,6 +626,10 @@ java.lang.String defaultValue) {
         .equals(other.getBatchId())) return false;
     if (!internalGetCustomArgs().equals(
         other.internalGetCustomArgs())) return false;
+    if (getMachine()
+        != other.getMachine()) return false;
+    if (!getMachineReason()
+        .equals(other.getMachineReason())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -592,6 +664,11 @@ java.lang.String defaultValue) {
       hash = (37 * hash) + CUSTOM_ARGS_FIELD_NUMBER;
       hash = (53 * hash) + internalGetCustomArgs().hashCode();
     }
+    hash = (37 * hash) + MACHINE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getMachine());
+    hash = (37 * hash) + MACHINE_REASON_FIELD_NUMBER;
+    hash = (53 * hash) + getMachineReason().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -764,6 +841,8 @@ java.lang.String defaultValue) {
       sendId_ = "";
       batchId_ = "";
       internalGetMutableCustomArgs().clear();
+      machine_ = false;
+      machineReason_ = "";
       return this;
     }
 
@@ -829,6 +908,12 @@ java.lang.String defaultValue) {
         result.customArgs_ = internalGetCustomArgs();
         result.customArgs_.makeImmutable();
       }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.machine_ = machine_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.machineReason_ = machineReason_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -883,6 +968,14 @@ java.lang.String defaultValue) {
       internalGetMutableCustomArgs().mergeFrom(
           other.internalGetCustomArgs());
       bitField0_ |= 0x00000100;
+      if (other.getMachine() != false) {
+        setMachine(other.getMachine());
+      }
+      if (!other.getMachineReason().isEmpty()) {
+        machineReason_ = other.machineReason_;
+        bitField0_ |= 0x00000400;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -960,6 +1053,16 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000100;
               break;
             } // case 74
+            case 80: {
+              machine_ = input.readBool();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 80
+            case 90: {
+              machineReason_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 90
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1718,6 +1821,122 @@ java.lang.String defaultValue) {
       internalGetMutableCustomArgs().getMutableMap()
           .putAll(values);
       bitField0_ |= 0x00000100;
+      return this;
+    }
+
+    private boolean machine_ ;
+    /**
+     * <pre>
+     * opened/clicked: counted as machine traffic (proxy, scanner, prefetch), with the reason code.
+     * </pre>
+     *
+     * <code>bool machine = 10 [json_name = "machine"];</code>
+     * @return The machine.
+     */
+    @java.lang.Override
+    public boolean getMachine() {
+      return machine_;
+    }
+    /**
+     * <pre>
+     * opened/clicked: counted as machine traffic (proxy, scanner, prefetch), with the reason code.
+     * </pre>
+     *
+     * <code>bool machine = 10 [json_name = "machine"];</code>
+     * @param value The machine to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMachine(boolean value) {
+
+      machine_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * opened/clicked: counted as machine traffic (proxy, scanner, prefetch), with the reason code.
+     * </pre>
+     *
+     * <code>bool machine = 10 [json_name = "machine"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMachine() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      machine_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object machineReason_ = "";
+    /**
+     * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+     * @return The machineReason.
+     */
+    public java.lang.String getMachineReason() {
+      java.lang.Object ref = machineReason_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        machineReason_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+     * @return The bytes for machineReason.
+     */
+    public com.google.protobuf.ByteString
+        getMachineReasonBytes() {
+      java.lang.Object ref = machineReason_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        machineReason_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+     * @param value The machineReason to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMachineReason(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      machineReason_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMachineReason() {
+      machineReason_ = getDefaultInstance().getMachineReason();
+      bitField0_ = (bitField0_ & ~0x00000400);
+      onChanged();
+      return this;
+    }
+    /**
+     * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+     * @param value The bytes for machineReason to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMachineReasonBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      machineReason_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
       return this;
     }
 

@@ -148,4 +148,26 @@ java.lang.String defaultValue);
    */
   java.lang.String getCustomArgsOrThrow(
       java.lang.String key);
+
+  /**
+   * <pre>
+   * opened/clicked: counted as machine traffic (proxy, scanner, prefetch), with the reason code.
+   * </pre>
+   *
+   * <code>bool machine = 10 [json_name = "machine"];</code>
+   * @return The machine.
+   */
+  boolean getMachine();
+
+  /**
+   * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+   * @return The machineReason.
+   */
+  java.lang.String getMachineReason();
+  /**
+   * <code>string machine_reason = 11 [json_name = "machineReason"];</code>
+   * @return The bytes for machineReason.
+   */
+  com.google.protobuf.ByteString
+      getMachineReasonBytes();
 }

@@ -46,6 +46,68 @@ public final class EventServiceGrpc {
     return getStreamEventsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.ListEventsRequest,
+      io.postwave.v1.ListEventsResponse> getListEventsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListEvents",
+      requestType = io.postwave.v1.ListEventsRequest.class,
+      responseType = io.postwave.v1.ListEventsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.ListEventsRequest,
+      io.postwave.v1.ListEventsResponse> getListEventsMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.ListEventsRequest, io.postwave.v1.ListEventsResponse> getListEventsMethod;
+    if ((getListEventsMethod = EventServiceGrpc.getListEventsMethod) == null) {
+      synchronized (EventServiceGrpc.class) {
+        if ((getListEventsMethod = EventServiceGrpc.getListEventsMethod) == null) {
+          EventServiceGrpc.getListEventsMethod = getListEventsMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.ListEventsRequest, io.postwave.v1.ListEventsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListEvents"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ListEventsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ListEventsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new EventServiceMethodDescriptorSupplier("ListEvents"))
+              .build();
+        }
+      }
+    }
+    return getListEventsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.GetStatsRequest,
+      io.postwave.v1.GetStatsResponse> getGetStatsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetStats",
+      requestType = io.postwave.v1.GetStatsRequest.class,
+      responseType = io.postwave.v1.GetStatsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.GetStatsRequest,
+      io.postwave.v1.GetStatsResponse> getGetStatsMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.GetStatsRequest, io.postwave.v1.GetStatsResponse> getGetStatsMethod;
+    if ((getGetStatsMethod = EventServiceGrpc.getGetStatsMethod) == null) {
+      synchronized (EventServiceGrpc.class) {
+        if ((getGetStatsMethod = EventServiceGrpc.getGetStatsMethod) == null) {
+          EventServiceGrpc.getGetStatsMethod = getGetStatsMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.GetStatsRequest, io.postwave.v1.GetStatsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetStats"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.GetStatsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.GetStatsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new EventServiceMethodDescriptorSupplier("GetStats"))
+              .build();
+        }
+      }
+    }
+    return getGetStatsMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -122,6 +184,27 @@ public final class EventServiceGrpc {
         io.grpc.stub.StreamObserver<io.postwave.v1.Event> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getStreamEventsMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * ListEvents pages through stored events with filters (no live follow).
+     * </pre>
+     */
+    default void listEvents(io.postwave.v1.ListEventsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.ListEventsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListEventsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+     * complained, and opened and clicked split into human and machine.
+     * </pre>
+     */
+    default void getStats(io.postwave.v1.GetStatsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.GetStatsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetStatsMethod(), responseObserver);
+    }
   }
 
   /**
@@ -168,6 +251,29 @@ public final class EventServiceGrpc {
       io.grpc.stub.ClientCalls.asyncServerStreamingCall(
           getChannel().newCall(getStreamEventsMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * ListEvents pages through stored events with filters (no live follow).
+     * </pre>
+     */
+    public void listEvents(io.postwave.v1.ListEventsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.ListEventsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListEventsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+     * complained, and opened and clicked split into human and machine.
+     * </pre>
+     */
+    public void getStats(io.postwave.v1.GetStatsRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.GetStatsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetStatsMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -201,6 +307,27 @@ public final class EventServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
           getChannel(), getStreamEventsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * ListEvents pages through stored events with filters (no live follow).
+     * </pre>
+     */
+    public io.postwave.v1.ListEventsResponse listEvents(io.postwave.v1.ListEventsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListEventsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+     * complained, and opened and clicked split into human and machine.
+     * </pre>
+     */
+    public io.postwave.v1.GetStatsResponse getStats(io.postwave.v1.GetStatsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetStatsMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -233,6 +360,27 @@ public final class EventServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
           getChannel(), getStreamEventsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * ListEvents pages through stored events with filters (no live follow).
+     * </pre>
+     */
+    public io.postwave.v1.ListEventsResponse listEvents(io.postwave.v1.ListEventsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListEventsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+     * complained, and opened and clicked split into human and machine.
+     * </pre>
+     */
+    public io.postwave.v1.GetStatsResponse getStats(io.postwave.v1.GetStatsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetStatsMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -253,9 +401,34 @@ public final class EventServiceGrpc {
         io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
       return new EventServiceFutureStub(channel, callOptions);
     }
+
+    /**
+     * <pre>
+     * ListEvents pages through stored events with filters (no live follow).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.ListEventsResponse> listEvents(
+        io.postwave.v1.ListEventsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListEventsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * GetStats counts events per day, tag, stream or recipient domain: sent, delivered, bounced,
+     * complained, and opened and clicked split into human and machine.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.GetStatsResponse> getStats(
+        io.postwave.v1.GetStatsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetStatsMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_STREAM_EVENTS = 0;
+  private static final int METHODID_LIST_EVENTS = 1;
+  private static final int METHODID_GET_STATS = 2;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -277,6 +450,14 @@ public final class EventServiceGrpc {
         case METHODID_STREAM_EVENTS:
           serviceImpl.streamEvents((io.postwave.v1.StreamEventsRequest) request,
               (io.grpc.stub.StreamObserver<io.postwave.v1.Event>) responseObserver);
+          break;
+        case METHODID_LIST_EVENTS:
+          serviceImpl.listEvents((io.postwave.v1.ListEventsRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.ListEventsResponse>) responseObserver);
+          break;
+        case METHODID_GET_STATS:
+          serviceImpl.getStats((io.postwave.v1.GetStatsRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.GetStatsResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -303,6 +484,20 @@ public final class EventServiceGrpc {
               io.postwave.v1.StreamEventsRequest,
               io.postwave.v1.Event>(
                 service, METHODID_STREAM_EVENTS)))
+        .addMethod(
+          getListEventsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.ListEventsRequest,
+              io.postwave.v1.ListEventsResponse>(
+                service, METHODID_LIST_EVENTS)))
+        .addMethod(
+          getGetStatsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.GetStatsRequest,
+              io.postwave.v1.GetStatsResponse>(
+                service, METHODID_GET_STATS)))
         .build();
   }
 
@@ -352,6 +547,8 @@ public final class EventServiceGrpc {
           serviceDescriptor = result = io.grpc.ServiceDescriptor.newBuilder(SERVICE_NAME)
               .setSchemaDescriptor(new EventServiceFileDescriptorSupplier())
               .addMethod(getStreamEventsMethod())
+              .addMethod(getListEventsMethod())
+              .addMethod(getGetStatsMethod())
               .build();
         }
       }

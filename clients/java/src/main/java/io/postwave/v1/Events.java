@@ -31,6 +31,31 @@ public final class Events extends com.google.protobuf.GeneratedFile {
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_postwave_v1_StreamEventsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ListEventsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ListEventsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ListEventsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ListEventsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_GetStatsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_GetStatsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_StatsRow_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_StatsRow_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_GetStatsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_GetStatsResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -41,21 +66,63 @@ public final class Events extends com.google.protobuf.GeneratedFile {
   static {
     java.lang.String[] descriptorData = {
       "\n\030postwave/v1/events.proto\022\013postwave.v1\032" +
-      "\034google/api/annotations.proto\032\026postwave/" +
-      "v1/send.proto\"\177\n\023StreamEventsRequest\022\024\n\005" +
-      "types\030\001 \003(\tR\005types\022\035\n\nmessage_id\030\002 \001(\tR\t" +
-      "messageId\022\026\n\006cursor\030\003 \001(\003R\006cursor\022\033\n\tno_" +
-      "follow\030\004 \001(\010R\010noFollow2j\n\014EventService\022Z" +
-      "\n\014StreamEvents\022 .postwave.v1.StreamEvent" +
-      "sRequest\032\022.postwave.v1.Event\"\022\202\323\344\223\002\014\022\n/v" +
-      "1/events0\001BF\n\016io.postwave.v1P\001Z2github.c" +
-      "om/postwave/postwave/clients/go/postwave" +
-      "v1b\006proto3"
+      "\034google/api/annotations.proto\032\037google/pr" +
+      "otobuf/timestamp.proto\032\026postwave/v1/send" +
+      ".proto\"\177\n\023StreamEventsRequest\022\024\n\005types\030\001" +
+      " \003(\tR\005types\022\035\n\nmessage_id\030\002 \001(\tR\tmessage" +
+      "Id\022\026\n\006cursor\030\003 \001(\003R\006cursor\022\033\n\tno_follow\030" +
+      "\004 \001(\010R\010noFollow\"\224\002\n\021ListEventsRequest\022\024\n" +
+      "\005types\030\001 \003(\tR\005types\022\035\n\nmessage_id\030\002 \001(\tR" +
+      "\tmessageId\022\034\n\trecipient\030\003 \001(\tR\trecipient" +
+      "\0229\n\nstart_time\030\004 \001(\0132\032.google.protobuf.T" +
+      "imestampR\tstartTime\0225\n\010end_time\030\005 \001(\0132\032." +
+      "google.protobuf.TimestampR\007endTime\022\033\n\tpa" +
+      "ge_size\030\006 \001(\005R\010pageSize\022\035\n\npage_token\030\007 " +
+      "\001(\tR\tpageToken\"h\n\022ListEventsResponse\022*\n\006" +
+      "events\030\001 \003(\0132\022.postwave.v1.EventR\006events" +
+      "\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToken" +
+      "\"\272\001\n\017GetStatsRequest\0229\n\nstart_time\030\001 \001(\013" +
+      "2\032.google.protobuf.TimestampR\tstartTime\022" +
+      "5\n\010end_time\030\002 \001(\0132\032.google.protobuf.Time" +
+      "stampR\007endTime\0225\n\010group_by\030\003 \001(\0162\032.postw" +
+      "ave.v1.StatsGroupingR\007groupBy\"\317\004\n\010StatsR" +
+      "ow\022\020\n\003key\030\001 \001(\tR\003key\022\022\n\004sent\030\002 \001(\003R\004sent" +
+      "\022\034\n\tdelivered\030\003 \001(\003R\tdelivered\022\030\n\007bounce" +
+      "d\030\004 \001(\003R\007bounced\022\036\n\ncomplained\030\005 \001(\003R\nco" +
+      "mplained\022!\n\014opened_human\030\006 \001(\003R\013openedHu" +
+      "man\022%\n\016opened_machine\030\007 \001(\003R\ropenedMachi" +
+      "ne\022#\n\rclicked_human\030\010 \001(\003R\014clickedHuman\022" +
+      "\'\n\017clicked_machine\030\t \001(\003R\016clickedMachine" +
+      "\022.\n\023unique_opened_human\030\n \001(\003R\021uniqueOpe" +
+      "nedHuman\0220\n\024unique_clicked_human\030\013 \001(\003R\022" +
+      "uniqueClickedHuman\022\"\n\014unsubscribed\030\014 \001(\003" +
+      "R\014unsubscribed\022#\n\rdelivery_rate\030\r \001(\001R\014d" +
+      "eliveryRate\022\037\n\013bounce_rate\030\016 \001(\001R\nbounce" +
+      "Rate\022%\n\016complaint_rate\030\017 \001(\001R\rcomplaintR" +
+      "ate\022\033\n\topen_rate\030\020 \001(\001R\010openRate\022\035\n\nclic" +
+      "k_rate\030\021 \001(\001R\tclickRate\"j\n\020GetStatsRespo" +
+      "nse\022)\n\004rows\030\001 \003(\0132\025.postwave.v1.StatsRow" +
+      "R\004rows\022+\n\005total\030\002 \001(\0132\025.postwave.v1.Stat" +
+      "sRowR\005total*\225\001\n\rStatsGrouping\022\036\n\032STATS_G" +
+      "ROUPING_UNSPECIFIED\020\000\022\026\n\022STATS_GROUPING_" +
+      "DAY\020\001\022\026\n\022STATS_GROUPING_TAG\020\002\022\031\n\025STATS_G" +
+      "ROUPING_STREAM\020\003\022\031\n\025STATS_GROUPING_DOMAI" +
+      "N\020\0042\256\002\n\014EventService\022Z\n\014StreamEvents\022 .p" +
+      "ostwave.v1.StreamEventsRequest\032\022.postwav" +
+      "e.v1.Event\"\022\202\323\344\223\002\014\022\n/v1/events0\001\022f\n\nList" +
+      "Events\022\036.postwave.v1.ListEventsRequest\032\037" +
+      ".postwave.v1.ListEventsResponse\"\027\202\323\344\223\002\021\022" +
+      "\017/v1/events:list\022Z\n\010GetStats\022\034.postwave." +
+      "v1.GetStatsRequest\032\035.postwave.v1.GetStat" +
+      "sResponse\"\021\202\323\344\223\002\013\022\t/v1/statsBF\n\016io.postw" +
+      "ave.v1P\001Z2github.com/postwave/postwave/c" +
+      "lients/go/postwavev1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
           com.google.api.AnnotationsProto.getDescriptor(),
+          com.google.protobuf.TimestampProto.getDescriptor(),
           io.postwave.v1.Send.getDescriptor(),
         });
     internal_static_postwave_v1_StreamEventsRequest_descriptor =
@@ -64,8 +131,39 @@ public final class Events extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_postwave_v1_StreamEventsRequest_descriptor,
         new java.lang.String[] { "Types", "MessageId", "Cursor", "NoFollow", });
+    internal_static_postwave_v1_ListEventsRequest_descriptor =
+      getDescriptor().getMessageType(1);
+    internal_static_postwave_v1_ListEventsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ListEventsRequest_descriptor,
+        new java.lang.String[] { "Types", "MessageId", "Recipient", "StartTime", "EndTime", "PageSize", "PageToken", });
+    internal_static_postwave_v1_ListEventsResponse_descriptor =
+      getDescriptor().getMessageType(2);
+    internal_static_postwave_v1_ListEventsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ListEventsResponse_descriptor,
+        new java.lang.String[] { "Events", "NextPageToken", });
+    internal_static_postwave_v1_GetStatsRequest_descriptor =
+      getDescriptor().getMessageType(3);
+    internal_static_postwave_v1_GetStatsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_GetStatsRequest_descriptor,
+        new java.lang.String[] { "StartTime", "EndTime", "GroupBy", });
+    internal_static_postwave_v1_StatsRow_descriptor =
+      getDescriptor().getMessageType(4);
+    internal_static_postwave_v1_StatsRow_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_StatsRow_descriptor,
+        new java.lang.String[] { "Key", "Sent", "Delivered", "Bounced", "Complained", "OpenedHuman", "OpenedMachine", "ClickedHuman", "ClickedMachine", "UniqueOpenedHuman", "UniqueClickedHuman", "Unsubscribed", "DeliveryRate", "BounceRate", "ComplaintRate", "OpenRate", "ClickRate", });
+    internal_static_postwave_v1_GetStatsResponse_descriptor =
+      getDescriptor().getMessageType(5);
+    internal_static_postwave_v1_GetStatsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_GetStatsResponse_descriptor,
+        new java.lang.String[] { "Rows", "Total", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.api.AnnotationsProto.getDescriptor();
+    com.google.protobuf.TimestampProto.getDescriptor();
     io.postwave.v1.Send.getDescriptor();
     com.google.protobuf.ExtensionRegistry registry =
         com.google.protobuf.ExtensionRegistry.newInstance();

@@ -35,6 +35,7 @@ private static final long serialVersionUID = 0L;
     bcc_ =
         com.google.protobuf.LazyStringArrayList.emptyList();
     subject_ = "";
+    trackingConsent_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -440,6 +441,32 @@ java.lang.String defaultValue) {
     return map.get(key);
   }
 
+  public static final int TRACKING_CONSENT_FIELD_NUMBER = 8;
+  private int trackingConsent_ = 0;
+  /**
+   * <pre>
+   * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+   * </pre>
+   *
+   * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+   * @return The enum numeric value on the wire for trackingConsent.
+   */
+  @java.lang.Override public int getTrackingConsentValue() {
+    return trackingConsent_;
+  }
+  /**
+   * <pre>
+   * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+   * </pre>
+   *
+   * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+   * @return The trackingConsent.
+   */
+  @java.lang.Override public io.postwave.v1.TrackingConsent getTrackingConsent() {
+    io.postwave.v1.TrackingConsent result = io.postwave.v1.TrackingConsent.forNumber(trackingConsent_);
+    return result == null ? io.postwave.v1.TrackingConsent.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -481,6 +508,9 @@ java.lang.String defaultValue) {
         internalGetCustomArgs(),
         CustomArgsDefaultEntryHolder.defaultEntry,
         7);
+    if (trackingConsent_ != io.postwave.v1.TrackingConsent.TRACKING_CONSENT_UNSPECIFIED.getNumber()) {
+      output.writeEnum(8, trackingConsent_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -536,6 +566,10 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
           .computeMessageSize(7, customArgs__);
     }
+    if (trackingConsent_ != io.postwave.v1.TrackingConsent.TRACKING_CONSENT_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(8, trackingConsent_);
+    }
     return size;
   }
   @java.lang.Override
@@ -577,6 +611,7 @@ java.lang.String defaultValue) {
         other.internalGetHeaders())) return false;
     if (!internalGetCustomArgs().equals(
         other.internalGetCustomArgs())) return false;
+    if (trackingConsent_ != other.trackingConsent_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -614,6 +649,8 @@ java.lang.String defaultValue) {
       hash = (37 * hash) + CUSTOM_ARGS_FIELD_NUMBER;
       hash = (53 * hash) + internalGetCustomArgs().hashCode();
     }
+    hash = (37 * hash) + TRACKING_CONSENT_FIELD_NUMBER;
+    hash = (53 * hash) + trackingConsent_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -791,6 +828,7 @@ java.lang.String defaultValue) {
       subject_ = "";
       internalGetMutableHeaders().clear();
       internalGetMutableCustomArgs().clear();
+      trackingConsent_ = 0;
       return this;
     }
 
@@ -854,6 +892,9 @@ java.lang.String defaultValue) {
         result.customArgs_ = internalGetCustomArgs();
         result.customArgs_.makeImmutable();
       }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.trackingConsent_ = trackingConsent_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -913,6 +954,9 @@ java.lang.String defaultValue) {
       internalGetMutableCustomArgs().mergeFrom(
           other.internalGetCustomArgs());
       bitField0_ |= 0x00000040;
+      if (other.trackingConsent_ != 0) {
+        setTrackingConsentValue(other.getTrackingConsentValue());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -984,6 +1028,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 64: {
+              trackingConsent_ = input.readEnum();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 64
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1862,6 +1911,78 @@ java.lang.String defaultValue) {
       internalGetMutableCustomArgs().getMutableMap()
           .putAll(values);
       bitField0_ |= 0x00000040;
+      return this;
+    }
+
+    private int trackingConsent_ = 0;
+    /**
+     * <pre>
+     * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+     * @return The enum numeric value on the wire for trackingConsent.
+     */
+    @java.lang.Override public int getTrackingConsentValue() {
+      return trackingConsent_;
+    }
+    /**
+     * <pre>
+     * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+     * @param value The enum numeric value on the wire for trackingConsent to set.
+     * @return This builder for chaining.
+     */
+    public Builder setTrackingConsentValue(int value) {
+      trackingConsent_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+     * @return The trackingConsent.
+     */
+    @java.lang.Override
+    public io.postwave.v1.TrackingConsent getTrackingConsent() {
+      io.postwave.v1.TrackingConsent result = io.postwave.v1.TrackingConsent.forNumber(trackingConsent_);
+      return result == null ? io.postwave.v1.TrackingConsent.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+     * @param value The trackingConsent to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setTrackingConsent(io.postwave.v1.TrackingConsent value) {
+      if (value == null) { throw new NullPointerException(); }
+      bitField0_ |= 0x00000080;
+      trackingConsent_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearTrackingConsent() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      trackingConsent_ = 0;
+      onChanged();
       return this;
     }
 

@@ -219,4 +219,23 @@ java.lang.String defaultValue);
    */
   java.lang.String getCustomArgsOrThrow(
       java.lang.String key);
+
+  /**
+   * <pre>
+   * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+   * </pre>
+   *
+   * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+   * @return The enum numeric value on the wire for trackingConsent.
+   */
+  int getTrackingConsentValue();
+  /**
+   * <pre>
+   * Tracking consent of this recipient; UNSPECIFIED = the request's tracking_consent.
+   * </pre>
+   *
+   * <code>.postwave.v1.TrackingConsent tracking_consent = 8 [json_name = "trackingConsent"];</code>
+   * @return The trackingConsent.
+   */
+  io.postwave.v1.TrackingConsent getTrackingConsent();
 }

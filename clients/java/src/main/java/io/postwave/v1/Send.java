@@ -131,7 +131,7 @@ public final class Send extends com.google.protobuf.GeneratedFile {
       "tamp.proto\"\204\001\n\nAttachment\022\032\n\010filename\030\001 " +
       "\001(\tR\010filename\022!\n\014content_type\030\002 \001(\tR\013con" +
       "tentType\022\030\n\007content\030\003 \001(\014R\007content\022\035\n\nco" +
-      "ntent_id\030\004 \001(\tR\tcontentId\"\253\003\n\017Personaliz" +
+      "ntent_id\030\004 \001(\tR\tcontentId\"\364\003\n\017Personaliz" +
       "ation\022\016\n\002to\030\001 \003(\tR\002to\022\016\n\002cc\030\002 \003(\tR\002cc\022\020\n" +
       "\003bcc\030\003 \003(\tR\003bcc\022=\n\rsubstitutions\030\004 \001(\0132\027" +
       ".google.protobuf.StructR\rsubstitutions\022\030" +
@@ -139,87 +139,96 @@ public final class Send extends com.google.protobuf.GeneratedFile {
       "\0132).postwave.v1.Personalization.HeadersE" +
       "ntryR\007headers\022M\n\013custom_args\030\007 \003(\0132,.pos" +
       "twave.v1.Personalization.CustomArgsEntry" +
-      "R\ncustomArgs\032:\n\014HeadersEntry\022\020\n\003key\030\001 \001(" +
-      "\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\032=\n\017Cust" +
-      "omArgsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002" +
-      " \001(\tR\005value:\0028\001\"\221\006\n\013SendRequest\022\027\n\007send_" +
-      "id\030\001 \001(\tR\006sendId\022\031\n\010batch_id\030\002 \001(\tR\007batc" +
-      "hId\022\022\n\004from\030\003 \001(\tR\004from\022\031\n\010reply_to\030\004 \001(" +
-      "\tR\007replyTo\022\030\n\007subject\030\005 \001(\tR\007subject\022\022\n\004" +
-      "text\030\006 \001(\tR\004text\022\022\n\004html\030\007 \001(\tR\004html\022\037\n\013" +
-      "template_id\030\010 \001(\tR\ntemplateId\022)\n\020templat" +
-      "e_version\030\t \001(\005R\017templateVersion\022H\n\020pers" +
-      "onalizations\030\n \003(\0132\034.postwave.v1.Persona" +
-      "lizationR\020personalizations\022?\n\007headers\030\013 " +
-      "\003(\0132%.postwave.v1.SendRequest.HeadersEnt" +
-      "ryR\007headers\0229\n\013attachments\030\014 \003(\0132\027.postw" +
-      "ave.v1.AttachmentR\013attachments\022\022\n\004tags\030\r" +
-      " \003(\tR\004tags\022B\n\010metadata\030\016 \003(\0132&.postwave." +
-      "v1.SendRequest.MetadataEntryR\010metadata\0223" +
-      "\n\007send_at\030\017 \001(\0132\032.google.protobuf.Timest" +
-      "ampR\006sendAt\022+\n\006stream\030\020 \001(\0162\023.postwave.v" +
-      "1.StreamR\006stream\022\030\n\007sandbox\030\021 \001(\010R\007sandb" +
-      "ox\032:\n\014HeadersEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005" +
-      "value\030\002 \001(\tR\005value:\0028\001\032;\n\rMetadataEntry\022" +
-      "\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:" +
-      "\0028\001\"w\n\nMessageRef\022\035\n\nmessage_id\030\001 \001(\tR\tm" +
-      "essageId\022\034\n\trecipient\030\002 \001(\tR\trecipient\022\024" +
-      "\n\005state\030\003 \001(\tR\005state\022\026\n\006detail\030\004 \001(\tR\006de" +
-      "tail\"\234\001\n\014SendResponse\022\027\n\007send_id\030\001 \001(\tR\006" +
-      "sendId\0223\n\010messages\030\002 \003(\0132\027.postwave.v1.M" +
-      "essageRefR\010messages\022\022\n\004code\030\003 \001(\005R\004code\022" +
-      "\024\n\005error\030\004 \001(\tR\005error\022\024\n\005field\030\005 \001(\tR\005fi" +
-      "eld\"H\n\020SendBatchRequest\0224\n\010requests\030\001 \003(" +
-      "\0132\030.postwave.v1.SendRequestR\010requests\"L\n" +
-      "\021SendBatchResponse\0227\n\tresponses\030\001 \003(\0132\031." +
-      "postwave.v1.SendResponseR\tresponses\"1\n\020G" +
-      "etStatusRequest\022\035\n\nmessage_id\030\001 \001(\tR\tmes" +
-      "sageId\"\260\001\n\017DeliveryAttempt\022.\n\004time\030\001 \001(\013" +
-      "2\032.google.protobuf.TimestampR\004time\022\027\n\007mx" +
-      "_host\030\002 \001(\tR\006mxHost\022\033\n\tsmtp_code\030\003 \001(\005R\010" +
-      "smtpCode\022\035\n\nsmtp_reply\030\004 \001(\tR\tsmtpReply\022" +
-      "\030\n\007outcome\030\005 \001(\tR\007outcome\"\350\002\n\005Event\022\016\n\002i" +
-      "d\030\001 \001(\003R\002id\022\035\n\nmessage_id\030\002 \001(\tR\tmessage" +
-      "Id\022\022\n\004type\030\003 \001(\tR\004type\022.\n\004time\030\004 \001(\0132\032.g" +
-      "oogle.protobuf.TimestampR\004time\022\026\n\006detail" +
-      "\030\005 \001(\tR\006detail\022\034\n\trecipient\030\006 \001(\tR\trecip" +
-      "ient\022\027\n\007send_id\030\007 \001(\tR\006sendId\022\031\n\010batch_i" +
-      "d\030\010 \001(\tR\007batchId\022C\n\013custom_args\030\t \003(\0132\"." +
-      "postwave.v1.Event.CustomArgsEntryR\ncusto" +
-      "mArgs\032=\n\017CustomArgsEntry\022\020\n\003key\030\001 \001(\tR\003k" +
-      "ey\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\245\003\n\rMessage" +
-      "Status\022\035\n\nmessage_id\030\001 \001(\tR\tmessageId\022\024\n" +
-      "\005state\030\002 \001(\tR\005state\022\034\n\trecipient\030\003 \001(\tR\t" +
-      "recipient\022\027\n\007send_id\030\004 \001(\tR\006sendId\022\031\n\010ba" +
-      "tch_id\030\005 \001(\tR\007batchId\022\026\n\006stream\030\006 \001(\tR\006s" +
-      "tream\0224\n\007created\030\007 \001(\0132\032.google.protobuf" +
-      ".TimestampR\007created\0224\n\007updated\030\010 \001(\0132\032.g" +
-      "oogle.protobuf.TimestampR\007updated\022#\n\ratt" +
-      "empt_count\030\t \001(\005R\014attemptCount\0228\n\010attemp" +
-      "ts\030\n \003(\0132\034.postwave.v1.DeliveryAttemptR\010" +
-      "attempts\022*\n\006events\030\013 \003(\0132\022.postwave.v1.E" +
-      "ventR\006events\"Z\n\026CancelScheduledRequest\022\031" +
-      "\n\007send_id\030\001 \001(\tH\000R\006sendId\022\033\n\010batch_id\030\002 " +
-      "\001(\tH\000R\007batchIdB\010\n\006target\"X\n\027CancelSchedu" +
-      "ledResponse\022\034\n\tcancelled\030\001 \001(\005R\tcancelle" +
-      "d\022\037\n\013message_ids\030\002 \003(\tR\nmessageIds*K\n\006St" +
-      "ream\022\026\n\022STREAM_UNSPECIFIED\020\000\022\030\n\024STREAM_T" +
-      "RANSACTIONAL\020\001\022\017\n\013STREAM_BULK\020\0022\352\003\n\013Send" +
-      "Service\022P\n\004Send\022\030.postwave.v1.SendReques" +
-      "t\032\031.postwave.v1.SendResponse\"\023\202\323\344\223\002\r\"\010/v" +
-      "1/send:\001*\022D\n\tBatchSend\022\030.postwave.v1.Sen" +
-      "dRequest\032\031.postwave.v1.SendResponse(\0010\001\022" +
-      "e\n\tSendBatch\022\035.postwave.v1.SendBatchRequ" +
-      "est\032\036.postwave.v1.SendBatchResponse\"\031\202\323\344" +
-      "\223\002\023\"\016/v1/batch_send:\001*\022g\n\tGetStatus\022\035.po" +
-      "stwave.v1.GetStatusRequest\032\032.postwave.v1" +
-      ".MessageStatus\"\037\202\323\344\223\002\031\022\027/v1/status/{mess" +
-      "age_id}\022s\n\017CancelScheduled\022#.postwave.v1" +
-      ".CancelScheduledRequest\032$.postwave.v1.Ca" +
-      "ncelScheduledResponse\"\025\202\323\344\223\002\017\"\n/v1/cance" +
-      "l:\001*BF\n\016io.postwave.v1P\001Z2github.com/pos" +
-      "twave/postwave/clients/go/postwavev1b\006pr" +
-      "oto3"
+      "R\ncustomArgs\022G\n\020tracking_consent\030\010 \001(\0162\034" +
+      ".postwave.v1.TrackingConsentR\017trackingCo" +
+      "nsent\032:\n\014HeadersEntry\022\020\n\003key\030\001 \001(\tR\003key\022" +
+      "\024\n\005value\030\002 \001(\tR\005value:\0028\001\032=\n\017CustomArgsE" +
+      "ntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005v" +
+      "alue:\0028\001\"\207\007\n\013SendRequest\022\027\n\007send_id\030\001 \001(" +
+      "\tR\006sendId\022\031\n\010batch_id\030\002 \001(\tR\007batchId\022\022\n\004" +
+      "from\030\003 \001(\tR\004from\022\031\n\010reply_to\030\004 \001(\tR\007repl" +
+      "yTo\022\030\n\007subject\030\005 \001(\tR\007subject\022\022\n\004text\030\006 " +
+      "\001(\tR\004text\022\022\n\004html\030\007 \001(\tR\004html\022\037\n\013templat" +
+      "e_id\030\010 \001(\tR\ntemplateId\022)\n\020template_versi" +
+      "on\030\t \001(\005R\017templateVersion\022H\n\020personaliza" +
+      "tions\030\n \003(\0132\034.postwave.v1.Personalizatio" +
+      "nR\020personalizations\022?\n\007headers\030\013 \003(\0132%.p" +
+      "ostwave.v1.SendRequest.HeadersEntryR\007hea" +
+      "ders\0229\n\013attachments\030\014 \003(\0132\027.postwave.v1." +
+      "AttachmentR\013attachments\022\022\n\004tags\030\r \003(\tR\004t" +
+      "ags\022B\n\010metadata\030\016 \003(\0132&.postwave.v1.Send" +
+      "Request.MetadataEntryR\010metadata\0223\n\007send_" +
+      "at\030\017 \001(\0132\032.google.protobuf.TimestampR\006se" +
+      "ndAt\022+\n\006stream\030\020 \001(\0162\023.postwave.v1.Strea" +
+      "mR\006stream\022\030\n\007sandbox\030\021 \001(\010R\007sandbox\022+\n\021u" +
+      "nsubscribe_group\030\022 \001(\tR\020unsubscribeGroup" +
+      "\022G\n\020tracking_consent\030\023 \001(\0162\034.postwave.v1" +
+      ".TrackingConsentR\017trackingConsent\032:\n\014Hea" +
+      "dersEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001" +
+      "(\tR\005value:\0028\001\032;\n\rMetadataEntry\022\020\n\003key\030\001 " +
+      "\001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"w\n\nMe" +
+      "ssageRef\022\035\n\nmessage_id\030\001 \001(\tR\tmessageId\022" +
+      "\034\n\trecipient\030\002 \001(\tR\trecipient\022\024\n\005state\030\003" +
+      " \001(\tR\005state\022\026\n\006detail\030\004 \001(\tR\006detail\"\234\001\n\014" +
+      "SendResponse\022\027\n\007send_id\030\001 \001(\tR\006sendId\0223\n" +
+      "\010messages\030\002 \003(\0132\027.postwave.v1.MessageRef" +
+      "R\010messages\022\022\n\004code\030\003 \001(\005R\004code\022\024\n\005error\030" +
+      "\004 \001(\tR\005error\022\024\n\005field\030\005 \001(\tR\005field\"H\n\020Se" +
+      "ndBatchRequest\0224\n\010requests\030\001 \003(\0132\030.postw" +
+      "ave.v1.SendRequestR\010requests\"L\n\021SendBatc" +
+      "hResponse\0227\n\tresponses\030\001 \003(\0132\031.postwave." +
+      "v1.SendResponseR\tresponses\"1\n\020GetStatusR" +
+      "equest\022\035\n\nmessage_id\030\001 \001(\tR\tmessageId\"\260\001" +
+      "\n\017DeliveryAttempt\022.\n\004time\030\001 \001(\0132\032.google" +
+      ".protobuf.TimestampR\004time\022\027\n\007mx_host\030\002 \001" +
+      "(\tR\006mxHost\022\033\n\tsmtp_code\030\003 \001(\005R\010smtpCode\022" +
+      "\035\n\nsmtp_reply\030\004 \001(\tR\tsmtpReply\022\030\n\007outcom" +
+      "e\030\005 \001(\tR\007outcome\"\251\003\n\005Event\022\016\n\002id\030\001 \001(\003R\002" +
+      "id\022\035\n\nmessage_id\030\002 \001(\tR\tmessageId\022\022\n\004typ" +
+      "e\030\003 \001(\tR\004type\022.\n\004time\030\004 \001(\0132\032.google.pro" +
+      "tobuf.TimestampR\004time\022\026\n\006detail\030\005 \001(\tR\006d" +
+      "etail\022\034\n\trecipient\030\006 \001(\tR\trecipient\022\027\n\007s" +
+      "end_id\030\007 \001(\tR\006sendId\022\031\n\010batch_id\030\010 \001(\tR\007" +
+      "batchId\022C\n\013custom_args\030\t \003(\0132\".postwave." +
+      "v1.Event.CustomArgsEntryR\ncustomArgs\022\030\n\007" +
+      "machine\030\n \001(\010R\007machine\022%\n\016machine_reason" +
+      "\030\013 \001(\tR\rmachineReason\032=\n\017CustomArgsEntry" +
+      "\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value" +
+      ":\0028\001\"\245\003\n\rMessageStatus\022\035\n\nmessage_id\030\001 \001" +
+      "(\tR\tmessageId\022\024\n\005state\030\002 \001(\tR\005state\022\034\n\tr" +
+      "ecipient\030\003 \001(\tR\trecipient\022\027\n\007send_id\030\004 \001" +
+      "(\tR\006sendId\022\031\n\010batch_id\030\005 \001(\tR\007batchId\022\026\n" +
+      "\006stream\030\006 \001(\tR\006stream\0224\n\007created\030\007 \001(\0132\032" +
+      ".google.protobuf.TimestampR\007created\0224\n\007u" +
+      "pdated\030\010 \001(\0132\032.google.protobuf.Timestamp" +
+      "R\007updated\022#\n\rattempt_count\030\t \001(\005R\014attemp" +
+      "tCount\0228\n\010attempts\030\n \003(\0132\034.postwave.v1.D" +
+      "eliveryAttemptR\010attempts\022*\n\006events\030\013 \003(\013" +
+      "2\022.postwave.v1.EventR\006events\"Z\n\026CancelSc" +
+      "heduledRequest\022\031\n\007send_id\030\001 \001(\tH\000R\006sendI" +
+      "d\022\033\n\010batch_id\030\002 \001(\tH\000R\007batchIdB\010\n\006target" +
+      "\"X\n\027CancelScheduledResponse\022\034\n\tcancelled" +
+      "\030\001 \001(\005R\tcancelled\022\037\n\013message_ids\030\002 \003(\tR\n" +
+      "messageIds*K\n\006Stream\022\026\n\022STREAM_UNSPECIFI" +
+      "ED\020\000\022\030\n\024STREAM_TRANSACTIONAL\020\001\022\017\n\013STREAM" +
+      "_BULK\020\002*n\n\017TrackingConsent\022 \n\034TRACKING_C" +
+      "ONSENT_UNSPECIFIED\020\000\022\034\n\030TRACKING_CONSENT" +
+      "_GRANTED\020\001\022\033\n\027TRACKING_CONSENT_DENIED\020\0022" +
+      "\352\003\n\013SendService\022P\n\004Send\022\030.postwave.v1.Se" +
+      "ndRequest\032\031.postwave.v1.SendResponse\"\023\202\323" +
+      "\344\223\002\r\"\010/v1/send:\001*\022D\n\tBatchSend\022\030.postwav" +
+      "e.v1.SendRequest\032\031.postwave.v1.SendRespo" +
+      "nse(\0010\001\022e\n\tSendBatch\022\035.postwave.v1.SendB" +
+      "atchRequest\032\036.postwave.v1.SendBatchRespo" +
+      "nse\"\031\202\323\344\223\002\023\"\016/v1/batch_send:\001*\022g\n\tGetSta" +
+      "tus\022\035.postwave.v1.GetStatusRequest\032\032.pos" +
+      "twave.v1.MessageStatus\"\037\202\323\344\223\002\031\022\027/v1/stat" +
+      "us/{message_id}\022s\n\017CancelScheduled\022#.pos" +
+      "twave.v1.CancelScheduledRequest\032$.postwa" +
+      "ve.v1.CancelScheduledResponse\"\025\202\323\344\223\002\017\"\n/" +
+      "v1/cancel:\001*BF\n\016io.postwave.v1P\001Z2github" +
+      ".com/postwave/postwave/clients/go/postwa" +
+      "vev1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -239,7 +248,7 @@ public final class Send extends com.google.protobuf.GeneratedFile {
     internal_static_postwave_v1_Personalization_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_postwave_v1_Personalization_descriptor,
-        new java.lang.String[] { "To", "Cc", "Bcc", "Substitutions", "Subject", "Headers", "CustomArgs", });
+        new java.lang.String[] { "To", "Cc", "Bcc", "Substitutions", "Subject", "Headers", "CustomArgs", "TrackingConsent", });
     internal_static_postwave_v1_Personalization_HeadersEntry_descriptor =
       internal_static_postwave_v1_Personalization_descriptor.getNestedType(0);
     internal_static_postwave_v1_Personalization_HeadersEntry_fieldAccessorTable = new
@@ -257,7 +266,7 @@ public final class Send extends com.google.protobuf.GeneratedFile {
     internal_static_postwave_v1_SendRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_postwave_v1_SendRequest_descriptor,
-        new java.lang.String[] { "SendId", "BatchId", "From", "ReplyTo", "Subject", "Text", "Html", "TemplateId", "TemplateVersion", "Personalizations", "Headers", "Attachments", "Tags", "Metadata", "SendAt", "Stream", "Sandbox", });
+        new java.lang.String[] { "SendId", "BatchId", "From", "ReplyTo", "Subject", "Text", "Html", "TemplateId", "TemplateVersion", "Personalizations", "Headers", "Attachments", "Tags", "Metadata", "SendAt", "Stream", "Sandbox", "UnsubscribeGroup", "TrackingConsent", });
     internal_static_postwave_v1_SendRequest_HeadersEntry_descriptor =
       internal_static_postwave_v1_SendRequest_descriptor.getNestedType(0);
     internal_static_postwave_v1_SendRequest_HeadersEntry_fieldAccessorTable = new
@@ -311,7 +320,7 @@ public final class Send extends com.google.protobuf.GeneratedFile {
     internal_static_postwave_v1_Event_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_postwave_v1_Event_descriptor,
-        new java.lang.String[] { "Id", "MessageId", "Type", "Time", "Detail", "Recipient", "SendId", "BatchId", "CustomArgs", });
+        new java.lang.String[] { "Id", "MessageId", "Type", "Time", "Detail", "Recipient", "SendId", "BatchId", "CustomArgs", "Machine", "MachineReason", });
     internal_static_postwave_v1_Event_CustomArgsEntry_descriptor =
       internal_static_postwave_v1_Event_descriptor.getNestedType(0);
     internal_static_postwave_v1_Event_CustomArgsEntry_fieldAccessorTable = new

@@ -41,6 +41,8 @@ private static final long serialVersionUID = 0L;
     tags_ =
         com.google.protobuf.LazyStringArrayList.emptyList();
     stream_ = 0;
+    unsubscribeGroup_ = "";
+    trackingConsent_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -775,6 +777,79 @@ java.lang.String defaultValue) {
     return sandbox_;
   }
 
+  public static final int UNSUBSCRIBE_GROUP_FIELD_NUMBER = 18;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object unsubscribeGroup_ = "";
+  /**
+   * <pre>
+   * One-click unsubscribe from this group only (else from all the tenant's mail).
+   * </pre>
+   *
+   * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+   * @return The unsubscribeGroup.
+   */
+  @java.lang.Override
+  public java.lang.String getUnsubscribeGroup() {
+    java.lang.Object ref = unsubscribeGroup_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      unsubscribeGroup_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * One-click unsubscribe from this group only (else from all the tenant's mail).
+   * </pre>
+   *
+   * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+   * @return The bytes for unsubscribeGroup.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getUnsubscribeGroupBytes() {
+    java.lang.Object ref = unsubscribeGroup_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      unsubscribeGroup_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int TRACKING_CONSENT_FIELD_NUMBER = 19;
+  private int trackingConsent_ = 0;
+  /**
+   * <pre>
+   * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+   * </pre>
+   *
+   * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+   * @return The enum numeric value on the wire for trackingConsent.
+   */
+  @java.lang.Override public int getTrackingConsentValue() {
+    return trackingConsent_;
+  }
+  /**
+   * <pre>
+   * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+   * </pre>
+   *
+   * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+   * @return The trackingConsent.
+   */
+  @java.lang.Override public io.postwave.v1.TrackingConsent getTrackingConsent() {
+    io.postwave.v1.TrackingConsent result = io.postwave.v1.TrackingConsent.forNumber(trackingConsent_);
+    return result == null ? io.postwave.v1.TrackingConsent.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -845,6 +920,12 @@ java.lang.String defaultValue) {
     }
     if (sandbox_ != false) {
       output.writeBool(17, sandbox_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(unsubscribeGroup_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 18, unsubscribeGroup_);
+    }
+    if (trackingConsent_ != io.postwave.v1.TrackingConsent.TRACKING_CONSENT_UNSPECIFIED.getNumber()) {
+      output.writeEnum(19, trackingConsent_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -936,6 +1017,13 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(17, sandbox_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(unsubscribeGroup_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(18, unsubscribeGroup_);
+    }
+    if (trackingConsent_ != io.postwave.v1.TrackingConsent.TRACKING_CONSENT_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(19, trackingConsent_);
+    }
     return size;
   }
   @java.lang.Override
@@ -996,6 +1084,9 @@ java.lang.String defaultValue) {
     if (stream_ != other.stream_) return false;
     if (getSandbox()
         != other.getSandbox()) return false;
+    if (!getUnsubscribeGroup()
+        .equals(other.getUnsubscribeGroup())) return false;
+    if (trackingConsent_ != other.trackingConsent_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1054,6 +1145,10 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + SANDBOX_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getSandbox());
+    hash = (37 * hash) + UNSUBSCRIBE_GROUP_FIELD_NUMBER;
+    hash = (53 * hash) + getUnsubscribeGroup().hashCode();
+    hash = (37 * hash) + TRACKING_CONSENT_FIELD_NUMBER;
+    hash = (53 * hash) + trackingConsent_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1253,6 +1348,8 @@ java.lang.String defaultValue) {
       }
       stream_ = 0;
       sandbox_ = false;
+      unsubscribeGroup_ = "";
+      trackingConsent_ = 0;
       return this;
     }
 
@@ -1359,6 +1456,12 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x00010000) != 0)) {
         result.sandbox_ = sandbox_;
+      }
+      if (((from_bitField0_ & 0x00020000) != 0)) {
+        result.unsubscribeGroup_ = unsubscribeGroup_;
+      }
+      if (((from_bitField0_ & 0x00040000) != 0)) {
+        result.trackingConsent_ = trackingConsent_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1494,6 +1597,14 @@ java.lang.String defaultValue) {
       }
       if (other.getSandbox() != false) {
         setSandbox(other.getSandbox());
+      }
+      if (!other.getUnsubscribeGroup().isEmpty()) {
+        unsubscribeGroup_ = other.unsubscribeGroup_;
+        bitField0_ |= 0x00020000;
+        onChanged();
+      }
+      if (other.trackingConsent_ != 0) {
+        setTrackingConsentValue(other.getTrackingConsentValue());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1632,6 +1743,16 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00010000;
               break;
             } // case 136
+            case 146: {
+              unsubscribeGroup_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00020000;
+              break;
+            } // case 146
+            case 152: {
+              trackingConsent_ = input.readEnum();
+              bitField0_ |= 0x00040000;
+              break;
+            } // case 152
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3423,6 +3544,170 @@ java.lang.String defaultValue) {
     public Builder clearSandbox() {
       bitField0_ = (bitField0_ & ~0x00010000);
       sandbox_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object unsubscribeGroup_ = "";
+    /**
+     * <pre>
+     * One-click unsubscribe from this group only (else from all the tenant's mail).
+     * </pre>
+     *
+     * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+     * @return The unsubscribeGroup.
+     */
+    public java.lang.String getUnsubscribeGroup() {
+      java.lang.Object ref = unsubscribeGroup_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        unsubscribeGroup_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * One-click unsubscribe from this group only (else from all the tenant's mail).
+     * </pre>
+     *
+     * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+     * @return The bytes for unsubscribeGroup.
+     */
+    public com.google.protobuf.ByteString
+        getUnsubscribeGroupBytes() {
+      java.lang.Object ref = unsubscribeGroup_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        unsubscribeGroup_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * One-click unsubscribe from this group only (else from all the tenant's mail).
+     * </pre>
+     *
+     * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+     * @param value The unsubscribeGroup to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnsubscribeGroup(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      unsubscribeGroup_ = value;
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * One-click unsubscribe from this group only (else from all the tenant's mail).
+     * </pre>
+     *
+     * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUnsubscribeGroup() {
+      unsubscribeGroup_ = getDefaultInstance().getUnsubscribeGroup();
+      bitField0_ = (bitField0_ & ~0x00020000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * One-click unsubscribe from this group only (else from all the tenant's mail).
+     * </pre>
+     *
+     * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+     * @param value The bytes for unsubscribeGroup to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnsubscribeGroupBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      unsubscribeGroup_ = value;
+      bitField0_ |= 0x00020000;
+      onChanged();
+      return this;
+    }
+
+    private int trackingConsent_ = 0;
+    /**
+     * <pre>
+     * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+     * @return The enum numeric value on the wire for trackingConsent.
+     */
+    @java.lang.Override public int getTrackingConsentValue() {
+      return trackingConsent_;
+    }
+    /**
+     * <pre>
+     * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+     * @param value The enum numeric value on the wire for trackingConsent to set.
+     * @return This builder for chaining.
+     */
+    public Builder setTrackingConsentValue(int value) {
+      trackingConsent_ = value;
+      bitField0_ |= 0x00040000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+     * @return The trackingConsent.
+     */
+    @java.lang.Override
+    public io.postwave.v1.TrackingConsent getTrackingConsent() {
+      io.postwave.v1.TrackingConsent result = io.postwave.v1.TrackingConsent.forNumber(trackingConsent_);
+      return result == null ? io.postwave.v1.TrackingConsent.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+     * @param value The trackingConsent to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setTrackingConsent(io.postwave.v1.TrackingConsent value) {
+      if (value == null) { throw new NullPointerException(); }
+      bitField0_ |= 0x00040000;
+      trackingConsent_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+     * </pre>
+     *
+     * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearTrackingConsent() {
+      bitField0_ = (bitField0_ & ~0x00040000);
+      trackingConsent_ = 0;
       onChanged();
       return this;
     }

@@ -328,4 +328,43 @@ java.lang.String defaultValue);
    * @return The sandbox.
    */
   boolean getSandbox();
+
+  /**
+   * <pre>
+   * One-click unsubscribe from this group only (else from all the tenant's mail).
+   * </pre>
+   *
+   * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+   * @return The unsubscribeGroup.
+   */
+  java.lang.String getUnsubscribeGroup();
+  /**
+   * <pre>
+   * One-click unsubscribe from this group only (else from all the tenant's mail).
+   * </pre>
+   *
+   * <code>string unsubscribe_group = 18 [json_name = "unsubscribeGroup"];</code>
+   * @return The bytes for unsubscribeGroup.
+   */
+  com.google.protobuf.ByteString
+      getUnsubscribeGroupBytes();
+
+  /**
+   * <pre>
+   * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+   * </pre>
+   *
+   * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+   * @return The enum numeric value on the wire for trackingConsent.
+   */
+  int getTrackingConsentValue();
+  /**
+   * <pre>
+   * Tracking consent of every recipient (a personalization may override it); UNSPECIFIED = none.
+   * </pre>
+   *
+   * <code>.postwave.v1.TrackingConsent tracking_consent = 19 [json_name = "trackingConsent"];</code>
+   * @return The trackingConsent.
+   */
+  io.postwave.v1.TrackingConsent getTrackingConsent();
 }

@@ -1,0 +1,200 @@
+"""Run the whole benchmark suite and write JSON results, PNG charts and a summary table.
+
+    python3 benchmarks/run_all.py --quick     # a short smoke run (CI): about a minute on an idle machine
+    python3 benchmarks/run_all.py --full      # the figures of the README (tens of minutes)
+    make bench                                # = --full
+
+What runs (embedded mode, every message ~20 KB, five links, personalized, click and open
+tracking on, DKIM rsa-sha256 2048-bit; sink: Postfix's smtp-sink; loopback only):
+
+1. saturation: as many messages as BatchSend takes, 2 worker processes (``postwave serve``);
+2. offered-load curve: fixed rates at fractions of the measured saturation throughput
+   (targets: acceptance p95 <= 10 ms at 80 %, acceptance-to-250 p95 <= 200 ms at 50 %);
+3. scaling: 1 worker process at saturation (vs 2 from step 1); cost per message as the
+   recipients per request (batch size) and the number of concurrent tenants grow;
+4. (``--full`` only) distributed mode: ``postwave api`` + 2 ``postwave worker`` + ``postwave
+   scheduler`` on the CQL store (the Cassandra node on 127.0.0.1:9042, a fresh keyspace,
+   dropped afterwards) and a NATS JetStream server: saturation and 50 %;
+5. Postfix + OpenDKIM relaying the same rendered message to the same sink (postfix_relay.py),
+   and the postwave / Postfix ratios.
+
+Results go to ``--out`` (default ``benchmarks/results``): ``e2e.json``, ``e2e-summary.md``,
+``e2e-throughput.png``, ``e2e-latency.png``, ``e2e-scaling.png``. Figures are from one run on
+whatever else the machine is doing: compare ratios within a run, not times across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform as platform_mod
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "server")]
+
+import e2e  # noqa: E402
+import message  # noqa: E402
+import postfix_relay  # noqa: E402
+import report  # noqa: E402
+
+PLANS: dict[str, dict[str, Any]] = {
+    "quick": {"saturation": 200, "fractions": [0.5], "seconds_per_rate": 1.0, "min_messages": 60,
+              "workers1": 150, "batches": [10], "tenants": [3], "scaling_messages": 120, "postfix": 150,
+              "distributed": 0},
+    "full": {"saturation": 5000, "fractions": [0.25, 0.5, 0.8, 1.0, 1.2], "seconds_per_rate": 15,
+             "min_messages": 500, "workers1": 3000, "batches": [10, 100, 1000], "tenants": [10, 100],
+             "scaling_messages": 3000, "postfix": 3000, "distributed": 2000},
+}
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def meta(mode: str) -> dict[str, Any]:
+    """Where and when: the machine, its load, the code."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout)
+    except OSError:
+        commit, dirty = "", False
+    if dirty:
+        commit += "+uncommitted"
+    return {
+        "mode": mode, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(), "load_average_start": list(os.getloadavg()), "python": platform_mod.python_version(),
+        "commit": commit,
+        "message": {"text_plus_html_bytes": message.rendered_size(), "links": len(message.LINKS),
+                    "personalized": True, "click_tracking": True, "open_tracking": True, "dkim": "rsa-sha256 2048"},
+        "note": "measured on a shared, loaded 2-core machine; the load client runs on the same cores",
+    }
+
+
+def run_rates(world: e2e.World, plan: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Saturation first, then fixed rates at fractions of it."""
+    log(f"saturation: {plan['saturation']} messages")
+    saturation = world_point(world, messages=plan["saturation"])
+    peak = saturation["delivered_per_s"]
+    points = []
+    for fraction in plan["fractions"]:
+        rate = max(10.0, peak * fraction)
+        count = max(plan["min_messages"], int(rate * plan["seconds_per_rate"]))
+        log(f"offered {rate:.0f} msg/s ({fraction:.0%} of saturation): {count} messages")
+        point = world_point(world, messages=count, rate=rate)
+        point["fraction_of_saturation"] = fraction
+        points.append(point)
+    return saturation, points
+
+
+def world_point(world: e2e.World, **kwargs: Any) -> dict[str, Any]:
+    point = e2e.run_point(world, **kwargs)
+    log("  " + e2e.show(point))
+    return point
+
+
+def run(mode: str, out: Path) -> dict[str, Any]:
+    """The whole suite; returns and writes the results."""
+    plan = PLANS[mode]
+    results: dict[str, Any] = {"meta": meta(mode)}
+    key_pem = e2e.dkim_key()
+    with e2e.free_sink() as sink:
+        with e2e.World(workers=2, sink=sink, key_pem=key_pem) as world:
+            saturation, rates = run_rates(world, plan)
+            results["saturation"] = saturation
+            results["rates"] = rates
+            batches = [{**saturation, "note": "the saturation run"}]
+            for batch in plan["batches"]:
+                log(f"batch size {batch}: {plan['scaling_messages']} messages")
+                batches.append(world_point(world, messages=plan["scaling_messages"], batch=batch))
+            tenants = [{**saturation, "note": "the saturation run"}]
+            for count in plan["tenants"]:
+                log(f"{count} tenants at once: {plan['scaling_messages']} messages")
+                tenants.append(world_point(world, messages=plan["scaling_messages"], tenants=count))
+        with e2e.World(workers=1, sink=sink, key_pem=key_pem) as world1:
+            log(f"1 worker process, saturation: {plan['workers1']} messages")
+            one = world_point(world1, messages=plan["workers1"])
+        results["scaling"] = {"workers": [one, saturation], "batch": batches, "tenants": tenants}
+        if plan["distributed"]:
+            results["distributed"] = run_distributed(sink, key_pem, plan["distributed"])
+        log(f"postfix + opendkim: {plan['postfix']} messages")
+        with postfix_relay.PostfixRelay(sink.address, key_pem=key_pem) as relay:
+            results["postfix"] = postfix_relay.run(relay, e2e.rendered_message(), plan["postfix"])
+        log("  " + e2e.show({**results["postfix"], "offered_per_s": None}))
+    results["ratios"] = ratios(saturation, results["postfix"])
+    results["targets"] = targets(saturation, rates)
+    results["meta"]["load_average_end"] = list(os.getloadavg())
+    write(results, out)
+    return results
+
+
+def run_distributed(sink: Any, key_pem: bytes, messages: int) -> list[dict[str, Any]]:
+    """Distributed mode (api + 2 workers + scheduler, CQL store, NATS queue): saturation and 50 %."""
+    with e2e.World(workers=2, sink=sink, key_pem=key_pem, distributed=True) as world:
+        log(f"distributed, saturation: {messages} messages")
+        saturation = world_point(world, messages=messages)
+        rate = max(10.0, saturation["delivered_per_s"] * 0.5)
+        log(f"distributed, offered {rate:.0f} msg/s (50%)")
+        half = world_point(world, messages=max(200, int(rate * 15)), rate=rate)
+        half["fraction_of_saturation"] = 0.5
+    return [saturation, half]
+
+
+def ratios(postwave: dict[str, Any], postfix: dict[str, Any]) -> dict[str, float]:
+    """postwave / Postfix at saturation (throughput: higher is better; CPU per message: lower)."""
+    return {
+        "delivered_per_s": postwave["delivered_per_s"] / postfix["delivered_per_s"],
+        "cpu_seconds_per_1000": postwave["cpu_seconds_per_1000"] / postfix["cpu_seconds_per_1000"],
+        "peak_pss_mb": postwave["peak_pss_mb"] / postfix["peak_pss_mb"],
+    }
+
+
+def targets(saturation: dict[str, Any], rates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's targets against this run's figures (reported, never asserted)."""
+    def nearest(fraction: float) -> dict[str, Any] | None:
+        found = [p for p in rates if abs(p["fraction_of_saturation"] - fraction) < 1e-9]
+        return found[0] if found else None
+
+    checks = [{"what": "delivered msgs/s at saturation", "target": ">= 1000",
+               "value": saturation["delivered_per_s"], "met": saturation["delivered_per_s"] >= 1000}]
+    at80, at50 = nearest(0.8), nearest(0.5)
+    if at80 is not None and at80["acceptance_ms"]["p95"] is not None:
+        checks.append({"what": "acceptance p95 ms at 80% of saturation", "target": "<= 10",
+                       "value": at80["acceptance_ms"]["p95"], "met": at80["acceptance_ms"]["p95"] <= 10})
+    if at50 is not None and at50["accept_to_250_ms"]["p95"] is not None:
+        checks.append({"what": "acceptance-to-250 p95 ms at 50% of saturation", "target": "<= 200",
+                       "value": at50["accept_to_250_ms"]["p95"], "met": at50["accept_to_250_ms"]["p95"] <= 200})
+    return checks
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    """e2e.json, the charts and the summary table."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "e2e.json").write_text(json.dumps(results, indent=2) + "\n")
+    report.charts(results, out)
+    (out / "e2e-summary.md").write_text(report.summary(results))
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick", help="short smoke run")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the full suite (default)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="results directory")
+    args = parser.parse_args()
+    began = time.monotonic()
+    e2e.stop_on_sigterm()
+    results = run(args.mode or "full", args.out)
+    print(report.summary(results))
+    log(f"done in {time.monotonic() - began:.0f} s; results in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

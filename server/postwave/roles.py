@@ -1,0 +1,224 @@
+"""Distributed mode: one process per role, each runnable alone.
+
+``postwave api`` (gRPC + REST, acceptance), ``postwave worker`` (delivery) and ``postwave
+scheduler`` (scheduled releases, the start-up sweep, queue metrics; one active at a time
+behind a lease). Each takes the same options as ``serve`` (``--store cql://...``, ``--queue
+nats://...``), serves /metrics, /healthz and /readyz on ``admin_listen``, and stops
+gracefully on SIGTERM: the API finishes the requests in flight, a worker finishes or hands
+back the messages it holds, the scheduler releases its lease so a standby takes over at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+
+from postwave import metrics, tracing
+from postwave.backends import open_backends
+from postwave.config import Config
+from postwave.logs import setup_from_config
+from postwave.pipeline.leader import NatsMembership, scheduler_lease
+from postwave.pipeline.worker import Worker
+from postwave.pipeline.schedule import Scheduler, sweep
+from postwave.queue.base import LANES, Queue
+from postwave.store.base import Store
+
+log = logging.getLogger("postwave.roles")
+
+QUEUE_STATS_INTERVAL = 5.0
+ROLES = ("api", "worker", "scheduler")
+
+
+def init_process(config: Config, role: str) -> None:
+    """What every postwave process does first: logging (format, secrets scrubbed), metric
+    label bounds and role, tracing (off unless otlp_endpoint is set)."""
+    setup_from_config(config, role=role)
+    metrics.set_role(role.split("-")[0])
+    metrics.configure_from(config)
+    tracing.configure(config, role.split("-")[0])
+
+
+def run(role: str, config: Config) -> None:
+    """Run one role until SIGTERM or SIGINT (``init``: prepare the backends and return)."""
+    init_process(config, role)
+    main: dict[str, Callable[[Config], Awaitable[None]]] = {
+        "api": _api, "worker": _worker, "scheduler": _scheduler, "init": _init}
+    try:
+        asyncio.run(main[role](config))
+    finally:
+        tracing.shutdown()
+
+
+async def _init(config: Config) -> None:
+    """Apply the CQL schema (keyspace, tables, migrations) and create the JetStream streams,
+    once, before the roles start (the Kubernetes bootstrap Job; ``make up``)."""
+    store, queue = open_backends(config, role="init")
+    try:
+        depths = {lane: (await queue.stats(lane)).depth for lane in LANES}  # NATS: creates the streams
+    finally:
+        await queue.close()
+        store.close()
+    print(f"postwave init: store {config.store} schema current; queue {config.queue} ready "
+          f"(queued: {', '.join(f'{k} {v}' for k, v in depths.items())})", flush=True)
+
+
+def stop_event() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def readiness(store: Store, queue: Queue) -> Callable[[], Awaitable[bool]]:
+    """/readyz: the store answers a point read and the queue answers."""
+
+    async def ready() -> bool:
+        await asyncio.to_thread(store.get_tenant, "t_readiness_probe")
+        return await queue.ping()
+
+    return ready
+
+
+async def observe_queues(queue: Queue) -> None:
+    """Publish each lane's depth and oldest age as metrics, for ever."""
+    while True:
+        for lane in LANES:
+            try:
+                stats = await queue.stats(lane)
+            except Exception as exc:  # noqa: BLE001 - the gauges keep their last value
+                log.debug("queue stats of %s: %s", lane, exc)
+                continue
+            metrics.observe_queue(lane, stats.depth, stats.oldest_age)
+        await asyncio.sleep(QUEUE_STATS_INTERVAL)
+
+
+async def recheck_domains_forever(store: Store, config: Config) -> None:
+    """Re-verify the sending domains' DNS records every ``domain_recheck_seconds``."""
+    from postwave.domains.service import recheck_domains
+
+    while True:
+        await asyncio.sleep(config.domain_recheck_seconds)
+        try:
+            changed = await recheck_domains(store, config)
+        except Exception as exc:  # noqa: BLE001 - DNS or store trouble: the next pass tries again
+            log.warning("re-checking sending domains failed (%s)", exc)
+            continue
+        for line in changed:
+            log.warning("sending domain changed state: %s", line)
+
+
+async def _api(config: Config) -> None:
+    from postwave.app import announce_bootstrap, start_api
+
+    store, queue = open_backends(config, role="api")
+    await asyncio.to_thread(announce_bootstrap, store, config)
+    stop = stop_event()
+    api = await start_api(config, store, queue)
+    admin = await metrics.start_admin_server(config.admin_listen, readiness(store, queue))
+    print(f"postwave api listening on {api.describe()}; store {config.store}, queue {config.queue}", flush=True)
+    await stop.wait()
+    log.info("shutting down: refusing new requests, finishing accepted ones")
+    await api.stop()
+    await admin.stop()
+    await queue.close()
+    store.close()
+
+
+async def _worker(config: Config) -> None:
+    from postwave.pipeline.worker import build_worker
+
+    store, queue = open_backends(config, role="worker")
+    worker, pool = build_worker(config, store, queue)
+    stop = stop_event()
+    stop_task = asyncio.get_running_loop().create_task(_on(stop, worker.stop))
+    admin = await metrics.start_admin_server(config.admin_listen, readiness(store, queue))
+    membership = NatsMembership(queue) if config.queue == "nats" else None
+    beats = asyncio.get_running_loop().create_task(_heartbeats(membership, worker)) if membership else None
+    print(f"postwave worker running ({worker.slots} slots); store {config.store}, queue {config.queue}", flush=True)
+    try:
+        await worker.run()
+    finally:
+        stop_task.cancel()
+        if beats is not None and membership is not None:
+            beats.cancel()
+            await asyncio.gather(beats, return_exceptions=True)
+            await membership.leave()
+        await pool.close()
+        await admin.stop()
+        await queue.close()
+        store.close()
+        log.info("worker stopped; %d delivered", worker.delivered)
+
+
+async def _heartbeats(membership: NatsMembership, worker: Worker) -> None:
+    """Tell the shaper how many workers share the global limits, every heartbeat."""
+    live = 0
+    while True:
+        try:
+            count = await membership.beat()
+        except Exception as exc:  # noqa: BLE001 - keep the last count while NATS is away
+            log.debug("worker heartbeat: %s", exc)
+        else:
+            if count != live:
+                log.info("%d live workers share the rate limits", count)
+                live = count
+                worker.deliverer.shaper.set_live_workers(count)
+        await asyncio.sleep(membership.interval)
+
+
+async def _on(event: asyncio.Event, action: Callable[[], None]) -> None:
+    await event.wait()
+    action()
+
+
+async def _scheduler(config: Config) -> None:
+    store, queue = open_backends(config, role="scheduler")
+    lease = scheduler_lease(config, queue)
+    stop = stop_event()
+    admin = await metrics.start_admin_server(config.admin_listen, readiness(store, queue))
+    stats = asyncio.get_running_loop().create_task(observe_queues(queue))
+    print(f"postwave scheduler standing by for the lease; store {config.store}, queue {config.queue}", flush=True)
+    try:
+        while await lease.acquire(stop):
+            await _lead(config, store, queue, lease, stop)
+    finally:
+        await lease.release()
+        stats.cancel()
+        await asyncio.gather(stats, return_exceptions=True)
+        await admin.stop()
+        await queue.close()
+        store.close()
+
+
+async def _lead(config: Config, store: Store, queue: Queue, lease: object, stop: asyncio.Event) -> None:
+    """Act as the active scheduler until stopped or the lease is lost."""
+    log.info("this process is the active scheduler")
+    print("postwave scheduler active", flush=True)
+    started = time.monotonic()
+    try:
+        swept = await sweep(store, queue)
+        log.info("start-up sweep queued %d messages found in accepted", swept)
+    except Exception as exc:  # noqa: BLE001 - the store or queue is down: the next leader sweeps
+        log.warning("start-up sweep failed (%s)", exc)
+    scheduler = Scheduler(store=store, queue=queue, interval=config.scheduler_interval)
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(scheduler.run()), loop.create_task(recheck_domains_forever(store, config))]
+    every = config.scheduler_lease_seconds / 3
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), every)
+            except TimeoutError:
+                pass
+            if not stop.is_set() and not await lease.renew():  # type: ignore[attr-defined]
+                log.warning("lost the scheduler lease after %.0f s; standing by", time.monotonic() - started)
+                break
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

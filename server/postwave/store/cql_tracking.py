@@ -1,0 +1,217 @@
+"""CQL tables and statements of the tracking feature: webhook endpoints, statistics reads, erasure.
+
+Owned by the tracking feature; its schema is CQL migration 20 (tracking owns 20-29).
+Partition keys:
+
+- ``webhook_endpoints``: the endpoint id -- one partition read per dispatcher step; the
+  cursor and state are updated in place (last write wins: one dispatcher per endpoint).
+- ``webhook_endpoints_by_tenant``: (tenant_id) -> endpoint ids; a tenant has a handful.
+
+Engagement events go to the shared event tables; statistics read them by id range
+(event ids are time-ordered, so ``CqlStore.events_since`` starts at the id of the first moment).
+Erasure has no index from an address to its messages (one would cost a write per
+accepted message), so it scans ``messages`` -- a rare operator action, paged and
+proportional to the retained messages.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from cassandra.cluster import Session
+from cassandra.query import PreparedStatement
+
+from postwave.store.base import EventRecord, WebhookEndpoint
+from postwave.store.cql_keys import SUPPRESSION_SHARDS, event_partition, shard
+from postwave.store.cql_messages import PAYLOAD_CHUNK
+from postwave.store.cql_session import CallList, Runner, unavailable
+from postwave.store.tracking_erasure import scrub_payload, scrub_text
+
+SCHEMA_20: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS {ks}.webhook_endpoints (
+         endpoint_id text PRIMARY KEY, tenant_id text, url text, event_types list<text>, secret text,
+         previous_secret text, previous_until double, state text, cursor bigint, failing_since double,
+         created double, detail text)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.webhook_endpoints_by_tenant (
+         tenant_id text, endpoint_id text, PRIMARY KEY ((tenant_id), endpoint_id))""",
+)
+
+_WEBHOOK = ("endpoint_id, tenant_id, url, event_types, secret, previous_secret, previous_until, state, cursor,"
+            " failing_since, created, detail")
+
+_STATEMENTS: dict[str, tuple[str, bool]] = {
+    "webhook_put": (f"INSERT INTO {{ks}}.webhook_endpoints ({_WEBHOOK}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", True),
+    "webhook_index_put": ("INSERT INTO {ks}.webhook_endpoints_by_tenant (tenant_id, endpoint_id) VALUES (?, ?)", True),
+    "webhook_get": ("SELECT * FROM {ks}.webhook_endpoints WHERE endpoint_id = ?", True),
+    "webhook_all": ("SELECT * FROM {ks}.webhook_endpoints", True),
+    "webhooks_of_tenant": ("SELECT endpoint_id FROM {ks}.webhook_endpoints_by_tenant WHERE tenant_id = ?", True),
+    "webhook_delete": ("DELETE FROM {ks}.webhook_endpoints WHERE endpoint_id = ?", True),
+    "webhook_index_delete": (("DELETE FROM {ks}.webhook_endpoints_by_tenant WHERE tenant_id = ?"
+                              " AND endpoint_id = ?"), True),
+    "webhook_settings": (("UPDATE {ks}.webhook_endpoints SET url = ?, event_types = ?, secret = ?,"
+                          " previous_secret = ?, previous_until = ? WHERE endpoint_id = ?"), True),
+    "webhook_progress": (("UPDATE {ks}.webhook_endpoints SET state = ?, cursor = ?, failing_since = ?, detail = ?"
+                          " WHERE endpoint_id = ?"), True),
+    "suppress_forever": (("INSERT INTO {ks}.suppressions (tenant_id, shard, address, reason, created, expires)"
+                          " VALUES (?, ?, ?, ?, ?, null)"), True),
+    "suppression_get": ("SELECT * FROM {ks}.suppressions WHERE tenant_id = ? AND shard = ? AND address = ?", True),
+    "suppression_delete": ("DELETE FROM {ks}.suppressions WHERE tenant_id = ? AND shard = ? AND address = ?", True),
+    "messages_scan": ("SELECT message_id, tenant_id, request_id, recipient FROM {ks}.messages", True),
+    "message_recipient": ("UPDATE {ks}.messages SET recipient = ? WHERE message_id = ?", True),
+    "request_read": ("SELECT chunk, chunks, data, tenant_id, created FROM {ks}.requests WHERE request_id = ?", True),
+    "request_put": (("INSERT INTO {ks}.requests (request_id, chunk, tenant_id, created, chunks, data)"
+                     " VALUES (?, ?, ?, ?, ?, ?)"), True),
+    "events_of_message": ("SELECT * FROM {ks}.events_by_message WHERE message_id = ?", True),
+    "event_scrub_by_message": (("UPDATE {ks}.events_by_message SET recipient = ?, detail = ?, custom_args = ''"
+                                " WHERE message_id = ? AND id = ?"), True),
+    "event_scrub_by_tenant": (("UPDATE {ks}.events_by_tenant SET recipient = ?, detail = ?, custom_args = ''"
+                               " WHERE tenant_id = ? AND day = ? AND bucket = ? AND id = ? AND message_id = ?"), True),
+    "attempts_of": ("SELECT time, mx_host, smtp_reply FROM {ks}.attempts WHERE message_id = ?", True),
+    "attempt_scrub": (("UPDATE {ks}.attempts SET smtp_reply = ? WHERE message_id = ? AND time = ? AND mx_host = ?"),
+                      True),
+}
+
+
+def _webhook(row: dict[str, Any]) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        row["endpoint_id"], row["tenant_id"], row["url"] or "", tuple(row["event_types"] or ()), row["secret"] or "",
+        row["previous_secret"] or "", row["previous_until"] or 0.0, row["state"] or "active", row["cursor"] or 0,
+        row["failing_since"] or 0.0, row["created"] or 0.0, row["detail"] or "",
+    )
+
+
+class TrackingTables:
+    """The tracking part of the CQL store (CqlStore delegates to it)."""
+
+    def __init__(self, session: Session, keyspace: str, run: Runner,
+                 write_events: Callable[[CallList, Sequence[EventRecord]], None]) -> None:
+        self.run = run
+        self.write_events = write_events  # the store's own event writer (ids, bucket markers)
+        self._session = session
+        self._keyspace = keyspace
+        self._prepared: dict[str, PreparedStatement] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> PreparedStatement:
+        found = self._prepared.get(name)
+        if found is None:
+            with self._lock, unavailable("preparing a statement"):
+                text, idempotent = _STATEMENTS[name]
+                found = self._session.prepare(text.replace("{ks}", self._keyspace))
+                found.is_idempotent = idempotent
+                self._prepared[name] = found
+        return found
+
+    # engagement
+
+    def record_engagement(self, events: Sequence[EventRecord], suppressions: Sequence[tuple[str, str, str]]) -> None:
+        """Suppressions first, then the events: a reader that sees the event sees the suppression."""
+        if suppressions:
+            now = time.time()
+            self.run.all("suppressing unsubscribed addresses", [
+                (self["suppress_forever"], (t, shard(a, SUPPRESSION_SHARDS), a, r, now)) for t, a, r in suppressions])
+        if events:
+            calls = CallList(self.run)
+            self.write_events(calls, events)
+            calls.run("writing engagement events")
+
+    # webhooks
+
+    def create_webhook(self, e: WebhookEndpoint) -> None:
+        """The endpoint row, then its place in the tenant's list."""
+        self.run.all("storing a webhook endpoint", [(self["webhook_put"], (
+            e.endpoint_id, e.tenant_id, e.url, list(e.event_types), e.secret, e.previous_secret, e.previous_until,
+            e.state, e.cursor, e.failing_since, e.created, e.detail))])
+        self.run.all("listing a webhook endpoint", [(self["webhook_index_put"], (e.tenant_id, e.endpoint_id))])
+
+    def get_webhook(self, endpoint_id: str) -> WebhookEndpoint | None:
+        """One endpoint."""
+        row = self.run.one("reading a webhook endpoint", self["webhook_get"], (endpoint_id,))
+        return _webhook(row) if row and row["tenant_id"] else None
+
+    def list_webhooks(self, tenant_id: str) -> list[WebhookEndpoint]:
+        """A tenant's endpoints ("" = all), oldest first."""
+        if tenant_id:
+            ids = [r["endpoint_id"] for r in self.run.rows("listing webhook endpoints", self["webhooks_of_tenant"],
+                                                            (tenant_id,))]
+            found = self.run.all("reading webhook endpoints", [(self["webhook_get"], (i,)) for i in ids])
+            rows = [rows[0] for rows in found if rows and rows[0]["tenant_id"] == tenant_id]
+        else:
+            rows = [r for r in self.run.rows("listing webhook endpoints", self["webhook_all"]) if r["tenant_id"]]
+        return sorted((_webhook(r) for r in rows), key=lambda e: e.created)
+
+    def delete_webhook(self, tenant_id: str, endpoint_id: str) -> bool:
+        """Delete a tenant's endpoint."""
+        found = self.get_webhook(endpoint_id)
+        if found is None or found.tenant_id != tenant_id:
+            return False
+        self.run.all("deleting a webhook endpoint", [(self["webhook_delete"], (endpoint_id,)),
+                                                     (self["webhook_index_delete"], (tenant_id, endpoint_id))])
+        return True
+
+    def set_webhook_settings(self, e: WebhookEndpoint) -> None:
+        """Write url, event types and secrets."""
+        self.run.all("updating a webhook endpoint", [(self["webhook_settings"], (
+            e.url, list(e.event_types), e.secret, e.previous_secret, e.previous_until, e.endpoint_id))])
+
+    def set_webhook_progress(self, endpoint_id: str, state: str, cursor: int, failing_since: float,
+                             detail: str) -> None:
+        """Write delivery progress."""
+        self.run.all("recording webhook progress", [(self["webhook_progress"], (
+            state, cursor, failing_since, detail, endpoint_id))])
+
+    # erasure
+
+    def erase_recipient(self, tenant_id: str, address: str, replacement: str) -> int:
+        """Scan messages for the address, then rewrite each one's rows; suppressions last."""
+        wanted = address.strip().lower()
+        found = [r for r in self.run.rows("scanning messages", self["messages_scan"], fetch_size=1000)
+                 if r["tenant_id"] == tenant_id and (r["recipient"] or "").strip().lower() == wanted]
+        calls = CallList(self.run)
+        for row in found:
+            calls.add(self["message_recipient"], (replacement, row["message_id"]))
+            self._scrub_events(calls, row["message_id"], address, replacement)
+            self._scrub_attempts(calls, row["message_id"], address, replacement)
+        for request_id in {r["request_id"] for r in found}:
+            self._scrub_payload(calls, request_id, address, replacement)
+        calls.run("erasing a recipient")
+        self._rekey_suppression(tenant_id, wanted, replacement)
+        return len(found)
+
+    def _scrub_events(self, calls: CallList, message_id: str, address: str, replacement: str) -> None:
+        for e in self.run.rows("reading a message's events", self["events_of_message"], (message_id,)):
+            detail = scrub_text(e["detail"] or "", address, replacement)
+            day, bucket = event_partition(e["id"])
+            calls.add(self["event_scrub_by_message"], (replacement, detail, message_id, e["id"]))
+            calls.add(self["event_scrub_by_tenant"], (replacement, detail, e["tenant_id"], day, bucket, e["id"],
+                                                      message_id))
+
+    def _scrub_attempts(self, calls: CallList, message_id: str, address: str, replacement: str) -> None:
+        for a in self.run.rows("reading attempts", self["attempts_of"], (message_id,)):
+            calls.add(self["attempt_scrub"], (scrub_text(a["smtp_reply"] or "", address, replacement), message_id,
+                                              a["time"], a["mx_host"]))
+
+    def _scrub_payload(self, calls: CallList, request_id: str, address: str, replacement: str) -> None:
+        rows = sorted(self.run.rows("reading a payload", self["request_read"], (request_id,)), key=lambda r: r["chunk"])
+        if not rows or rows[0]["chunks"] != len(rows):
+            return
+        scrubbed, changed = scrub_payload(b"".join(r["data"] or b"" for r in rows), address, replacement)
+        if not changed:
+            return
+        # Scrubbing only shortens a payload: keep its chunk count (readers check it) with empty tail chunks.
+        chunks = [scrubbed[i * PAYLOAD_CHUNK:(i + 1) * PAYLOAD_CHUNK] for i in range(len(rows))]
+        for number, data in enumerate(chunks):
+            calls.add(self["request_put"], (request_id, number, rows[0]["tenant_id"], rows[0]["created"],
+                                            len(chunks), data))
+
+    def _rekey_suppression(self, tenant_id: str, address: str, replacement: str) -> None:
+        part = shard(address, SUPPRESSION_SHARDS)
+        row = self.run.one("reading a suppression", self["suppression_get"], (tenant_id, part, address))
+        if row is None:
+            return
+        self.run.all("keeping a suppression as a hash", [(self["suppress_forever"], (
+            tenant_id, shard(replacement, SUPPRESSION_SHARDS), replacement, row["reason"], row["created"]))])
+        self.run.all("removing an erased address", [(self["suppression_delete"], (tenant_id, part, address))])

@@ -1,0 +1,66 @@
+"""The benchmark suite runs end to end (quick mode) and writes well-formed results.
+
+A smoke test: it proves the harness works — the platform, Postfix + OpenDKIM, smtp-sink,
+the charts — and never asserts on a time or a rate (the machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def check_point(p: dict[str, Any], messages: int) -> None:
+    assert p["messages"] == messages
+    assert p["delivered"] == messages, p["not_delivered"]
+    for key in ("accepted_per_s", "delivered_per_s", "delivered_per_hour", "cpu_seconds_per_1000", "peak_pss_mb"):
+        assert isinstance(p[key], float) and math.isfinite(p[key]) and p[key] > 0, key
+    assert p["delivered_per_hour"] == p["delivered_per_s"] * 3600
+    for key in ("acceptance_ms", "accept_to_250_ms"):
+        q = p[key]
+        assert 0 <= q["p50"] <= q["p95"] <= q["p99"], (key, q)
+
+
+def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0, done.stderr[-4000:]
+    results = json.loads((tmp_path / "e2e.json").read_text())
+
+    assert results["meta"]["mode"] == "quick" and results["meta"]["message"]["links"] == 5
+    assert 15_000 <= results["meta"]["message"]["text_plus_html_bytes"] <= 25_000
+    check_point(results["saturation"], 200)
+    assert results["saturation"]["offered_per_s"] is None and results["saturation"]["dkim"] == "rsa-sha256"
+    [half] = results["rates"]
+    assert half["fraction_of_saturation"] == 0.5 and half["offered_per_s"] > 0
+    check_point(half, half["messages"])
+    scaling = results["scaling"]
+    assert [p["workers"] for p in scaling["workers"]] == [1, 2]
+    assert [p["batch"] for p in scaling["batch"]] == [1, 10]
+    assert [p["tenants"] for p in scaling["tenants"]] == [1, 3]
+    for p in (scaling["workers"][0], scaling["batch"][1], scaling["tenants"][1]):
+        check_point(p, p["messages"])
+
+    postfix = results["postfix"]
+    assert postfix["system"] == "postfix+opendkim" and postfix["messages"] == 150
+    assert postfix["delivered_per_s"] > 0 and postfix["cpu_seconds_per_1000"] > 0
+    assert postfix["acceptance_ms"]["p50"] is not None and postfix["accept_to_250_ms"]["p50"] is not None
+    ratios = results["ratios"]
+    assert ratios["delivered_per_s"] == results["saturation"]["delivered_per_s"] / postfix["delivered_per_s"]
+    assert {t["what"] for t in results["targets"]} >= {"delivered msgs/s at saturation",
+                                                        "acceptance-to-250 p95 ms at 50% of saturation"}
+
+    for name in ("e2e-throughput.png", "e2e-latency.png", "e2e-scaling.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data.startswith(PNG) and len(data) > 10_000, name
+    summary = (tmp_path / "e2e-summary.md").read_text()
+    assert "| Postfix + OpenDKIM, 150 msgs, 32 connections |" in summary
+    assert summary.count("\n| postwave ") == 5
+    assert summary.strip() == done.stdout.strip()  # run_all prints the same table

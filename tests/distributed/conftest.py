@@ -1,0 +1,55 @@
+"""Fixtures of distributed mode: a real NATS JetStream node (or cluster) per test, the
+session's Cassandra node with a fresh keyspace per test, and role processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.contract.cassandra import CassandraNode, cassandra, cql_port
+from tests.distributed.cluster import Cluster
+from tests.e2e.conftest import World, start_world
+from tests.servers.nats import NatsCluster
+
+__all__ = ["cassandra"]
+
+
+@pytest.fixture
+def nats_node(tmp_path: Path) -> Iterator[NatsCluster]:
+    """One JetStream server of this test's own."""
+    with NatsCluster(tmp_path / "nats", nodes=1) as node:
+        yield node
+
+
+@pytest.fixture
+def make_cluster(tmp_path: Path, cassandra: CassandraNode) -> Iterator[Callable[..., Cluster]]:
+    """Factory of started role clusters on the CQL store (fresh keyspace) and a NATS URL."""
+    made: list[Cluster] = []
+
+    def make(nats: NatsCluster, *, workers: int = 2, schedulers: int = 1, **settings: Any) -> Cluster:
+        data = tmp_path / f"cluster{len(made)}"
+        data.mkdir()
+        keyspace = cassandra.config().cql_keyspace
+        base = {"store": "cql", "cql_port": cql_port(), "cql_keyspace": keyspace, "cql_request_timeout": 3,
+                "cql_connect_timeout": 3, "queue": "nats", "nats_url": nats.url, "nats_request_timeout": 2}
+        cluster = Cluster(data, workers=workers, schedulers=schedulers, **{**base, **settings})
+        made.append(cluster)
+        return cluster.start()
+
+    yield make
+    for cluster in made:
+        cluster.stop()
+
+
+@pytest.fixture
+def world(make_dns_server: Any, make_smtp_peer: Any, make_cluster: Callable[..., Cluster],
+          nats_node: NatsCluster) -> World:
+    """The e2e three-domain world, served by api + 2 workers + scheduler processes."""
+
+    def make(**settings: Any) -> Cluster:
+        return make_cluster(nats_node, **settings)
+
+    return start_world(make_dns_server, make_smtp_peer, make, store="cql")

@@ -192,6 +192,8 @@ def main() -> None:
                         help="server/ of another checkout: also run the CQL platform on that code")
     parser.add_argument("--repeat", type=int, default=1, help="CQL end-to-end runs per code (alternated)")
     parser.add_argument("--skip-sqlite", action="store_true", help="no embedded end-to-end run")
+    parser.add_argument("--commits-in-flight", type=int, default=1,
+                        help="accept_commits_in_flight of the asyncio runs (default 1, the option's default)")
     args = parser.parse_args()
     NODE.ensure()
     try:
@@ -206,7 +208,7 @@ def main() -> None:
                "cql_request_timeout": "20"}  # schema changes at start-up are slow on a loaded node
         runs: list[tuple[str, Path | None, dict[str, str]]] = []
         for _ in range(args.repeat):  # alternated, so that drifting load hits both alike
-            runs.append(("cql", None, cql))
+            runs.append(("cql", None, {**cql, "accept_commits_in_flight": str(args.commits_in_flight)}))
             runs.append(("cql, store_async=false", None, {**cql, "store_async": "false"}))
             if args.baseline_server:
                 runs.append(("cql (baseline code)", args.baseline_server, cql))

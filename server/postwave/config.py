@@ -115,7 +115,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("trace_sample_ratio", float, 1.0, "OpenTelemetry: share of messages traced (0..1) when otlp_endpoint is set."),
     # --- storage: async group commit, suppression policy (owner: storage helper) ---
     Option("store_async", bool, True, "Run the API's group commit on the store's own asyncio face where it has one (store=cql: the driver's execute_async, several commits in flight); false = on worker threads, one commit at a time, as with the embedded store."),
-    Option("accept_commits_in_flight", int, 4, "Group commits the API keeps in flight at once on a store with an asyncio face (store=cql: their look-ups and send_id claims overlap, their writes go one at a time so event ids land in order); the embedded store commits one at a time."),
+    Option("accept_commits_in_flight", int, 1, "Group commits the API keeps in flight at once with store_async on a store with an asyncio face (store=cql): their look-ups and send_id claims overlap, their writes go one at a time so event ids land in order. Raise it when the cluster is remote and the API has CPU to spare (round trips dominate); on a CPU-bound host fewer, fuller commits go faster (docs/storage.md)."),
     Option("soft_bounce_limit", int, 3, "Soft bounces of one address (per tenant) within soft_bounce_window_hours that suppress it temporarily."),
     Option("soft_bounce_window_hours", float, 72.0, "Window in which soft bounces of an address are counted."),
     Option("soft_bounce_suppress_hours", float, 24.0, "How long the temporary suppression after soft_bounce_limit soft bounces lasts (it expires by itself)."),

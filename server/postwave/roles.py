@@ -137,7 +137,7 @@ async def _worker(config: Config) -> None:
     stop = stop_event()
     stop_task = asyncio.get_running_loop().create_task(_on(stop, worker.stop))
     admin = await metrics.start_admin_server(config.admin_listen, readiness(store, queue))
-    membership = NatsMembership(queue) if config.queue == "nats" else None
+    membership = NatsMembership(queue, replicas=config.nats_replicas) if config.queue == "nats" else None
     beats = asyncio.get_running_loop().create_task(_heartbeats(membership, worker)) if membership else None
     print(f"postwave worker running ({worker.slots} slots); store {config.store}, queue {config.queue}", flush=True)
     try:

@@ -188,6 +188,9 @@ def instrument_deliverer(deliverer: Any) -> bool:
     """Wrap a Deliverer's ``deliver`` and guard steps in spans; nothing when tracing is off."""
     if not ENABLED:
         return False
+    if getattr(deliverer, "_postwave_traced", False):
+        return True  # already wrapped (build_worker does it; a caller may ask again)
+    deliverer._postwave_traced = True
     original = deliverer.deliver
 
     @functools.wraps(original)

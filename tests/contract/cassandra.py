@@ -23,6 +23,7 @@ SCRIPT = ROOT / "scripts" / "cassandra"
 START_TIMEOUT = 240
 # Set by scripts/test.sh when it owns the node and wipes it afterwards: no cleanup needed here.
 DISPOSABLE = os.environ.get("POSTWAVE_CASSANDRA_DISPOSABLE") == "1"
+OWN_CONNECTIONS = 2  # the checking connection's control and pool connections
 
 
 def cql_port() -> int:
@@ -85,11 +86,26 @@ class CassandraNode:
         if self.finished:
             return
         self.finished = True
-        if self.owned:
+        if self.owned and not self._others_connected():
             self.stop()
             _script("wipe", timeout=60)
         elif not DISPOSABLE and self.keyspaces and self.running():
             self._drop_keyspaces()
+
+    def _others_connected(self) -> bool:
+        """Whether other processes use the node (it may have been down for a moment when this
+        session started it, e.g. during the outage test): then it keeps running."""
+        from postwave.store.cql_session import connect
+
+        try:
+            cluster, session = connect(_config("system"))
+        except Exception:  # noqa: BLE001 - an unreachable node has nobody connected
+            return False
+        try:
+            rows = list(session.execute("SELECT address FROM system_views.clients", timeout=30))
+        finally:
+            cluster.shutdown()
+        return len(rows) > OWN_CONNECTIONS
 
     def _drop_keyspaces(self) -> None:
         from postwave.store.cql_session import connect

@@ -88,9 +88,10 @@ def test_kill_9_worker_mid_batch_loses_nothing(world: World, record_property: An
     duplicates = sum(n - 1 for n in got.values())
     record_property("duplicates_after_kill_9", duplicates)
     print(f"\nkill -9 of a worker mid-batch: {total} accepted, {len(got)} delivered, {duplicates} duplicates")
-    # At-least-once: only messages the killed worker had sent but not yet recorded come
-    # again, so never more than one worker's slots.
-    assert duplicates <= int(cluster.settings.get("worker_concurrency", 256))
+    # At-least-once: only messages the killed worker had sent (250) but not yet recorded come
+    # again: those in flight (at most its slots) and those whose results waited for the next
+    # flush (under load, the store write of up to another slots' worth).
+    assert duplicates <= 2 * int(cluster.settings.get("worker_concurrency", 256))
 
 
 class _Sender:

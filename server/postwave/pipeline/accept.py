@@ -93,6 +93,7 @@ class Acceptor:
         # The group commit runs on the store's own asyncio face where it has one.
         self._async: AsyncStore | None = as_async(store) if native_async(store) and config.store_async else None
         self._commits: set[asyncio.Task[None]] = set()
+        self._republishing: set[asyncio.Task[None]] = set()  # stored, waiting for the queue to return
 
     def start(self) -> None:
         """Start the committer task."""
@@ -103,10 +104,11 @@ class Acceptor:
         if self._task:
             while self._pending:
                 await asyncio.sleep(0.01)
-            if self._commits:
+            await asyncio.gather(*self._commits, return_exceptions=True)
+            if self._republishing:
                 # A republish waiting for a downed queue gives up here: its messages stay in
                 # ``accepted`` and the next start-up sweep queues them.
-                _, stuck = await asyncio.wait(set(self._commits), timeout=10.0)
+                _, stuck = await asyncio.wait(set(self._republishing), timeout=10.0)
                 for task in stuck:
                     task.cancel()
                 await asyncio.gather(*stuck, return_exceptions=True)
@@ -264,9 +266,10 @@ class Acceptor:
         try:
             await self.queue.publish(items)
         except PostwaveError as exc:
+            # Not one of self._commits: the committer waits for those before a small batch.
             task = asyncio.get_running_loop().create_task(self._republish(items))
-            self._commits.add(task)
-            task.add_done_callback(self._commits.discard)
+            self._republishing.add(task)
+            task.add_done_callback(self._republishing.discard)
             raise StoreUnavailableError(f"{exc.message}; the messages were stored and will be sent when the "
                                         f"queue returns: retry with the same send_id to get their ids") from exc
 

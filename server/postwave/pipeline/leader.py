@@ -45,6 +45,20 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+async def kv_bucket(queue: Any, name: str, *, ttl: float, replicas: int, description: str) -> Any:
+    """The JetStream key-value bucket ``name`` on the queue's connection, made if missing
+    (entries expire after ``ttl`` seconds; one revision kept)."""
+    js = await queue._js()
+    try:
+        return await js.key_value(name)
+    except nats.js.errors.BucketNotFoundError:
+        try:
+            return await js.create_key_value(bucket=name, ttl=ttl, history=1, replicas=replicas,
+                                             description=description)
+        except nats.js.errors.BadRequestError:
+            return await js.key_value(name)  # another process made it first
+
+
 class NatsKvLease:
     """The lease as a key in a JetStream key-value bucket with a TTL."""
 
@@ -59,16 +73,8 @@ class NatsKvLease:
 
     async def _bucket(self) -> Any:
         if self._kv is None:
-            js = await self._source._js()
-            try:
-                self._kv = await js.key_value(BUCKET)
-            except nats.js.errors.BucketNotFoundError:
-                try:
-                    self._kv = await js.create_key_value(bucket=BUCKET, ttl=self.seconds, history=1,
-                                                         replicas=self.replicas,
-                                                         description="postwave leases (active scheduler)")
-                except nats.js.errors.BadRequestError:
-                    self._kv = await js.key_value(BUCKET)
+            self._kv = await kv_bucket(self._source, BUCKET, ttl=self.seconds, replicas=self.replicas,
+                                       description="postwave leases (active scheduler)")
         return self._kv
 
     async def acquire(self, stop: asyncio.Event) -> bool:
@@ -164,23 +170,17 @@ class NatsMembership:
 
     BUCKET = "pw_workers"
 
-    def __init__(self, nc_source: Any, interval: float = 5.0) -> None:
+    def __init__(self, nc_source: Any, interval: float = 5.0, *, replicas: int = 1) -> None:
         self._source = nc_source
         self.interval = interval
+        self.replicas = replicas
         self.key = "w-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in holder_id())
         self._kv: Any = None
 
     async def _bucket(self) -> Any:
         if self._kv is None:
-            js = await self._source._js()
-            try:
-                self._kv = await js.key_value(self.BUCKET)
-            except nats.js.errors.BucketNotFoundError:
-                try:
-                    self._kv = await js.create_key_value(bucket=self.BUCKET, ttl=3 * self.interval, history=1,
-                                                         description="postwave live workers (heartbeats)")
-                except nats.js.errors.BadRequestError:
-                    self._kv = await js.key_value(self.BUCKET)
+            self._kv = await kv_bucket(self._source, self.BUCKET, ttl=3 * self.interval, replicas=self.replicas,
+                                       description="postwave live workers (heartbeats)")
         return self._kv
 
     async def beat(self) -> int:

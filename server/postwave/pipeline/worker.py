@@ -36,6 +36,7 @@ BULK_SHARE = 0.75  # bulk may fill at most this share of the slots: transactiona
 FLUSH_INTERVAL = 0.05
 MIN_CLAIM = 32
 IDLE_POLL_MAX = 0.05
+FLUSH_FAILED_RETRY = 5.0  # seconds before a message whose outcome could not be written is tried again
 
 
 class Worker:
@@ -200,8 +201,14 @@ class Worker:
             await asyncio.to_thread(self.store.record_outcomes, [r.outcome for r in batch if r.outcome])
             await self.queue.ack([r.lease for r in batch if r.retry_in is None])
             await self.queue.nak([(r.lease, r.retry_in) for r in batch if r.retry_in is not None])
-        except Exception:  # noqa: BLE001 - leases will run out and the messages come back
-            log.exception("writing %d delivery results failed; their leases will expire and retry", len(batch))
+        except Exception:  # noqa: BLE001 - the messages come back: handed back now, or when their leases run out
+            log.exception("writing %d delivery results failed; handing the messages back to retry in %g s",
+                          len(batch), FLUSH_FAILED_RETRY)
+            try:
+                await self.queue.nak([(r.lease, FLUSH_FAILED_RETRY) for r in batch])
+            except Exception as exc:  # noqa: BLE001 - then their leases run out
+                log.warning("handing back %d messages failed too (%s); they return when their leases end",
+                            len(batch), exc)
             return
         self.delivered += sum(1 for r in batch if r.outcome and r.outcome.state == "delivered")
 

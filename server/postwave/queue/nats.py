@@ -187,14 +187,24 @@ class NatsQueue:
         if not items:
             return
         js = await self._js()
+        futures: list[asyncio.Future[Any]] = []
+
+        async def send_all() -> None:
+            for i in items:
+                futures.append(await js.publish_async(
+                    subject(i.lane, i.tenant_id), i.message_id.encode(), headers={"Nats-Msg-Id": i.message_id},
+                    wait_stall=self.request_timeout))
+            await asyncio.gather(*futures)
+
         try:
-            futures = [
-                await js.publish_async(subject(i.lane, i.tenant_id), i.message_id.encode(),
-                                       headers={"Nats-Msg-Id": i.message_id})
-                for i in items
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), self.request_timeout)
+            # One deadline for the whole batch: writing to a connection that just broke can
+            # block inside the client, not only the wait for acknowledgements.
+            await asyncio.wait_for(send_all(), self.request_timeout)
         except (asyncio.TimeoutError, nats.errors.Error, OSError) as exc:
+            # Acknowledgements that will never come (the server went away) must not keep
+            # their places in the client's window of pending publishes: cancel them.
+            for future in futures:
+                future.cancel()
             raise StoreUnavailableError(f"queue unavailable: publishing {len(items)} messages to NATS failed "
                                         f"({_describe(exc)})") from exc
 
@@ -202,32 +212,38 @@ class NatsQueue:
         """Take up to ``limit`` ready items, round-robin over the tenants with a backlog."""
         if limit <= 0:
             return []
+        leases: list[Lease] = []
         try:
-            tenants = await self._tenants_with_backlog(lane)
-            if not tenants:
-                return []
-            start = self._cursor[lane] % len(tenants)
-            self._cursor[lane] += 1
-            order = tenants[start:] + tenants[:start]
-            leases: list[Lease] = []
-            full: list[str] = []
-            share = max(1, -(-limit // len(order)))
-            for tenant in order:
-                if len(leases) >= limit:
-                    break
-                want = min(share, limit - len(leases))
-                got = await self._fetch(lane, tenant, want, lease_seconds)
-                leases += got
-                if len(got) == want:
-                    full.append(tenant)
-            for tenant in full:  # room left: the tenants that still had more
-                if len(leases) >= limit:
-                    break
-                leases += await self._fetch(lane, tenant, limit - len(leases), lease_seconds)
-            return leases
+            await asyncio.wait_for(self._claim(lane, limit, lease_seconds, leases), 3 * self.request_timeout)
         except (asyncio.TimeoutError, nats.errors.Error, OSError) as exc:
+            if leases:
+                return leases  # what arrived is ours (leased); the rest waits for the next claim
             raise StoreUnavailableError(f"queue unavailable: claiming from NATS failed ({_describe(exc)})") \
                 from exc
+        return leases
+
+    async def _claim(self, lane: str, limit: int, lease_seconds: float, leases: list[Lease]) -> None:
+        """Fill ``leases``: an equal share from each tenant with a backlog, round-robin, then
+        the room left to the tenants that still had more."""
+        tenants = await self._tenants_with_backlog(lane)
+        if not tenants:
+            return
+        start = self._cursor[lane] % len(tenants)
+        self._cursor[lane] += 1
+        order = tenants[start:] + tenants[:start]
+        full: list[str] = []
+        share = max(1, -(-limit // len(order)))
+        for tenant in order:
+            if len(leases) >= limit:
+                break
+            want = min(share, limit - len(leases))
+            got = await self._fetch(lane, tenant, want, lease_seconds, leases)
+            if len(got) == want:
+                full.append(tenant)
+        for tenant in full:  # room left: the tenants that still had more
+            if len(leases) >= limit:
+                break
+            await self._fetch(lane, tenant, limit - len(leases), lease_seconds, leases)
 
     async def ack(self, leases: Sequence[Lease]) -> None:
         """Remove finished items; waits until the server confirms each."""
@@ -282,7 +298,11 @@ class NatsQueue:
     # internals
 
     async def _each(self, things: Sequence[Any], op: Any, what: str) -> None:
-        results = await asyncio.gather(*(op(t) for t in things), return_exceptions=True)
+        try:
+            results = await asyncio.wait_for(asyncio.gather(*(op(t) for t in things), return_exceptions=True),
+                                             self.request_timeout + 1)
+        except asyncio.TimeoutError as exc:
+            raise StoreUnavailableError(f"queue unavailable: {what} {len(things)} messages timed out") from exc
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             # The leases run out and the messages come back: at-least-once, never lost.
@@ -301,8 +321,9 @@ class NatsQueue:
                 tenants.append(tenant)
         return tenants
 
-    async def _fetch(self, lane: str, tenant: str, n: int, lease_seconds: float) -> list[Lease]:
-        """Pull up to ``n`` messages from the tenant's consumer without waiting for more."""
+    async def _fetch(self, lane: str, tenant: str, n: int, lease_seconds: float, into: list[Lease]) -> list[Lease]:
+        """Pull up to ``n`` messages from the tenant's consumer without waiting for more; each
+        is appended to ``into`` as it arrives (a claim cut short keeps what it got)."""
         consumer = await self._consumer(lane, tenant, lease_seconds)
         assert self.nc is not None
         await self.nc.publish(consumer.next_subject, json.dumps({"batch": n, "no_wait": True}).encode(),
@@ -321,7 +342,9 @@ class NatsQueue:
             meta = msg.metadata
             message_id = msg.data.decode()
             self._held[(lane, message_id)] = msg
-            leases.append(Lease(message_id, tenant, lane, int(meta.num_delivered)))
+            lease = Lease(message_id, tenant, lane, int(meta.num_delivered))
+            leases.append(lease)
+            into.append(lease)
         if len(leases) < n:
             self._drained[(lane, tenant)] = time.monotonic() + DRAINED_PAUSE
         return leases

@@ -14,17 +14,16 @@ Owned by the deliverability feature; the schema is CQL migration 30 (deliverabil
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from cassandra.cluster import Session
-from cassandra.query import PreparedStatement
 
 from postwave.errors import AlreadyExistsError
 from postwave.store.base import DkimSelectorRecord, FeedbackReport, SendingDomain
-from postwave.store.cql_session import CallList, Runner, unavailable
+from postwave.store.cql_prepared import PreparedCache
+from postwave.store.cql_session import CallList, Runner
 
 REPORT_TTL_DAYS = 30
 
@@ -63,25 +62,12 @@ _STATEMENTS: dict[str, tuple[str, bool]] = {
 }
 
 
-class DeliverabilityTables:
+class DeliverabilityTables(PreparedCache):
     """The deliverability part of the CQL store (CqlStore delegates to it)."""
 
     def __init__(self, session: Session, keyspace: str, run: Runner) -> None:
         self.run = run
-        self._session = session
-        self._keyspace = keyspace
-        self._prepared: dict[str, PreparedStatement] = {}
-        self._lock = threading.Lock()
-
-    def __getitem__(self, name: str) -> PreparedStatement:
-        found = self._prepared.get(name)
-        if found is None:
-            with self._lock, unavailable("preparing a statement"):
-                text, idempotent = _STATEMENTS[name]
-                found = self._session.prepare(text.replace("{ks}", self._keyspace))
-                found.is_idempotent = idempotent
-                self._prepared[name] = found
-        return found
+        super().__init__(session, keyspace, _STATEMENTS)
 
     def create_domain(self, domain: SendingDomain, selectors: Sequence[DkimSelectorRecord]) -> None:
         """Claim the name (LWT), then write the tenant index and the selectors.

@@ -12,13 +12,12 @@ Owned by the shaping feature; the schema is CQL migration 40 (shaping owns 40-49
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from cassandra.cluster import Session
-from cassandra.query import PreparedStatement
 
 from postwave.errors import StoreUnavailableError
+from postwave.store.cql_prepared import PreparedCache
 from postwave.store.cql_session import Runner, unavailable
 
 USAGE_TTL = 4 * 86400
@@ -44,25 +43,12 @@ _STATEMENTS: dict[str, tuple[str, bool]] = {
 }
 
 
-class ShapingTables:
+class ShapingTables(PreparedCache):
     """The shaping part of the CQL store (CqlStore delegates to it)."""
 
     def __init__(self, session: Session, keyspace: str, run: Runner) -> None:
         self.run = run
-        self._session = session
-        self._keyspace = keyspace
-        self._prepared: dict[str, PreparedStatement] = {}
-        self._lock = threading.Lock()
-
-    def __getitem__(self, name: str) -> PreparedStatement:
-        found = self._prepared.get(name)
-        if found is None:
-            with self._lock, unavailable("preparing a statement"):
-                text, idempotent = _STATEMENTS[name]
-                found = self._session.prepare(text.replace("{ks}", self._keyspace))
-                found.is_idempotent = idempotent
-                self._prepared[name] = found
-        return found
+        super().__init__(session, keyspace, _STATEMENTS)
 
     def ip_sends(self, ip: str, hour: int) -> tuple[int | None, int | None]:
         """(hour's, day's) counts; None for a row not written yet."""

@@ -16,18 +16,17 @@ proportional to the retained messages.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from cassandra.cluster import Session
-from cassandra.query import PreparedStatement
 
 from postwave.store.base import EventRecord, WebhookEndpoint
 from postwave.store.cql_keys import SUPPRESSION_SHARDS, event_partition, shard
 from postwave.store.cql_messages import PAYLOAD_CHUNK
-from postwave.store.cql_session import CallList, Runner, unavailable
+from postwave.store.cql_prepared import PreparedCache
+from postwave.store.cql_session import CallList, Runner
 from postwave.store.tracking_erasure import scrub_payload, scrub_text
 
 SCHEMA_20: tuple[str, ...] = (
@@ -83,27 +82,14 @@ def _webhook(row: dict[str, Any]) -> WebhookEndpoint:
     )
 
 
-class TrackingTables:
+class TrackingTables(PreparedCache):
     """The tracking part of the CQL store (CqlStore delegates to it)."""
 
     def __init__(self, session: Session, keyspace: str, run: Runner,
                  write_events: Callable[[CallList, Sequence[EventRecord]], None]) -> None:
         self.run = run
         self.write_events = write_events  # the store's own event writer (ids, bucket markers)
-        self._session = session
-        self._keyspace = keyspace
-        self._prepared: dict[str, PreparedStatement] = {}
-        self._lock = threading.Lock()
-
-    def __getitem__(self, name: str) -> PreparedStatement:
-        found = self._prepared.get(name)
-        if found is None:
-            with self._lock, unavailable("preparing a statement"):
-                text, idempotent = _STATEMENTS[name]
-                found = self._session.prepare(text.replace("{ks}", self._keyspace))
-                found.is_idempotent = idempotent
-                self._prepared[name] = found
-        return found
+        super().__init__(session, keyspace, _STATEMENTS)
 
     # engagement
 

@@ -42,6 +42,8 @@ class CassandraNode:
         self.owned = False
         self.finished = False
         self.keyspaces: list[str] = []
+        self._cluster: Any = None  # a driver session kept for dropping keyspaces
+        self._session: Any = None
 
     def running(self) -> bool:
         """Whether the node's process is alive."""
@@ -76,16 +78,42 @@ class CassandraNode:
         self.wait_ready()
 
     def config(self, **overrides: Any) -> Config:
-        """A store=cql configuration on a fresh keyspace of this node."""
+        """A store=cql configuration on a fresh keyspace of this node.
+
+        The keyspaces of earlier tests are dropped first (tests run one after the other; the
+        last two are kept for a test that asks twice): every table costs the node heap, and a
+        whole run's keyspaces would not fit in a test node's."""
+        self._drop_older_keyspaces(keep=2)
         keyspace = f"pwtest_{secrets.token_hex(6)}"
         self.keyspaces.append(keyspace)
         return _config(keyspace, **overrides)
+
+    def _drop_older_keyspaces(self, keep: int) -> None:
+        old, self.keyspaces = self.keyspaces[:-keep] if keep else self.keyspaces, self.keyspaces[-keep:]
+        if not old:
+            return
+        try:
+            if self._session is None:
+                from postwave.store.cql_session import connect
+
+                self._cluster, self._session = connect(_config("system", cql_request_timeout=60.0))
+            for keyspace in old:
+                self._session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
+        except Exception:  # noqa: BLE001 - the node may be down (outage tests): drop them later
+            self.keyspaces = old + self.keyspaces
+            self._close_session()
+
+    def _close_session(self) -> None:
+        if self._cluster is not None:
+            self._cluster.shutdown()
+        self._cluster = self._session = None
 
     def finish(self) -> None:
         """End of session: stop a node we started and drop its data, or drop our keyspaces."""
         if self.finished:
             return
         self.finished = True
+        self._close_session()
         if self.owned and not self._others_connected():
             self.stop()
             _script("wipe", timeout=60)

@@ -45,9 +45,10 @@ def make_cluster(tmp_path: Path, cassandra: CassandraNode) -> Iterator[Callable[
 
 
 @pytest.fixture
-def world(make_dns_server: Any, make_smtp_peer: Any, make_cluster: Callable[..., Cluster],
-          nats_node: NatsCluster) -> World:
-    """The e2e three-domain world, served by api + 2 workers + scheduler processes."""
+def world(nats_node: NatsCluster, make_dns_server: Any, make_smtp_peer: Any,
+          make_cluster: Callable[..., Cluster]) -> World:
+    """The e2e three-domain world, served by api + 2 workers + scheduler processes (NATS is
+    set up first, so it is torn down last: the roles stop while it still answers)."""
 
     def make(**settings: Any) -> Cluster:
         return make_cluster(nats_node, **settings)

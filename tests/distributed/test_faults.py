@@ -178,8 +178,8 @@ def test_losing_one_of_three_nats_nodes_mid_batch_loses_nothing(
 
 
 def test_scheduler_failover_sends_scheduled_mail_on_time_once(
-        make_dns_server: Any, make_smtp_peer: Any, make_cluster: Callable[..., Cluster],
-        nats_node: NatsCluster) -> None:
+        nats_node: NatsCluster, make_dns_server: Any, make_smtp_peer: Any,
+        make_cluster: Callable[..., Cluster]) -> None:
     world = start_world(make_dns_server, make_smtp_peer,
                         lambda **s: make_cluster(nats_node, schedulers=2, **s), store="cql")
     cluster = world.platform

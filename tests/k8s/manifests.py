@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import functools
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,24 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 OVERLAYS = ("dev", "prod")
-# The upstream CRDs (KEDA, Scylla Operator, NACK, Prometheus Operator) beside the repository;
-# read from there, never copied in.
-CRD_DIR = ROOT.parent / "shared" / "k8s-crds"
+
+
+def _crd_dir() -> Path:
+    """The upstream CRDs (KEDA, Scylla Operator, NACK, Prometheus Operator), read where this
+    machine keeps them, never copied in: $POSTWAVE_K8S_CRDS, else a ``shared/k8s-crds``
+    beside this checkout or beside one of its parents (a CI clone lives elsewhere), else the
+    workplace's /work/shared/k8s-crds."""
+    candidates = [Path(os.environ["POSTWAVE_K8S_CRDS"])] if os.environ.get("POSTWAVE_K8S_CRDS") else []
+    candidates += [parent / "shared" / "k8s-crds" for parent in ROOT.parents]
+    candidates.append(Path("/work/shared/k8s-crds"))
+    for candidate in candidates:
+        if candidate.is_dir() and any(candidate.glob("*.yaml")):
+            return candidate
+    raise RuntimeError("the upstream CRDs were not found: set POSTWAVE_K8S_CRDS to the folder holding "
+                       "keda.sh_scaledobjects.yaml and the others")
+
+
+CRD_DIR = _crd_dir()
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
 SECRET_STAND_IN = base64.b64encode(bytes(32)).decode()  # also a well-formed master_key
 

@@ -265,12 +265,13 @@ class Acceptor:
         neither lost nor left for a sweep."""
         try:
             await self.queue.publish(items)
-        except PostwaveError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the queue raised, the messages are stored
             # Not one of self._commits: the committer waits for those before a small batch.
             task = asyncio.get_running_loop().create_task(self._republish(items))
             self._republishing.add(task)
             task.add_done_callback(self._republishing.discard)
-            raise StoreUnavailableError(f"{exc.message}; the messages were stored and will be sent when the "
+            reason = exc.message if isinstance(exc, PostwaveError) else f"queue unavailable: {exc!r}"
+            raise StoreUnavailableError(f"{reason}; the messages were stored and will be sent when the "
                                         f"queue returns: retry with the same send_id to get their ids") from exc
 
     async def _republish(self, items: list[QueueItem]) -> None:
@@ -281,7 +282,8 @@ class Acceptor:
                 await self.queue.publish(items)
                 log.info("queued %d messages stored during a queue outage", len(items))
                 return
-            except PostwaveError:
+            except Exception:  # noqa: BLE001 - keep trying until the queue takes them
+                log.debug("republishing %d stored messages failed; trying again", len(items), exc_info=True)
                 delay = min(delay * 2, 10.0)
 
     def _write(self, batch: list[_Pending]) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:

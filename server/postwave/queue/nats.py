@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 SUBJECT_PREFIX = "pw.q"
 DUPLICATE_WINDOW = 20 * 60.0  # seconds a message id is remembered for dedupe
 CONSUMER_IDLE = 3600.0  # an idle tenant consumer is removed after this long
+PUBLISH_RETRY_PAUSE = 0.2  # seconds between attempts of a publish that failed (leader election)
 DRAINED_PAUSE = 0.25  # a tenant whose consumer had nothing left is skipped this long
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
@@ -148,6 +149,10 @@ class NatsQueue:
                                         f"{', '.join(self.servers)} ({_describe(exc)})") from exc
         try:
             await self._ensure_streams(nc.jetstream(timeout=self.request_timeout))
+        except (OSError, nats.errors.Error, asyncio.TimeoutError) as exc:
+            await nc.close()
+            raise StoreUnavailableError(f"queue unavailable: connected to NATS at {', '.join(self.servers)} "
+                                        f"but JetStream did not answer ({_describe(exc)})") from exc
         except BaseException:
             await nc.close()
             raise
@@ -183,30 +188,40 @@ class NatsQueue:
     # the Queue protocol
 
     async def publish(self, items: Sequence[QueueItem]) -> None:
-        """Add items durably (stream acknowledgement); an id already queued is not added twice."""
+        """Add items durably (stream acknowledgement); an id already queued is not added twice.
+
+        Failed attempts are repeated until ``request_timeout`` has passed in all: a stream
+        electing a new leader after a node's loss answers "no responders" or not at all for a
+        moment, and the duplicate window makes the repeat of an already stored id a no-op."""
         if not items:
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.request_timeout
+        while True:
+            futures: list[asyncio.Future[Any]] = []
+            try:
+                # One deadline for connecting and the whole batch: writing to a connection that
+                # just broke can block inside the client, not only the wait for acknowledgements.
+                await asyncio.wait_for(self._publish_once(items, futures), max(0.05, deadline - loop.time()))
+                return
+            except (asyncio.TimeoutError, nats.errors.Error, OSError, StoreUnavailableError) as exc:
+                # Acknowledgements that will never come (the server went away) must not keep
+                # their places in the client's window of pending publishes: cancel them.
+                for future in futures:
+                    future.cancel()
+                if loop.time() + PUBLISH_RETRY_PAUSE >= deadline:
+                    raise StoreUnavailableError(f"queue unavailable: publishing {len(items)} messages to NATS "
+                                                f"failed ({_describe(exc)})") from exc
+                log.debug("publishing %d messages failed (%s); trying again", len(items), _describe(exc))
+                await asyncio.sleep(PUBLISH_RETRY_PAUSE)
+
+    async def _publish_once(self, items: Sequence[QueueItem], futures: list[asyncio.Future[Any]]) -> None:
         js = await self._js()
-        futures: list[asyncio.Future[Any]] = []
-
-        async def send_all() -> None:
-            for i in items:
-                futures.append(await js.publish_async(
-                    subject(i.lane, i.tenant_id), i.message_id.encode(), headers={"Nats-Msg-Id": i.message_id},
-                    wait_stall=self.request_timeout))
-            await asyncio.gather(*futures)
-
-        try:
-            # One deadline for the whole batch: writing to a connection that just broke can
-            # block inside the client, not only the wait for acknowledgements.
-            await asyncio.wait_for(send_all(), self.request_timeout)
-        except (asyncio.TimeoutError, nats.errors.Error, OSError) as exc:
-            # Acknowledgements that will never come (the server went away) must not keep
-            # their places in the client's window of pending publishes: cancel them.
-            for future in futures:
-                future.cancel()
-            raise StoreUnavailableError(f"queue unavailable: publishing {len(items)} messages to NATS failed "
-                                        f"({_describe(exc)})") from exc
+        for i in items:
+            futures.append(await js.publish_async(
+                subject(i.lane, i.tenant_id), i.message_id.encode(), headers={"Nats-Msg-Id": i.message_id},
+                wait_stall=self.request_timeout))
+        await asyncio.gather(*futures)
 
     async def claim(self, lane: str, limit: int, lease_seconds: float) -> list[Lease]:
         """Take up to ``limit`` ready items, round-robin over the tenants with a backlog."""

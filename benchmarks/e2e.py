@@ -203,6 +203,15 @@ class World:
         return [pid for leader in leaders for pid in procstat.group(leader)] + \
             [p.pid for p in self._nats.procs if p is not None]
 
+    def roles(self) -> dict[int, str]:
+        """Which role (or "nats") each of the distributed platform's processes is."""
+        assert self.platform is not None
+        names = {pid: name.split("-")[0] for name, proc in getattr(self.platform, "procs", {}).items()
+                 for pid in procstat.group(proc.pid)}
+        if self._nats is not None:
+            names.update({p.pid: "nats" for p in self._nats.procs if p is not None})
+        return names
+
 
 def offer(platform: Platform, key: str, total: int, rate: float, batch: int, first: int,
           out: dict[str, Any]) -> None:
@@ -306,6 +315,10 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
     accept_secs = max(o["seconds"] for o in outs)
     span = (max(delivered.values()) - min(accepted.values())) if delivered else float("nan")
     count = len(delivered)
+    by_role: dict[str, float] = {}
+    if world.distributed:  # where the CPU goes: api, worker, scheduler, nats
+        for pid, role in world.roles().items():
+            by_role[role] = by_role.get(role, 0.0) + meter.per_pid.get(pid, 0.0) / max(1, count) * 1000
     return {
         "offered_per_s": rate or None, "messages": messages, "batch": batch, "tenants": tenants,
         "workers": world.workers, "dkim": "rsa-sha256" if world.dkim else "off",
@@ -317,6 +330,7 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
         "acceptance_ms": percentiles([lat for o in outs for lat in o["latencies"]]),
         "accept_to_250_ms": percentiles([(delivered[m] - accepted[m]) * 1000 for m in delivered if m in accepted]),
         "cpu_seconds_per_1000": cpu / max(1, count) * 1000, "peak_pss_mb": rss / 2**20,
+        **({"cpu_seconds_per_1000_by_role": {r: round(v, 3) for r, v in sorted(by_role.items())}} if by_role else {}),
     }
 
 

@@ -88,6 +88,7 @@ class CpuMeter:
         self.find = find
         self.sample_every = sample_every
         self._before: dict[int, int] = {}
+        self.per_pid: dict[int, float] = {}  # CPU seconds of each process, after stop()
         self._peak = 0
         self._done = threading.Event()
         self._sampler: threading.Thread | None = None
@@ -113,5 +114,5 @@ class CpuMeter:
             self._sampler.join()
         now = self.find()
         after = cpu_ticks(now)
-        used = sum(t - self._before.get(pid, 0) for pid, t in after.items())
-        return used / TICKS, max(self._peak, pss_bytes(now))
+        self.per_pid = {pid: (t - self._before.get(pid, 0)) / TICKS for pid, t in after.items()}
+        return sum(self.per_pid.values()), max(self._peak, pss_bytes(now))

@@ -110,6 +110,7 @@ class NatsQueue:
         self.name = name
         self.nc: Client | None = None
         self._connecting = asyncio.Lock()
+        self._closing = False
         self._consumers: dict[tuple[str, str], _Consumer] = {}
         self._held: dict[tuple[str, str], Msg] = {}
         self._drained: dict[tuple[str, str], float] = {}
@@ -128,7 +129,8 @@ class NatsQueue:
 
     async def _connect(self) -> Client:
         async def _disconnected() -> None:
-            log.warning("lost the connection to NATS; reconnecting")
+            if not self._closing:
+                log.warning("lost the connection to NATS; reconnecting")
 
         async def _reconnected() -> None:
             log.info("reconnected to NATS")
@@ -304,6 +306,7 @@ class NatsQueue:
         nc, self.nc = self.nc, None
         if nc is None:
             return
+        self._closing = True
         try:
             await asyncio.wait_for(nc.drain(), 5.0)
         except Exception:  # noqa: BLE001 - NATS is gone or reconnecting: close without flushing

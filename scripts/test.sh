@@ -38,4 +38,4 @@ if ! python3 -m postwave.cli doctor && [ "${CI:-}" = "true" ]; then
 fi
 
 echo "== running the tests"
-python3 -m pytest -q -p no:cacheprovider "$@"
+python3 -m pytest -q -p no:cacheprovider --durations=30 "$@"

@@ -9,10 +9,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from postwave.api.admin import AdminServicer
-from postwave.api.auth import Authenticator
+from postwave.api.auth import Authenticator, FailureThrottle
 from postwave.api.events import EventServicer
 from postwave.api.rpc import Servicer, register
 from postwave.api.send import SendServicer
+from postwave.breakers.policy import BreakerPolicy
 from postwave.domains.service import DomainService
 from postwave.pipeline.accept import Acceptor
 from postwave.render.templates import TemplateEngine
@@ -36,13 +37,14 @@ def make_servicers(*, store: Store, acceptor: Acceptor, engine: TemplateEngine) 
     The gRPC server and the REST gateway serve the same instances, so a key revoked through
     either is forgotten by both at once.
     """
-    auth = Authenticator(store)
+    auth = Authenticator(store, throttle=FailureThrottle.from_config(acceptor.config))
     return {
         SERVICES[0].full_name: SendServicer(auth, acceptor, store),
         SERVICES[1].full_name: EventServicer(auth, store),
         SERVICES[2].full_name: AdminServicer(auth, store, engine, domains=DomainService(
             store, acceptor.config, on_change=acceptor.senders.forget),
-                                                   tracking=TrackingAdmin(acceptor.config)),
+                                                   tracking=TrackingAdmin(acceptor.config),
+                                                   breaker_policy=BreakerPolicy.from_config(acceptor.config)),
     }
 
 

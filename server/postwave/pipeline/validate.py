@@ -28,6 +28,13 @@ _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 MAX_SEND_ID = 128
 MAX_TAGS = 10
+# A subject or custom header value longer than one RFC 5322 line (998 characters) would
+# only be folded into a wall of continuation lines that receivers truncate or refuse.
+MAX_HEADER_VALUE = 998
+MAX_FILENAME = 255  # what file systems accept as one name
+# A file name is a name, not a path: mail clients that save attachments must not be led
+# out of their folder ("../../.bashrc", "C:\\Windows\\...").
+_PATH_LIKE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.{1,2}$")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,8 +109,14 @@ def _no_line_breaks(value: str, field: str) -> None:
         raise InvalidArgumentError(field, "must not contain CR, LF or NUL (header injection)")
 
 
+def _header_value(value: str, field: str) -> None:
+    _no_line_breaks(value, field)
+    if len(value) > MAX_HEADER_VALUE:
+        raise InvalidArgumentError(field, f"is {len(value)} characters, over the limit of {MAX_HEADER_VALUE}")
+
+
 def _check_content(req: send_pb2.SendRequest) -> None:
-    _no_line_breaks(req.subject, "subject")
+    _header_value(req.subject, "subject")
     if req.template_id:
         return
     if not req.subject and not all(p.subject for p in req.personalizations):
@@ -119,7 +132,7 @@ def _check_headers(headers: Any, field: str) -> None:
             raise InvalidArgumentError(path, "is not a valid header name (printable ASCII, no ':' or space)")
         if name.lower() in RESERVED_HEADERS:
             raise InvalidArgumentError(path, "is set by postwave and cannot be overridden")
-        _no_line_breaks(value, path)
+        _header_value(value, path)
     # Then every rule the MIME builder applies at delivery time, so nothing it would refuse
     # is ever accepted (its errors name "headers.<name>"; re-root them at this field).
     try:
@@ -134,6 +147,12 @@ def _check_attachments(req: send_pb2.SendRequest) -> None:
         if not att.filename:
             raise InvalidArgumentError(f"{path}.filename", "is required")
         _no_line_breaks(att.filename, f"{path}.filename")
+        if len(att.filename) > MAX_FILENAME:
+            raise InvalidArgumentError(
+                f"{path}.filename", f"is {len(att.filename)} characters, over the limit of {MAX_FILENAME}")
+        if _PATH_LIKE.search(att.filename):
+            raise InvalidArgumentError(
+                f"{path}.filename", "must be a plain file name: no '/', '\\', control characters, '.' or '..'")
         if not _CONTENT_TYPE.match(att.content_type or "application/octet-stream"):
             raise InvalidArgumentError(f"{path}.content_type", f"{att.content_type!r} is not type/subtype")
         if att.content_id and (_FORBIDDEN.search(att.content_id) or any(c in att.content_id for c in "<> ")):
@@ -161,7 +180,7 @@ def _recipients(req: send_pb2.SendRequest, max_recipients: int) -> tuple[Recipie
         path = f"personalizations[{i}]"
         if not p.to:
             raise InvalidArgumentError(f"{path}.to", "at least one address is required")
-        _no_line_breaks(p.subject, f"{path}.subject")
+        _header_value(p.subject, f"{path}.subject")
         _check_headers(p.headers, f"{path}.headers")
         for kind in ("to", "cc", "bcc"):
             for j, value in enumerate(getattr(p, kind)):

@@ -14,8 +14,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Sequence
+
+from postwave.config import Config
+from postwave.domains import masterkey
+from postwave.errors import MasterKeyError
 
 PREFIX = "whsec_"
 KEY_BYTES = 24
@@ -45,3 +50,38 @@ def headers(secrets_: Sequence[str], message_id: str, timestamp: int, body: byte
         "webhook-signature": " ".join(signature(s, message_id, timestamp, body) for s in secrets_ if s),
         "content-type": "application/json",
     }
+
+
+# --- secrets at rest (security helper) ---
+# A stored secret is sealed under the master key (AES-256-GCM, bound to its endpoint id), so
+# a copy of the database or a backup does not let anyone sign webhooks. Values written
+# before sealing existed have no prefix and are read as they are.
+
+SEALED_PREFIX = "whenc1:"
+_log = logging.getLogger(__name__)
+
+
+def seal(config: Config, endpoint_id: str, secret: str) -> str:
+    """The stored form of ``secret`` (empty stays empty). Without a master key (the CQL store
+    without ``master_key``) it is stored as it is, with a warning."""
+    if not secret:
+        return secret
+    try:
+        box = masterkey.load(config)
+    except MasterKeyError as exc:
+        _log.warning("webhook secret stored unencrypted: %s", exc.message)
+        return secret
+    sealed = box.encrypt(secret.encode("ascii"), context=f"webhook/{endpoint_id}")
+    return SEALED_PREFIX + base64.b64encode(sealed).decode("ascii")
+
+
+def unseal(config: Config, endpoint_id: str, stored: str) -> str:
+    """The secret of a stored value.
+
+    Raises:
+        MasterKeyError: the value is sealed and the master key is missing or another one.
+    """
+    if not stored.startswith(SEALED_PREFIX):
+        return stored
+    blob = base64.b64decode(stored[len(SEALED_PREFIX):])
+    return masterkey.load(config).decrypt(blob, context=f"webhook/{endpoint_id}").decode("ascii")

@@ -224,3 +224,12 @@ cdef class TokenBuckets:
         cdef double rate = bucket.rate + bucket.ceiling * self._increase
         bucket.rate = rate if rate < bucket.ceiling else bucket.ceiling
         return bucket.rate
+
+    def set_rate(self, key, rate, now):
+        """Set ``key``'s current rate (a learned one), kept within [floor, ceiling]; the new rate."""
+        cdef double r = _check("rate", rate, True)
+        cdef _Bucket bucket = self._bucket(key, _check("now", now))
+        cdef double floor = bucket.ceiling * self._floor
+        r = r if r < bucket.ceiling else bucket.ceiling
+        bucket.rate = r if r > floor else floor
+        return bucket.rate

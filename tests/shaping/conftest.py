@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.platform import Platform
+from tests.platform import Platform, bearer, request
 from tests.servers.addresses import next_peer_address
 from tests.servers.smtp import Received, Script, SMTPPeer
 
-__all__ = ["Arrival", "TimedPeer"]
+__all__ = ["Arrival", "TimedPeer", "send_each"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,6 +41,15 @@ class TimedPeer(SMTPPeer):
     def _accept(self, received: Received) -> str:
         self.arrivals.append(Arrival(time.monotonic(), received.peer[0], received.rcpt_tos[0]))
         return super()._accept(received)
+
+
+def send_each(platform: Platform, key: str, recipients: Sequence[str]) -> list[str]:
+    """One Send request with a personalization per recipient; the message ids."""
+    req = request(to=[recipients[0]])
+    del req.personalizations[:]
+    for rcpt in recipients:
+        req.personalizations.add(to=[rcpt])
+    return [m.message_id for m in platform.send_stub().Send(req, metadata=bearer(key), timeout=30).messages]
 
 
 @pytest.fixture

@@ -60,6 +60,8 @@ class Adaptive:
     success_window: int
     min_fraction: float
     decrease_holdoff_seconds: float
+    throttle_pause_seconds: float = 0.0  # pause the (IP, site) lane this long after a throttling reply
+    block_pause_seconds: float = 0.0  # ... and this long after a block (5xx policy refusal before DATA)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -215,6 +217,8 @@ class _Reader:
             success_window=int(self.number(data, "success_window", where, low=1, integer=True)),
             min_fraction=float(self.number(data, "min_fraction", where, low=0.001, high=1)),
             decrease_holdoff_seconds=float(self.number(data, "decrease_holdoff_seconds", where, low=0)),
+            throttle_pause_seconds=float(self.number(data, "throttle_pause_seconds", where, low=0, high=86400)),
+            block_pause_seconds=float(self.number(data, "block_pause_seconds", where, low=0, high=86400)),
         )
 
     def site(self, name: str, data: Any, defaults: Limits) -> SiteRule:

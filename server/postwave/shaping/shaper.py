@@ -16,7 +16,14 @@ flowing.
 After the SMTP reply, :meth:`Shaper.finish` adapts the (IP, site) rate by AIMD: a
 throttling reply (see ``mta/classify.py``) halves it, at most once per hold-off (a
 receiver usually says "slow down" on every open connection at once); every
-``success_window`` deliveries add a tenth of the configured rate back, up to it.
+``success_window`` deliveries add a tenth of the configured rate back, up to it. A block
+(a 5xx policy refusal before DATA: our IP or domain, not one message's content, is
+refused) or, if configured, a throttling reply also pauses the lane.
+
+What a lane learned is stored (:mod:`postwave.shaping.reputation`): rates, pauses and
+reply counts are loaded when a worker starts and merged with the other workers' every
+``reputation_sync_seconds``, so a restarted worker -- or another host's -- starts from the
+learned rate and honours a pause instead of hammering a site that just pushed back.
 
 Distributed mode: each worker enforces its share of every limit. A message costs
 ``live_workers`` tokens of a bucket filled at the site's configured rate, and a worker
@@ -40,6 +47,7 @@ from postwave import metrics, native
 from postwave.mta.classify import Classification, Outcome
 from postwave.mta.mx import Target
 from postwave.shaping.policy import Pool, PoolIP, ShapingPolicy
+from postwave.shaping.reputation import LaneNews, Reputation
 from postwave.shaping.sites import Site, SiteMap
 from postwave.shaping.warmup import Load, WarmupLedger
 from postwave.store.base import Store
@@ -73,6 +81,9 @@ class _Lane:
     waiters: collections.deque[asyncio.Future[None]] = dataclasses.field(default_factory=collections.deque)
     successes: int = 0
     last_decrease: float = -math.inf
+    paused_until: float = 0.0  # wall clock (epoch seconds): shared with other workers through the store
+    pause_reason: str = ""
+    news: LaneNews = dataclasses.field(default_factory=LaneNews)  # changes since the last sync
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -89,7 +100,7 @@ class Hold:
     """Not now: give the message back to the queue for ``delay`` seconds."""
 
     delay: float
-    reason: str  # rate | connections | warmup
+    reason: str  # rate | connections | warmup | paused
     site: str
 
 
@@ -120,6 +131,7 @@ class Shaper:
         self._ip_keys: dict[str, str] = {}
         self._turns: dict[str, int] = {}
         self._held: dict[str, list[float]] = {}  # per site: due times of held messages (a heap)
+        self.reputation = Reputation(self, store)
 
     def set_live_workers(self, count: int) -> None:
         """Enforce a ``1 / count`` share of every rate and connection limit from now on."""
@@ -141,7 +153,7 @@ class Shaper:
                 return decision
             now = self.clock()
             wait, reason, lane = min(decision, key=lambda w: w[0])
-            if reason == "warmup" or now + wait > deadline or len(lane.waiters) >= self._ready_limit(lane):
+            if reason in ("warmup", "paused") or now + wait > deadline or len(lane.waiters) >= self._ready_limit(lane):
                 return self._hold(site, decision, now)
             await self._pause(lane, wait if reason == "rate" else deadline - now)
 
@@ -178,10 +190,11 @@ class Shaper:
     def _connection_cap(self, lane: _Lane) -> int:
         return max(1, lane.site.limits.max_connections // self.live_workers)
 
-    def finish(self, grant: Grant, verdict: Classification | None) -> str:
-        """Free the grant's connection slot and adapt its rate to the reply (None: no reply).
+    def finish(self, grant: Grant, verdict: Classification | None, stage: str = "") -> str:
+        """Free the grant's connection slot and adapt its rate to the reply (None: no reply);
+        ``stage``: the SMTP command the reply answered (a refusal before DATA is of us, not the content).
 
-        Returns a note for the message's event when the rate changed, else "".
+        Returns a note for the message's event when the rate changed or the lane paused, else "".
         """
         lane = grant.lane
         lane.in_flight -= 1
@@ -192,8 +205,12 @@ class Shaper:
                 break
         if verdict is None:
             return ""
+        lane.news.count(verdict)
+        if verdict.policy and verdict.outcome is Outcome.BOUNCED and stage not in ("DATA", ""):
+            return self._pause_lane(lane, self.policy.adaptive.block_pause_seconds, f"blocked at {stage}")
         if verdict.throttle:
-            return self._slow_down(lane)
+            note = self._slow_down(lane)
+            return note + self._pause_lane(lane, self.policy.adaptive.throttle_pause_seconds, "throttled")
         if verdict.outcome is Outcome.DELIVERED:
             lane.successes += 1
             if lane.successes >= self.policy.adaptive.success_window:
@@ -229,7 +246,23 @@ class Shaper:
             key = (ip, site.name)
             lane = self._lanes[key] = _Lane(key, (self._ip_key(ip, now), key), site)
             self.buckets.configure(key, site.limits.messages_per_minute / 60.0, site.limits.burst, now)
+            self.reputation.apply_learned(lane)
         return lane
+
+    def lanes(self) -> list[_Lane]:
+        """Every (IP, site) lane this worker has used."""
+        return list(self._lanes.values())
+
+    def lane_of(self, ip: str, site: str) -> _Lane | None:
+        """The lane of (ip, site) if this worker has used it."""
+        return self._lanes.get((ip, site))
+
+    def source_ips(self) -> list[str]:
+        """Every source address the pools may send from ("" = the kernel's choice)."""
+        ips = {m.ip for pool in self.policy.pools.values() for m in pool.ips}
+        if any(not pool.ips for pool in self.policy.pools.values()):
+            ips.add("")
+        return sorted(ips)
 
     def _ip_key(self, ip: str, now: float) -> str:
         key = self._ip_keys.get(ip)
@@ -241,6 +274,8 @@ class Shaper:
 
     def _refusal(self, lane: _Lane, member: PoolIP, now: float, wall: float) -> tuple[float, str] | None:
         """Why this lane cannot take a message now, and for how long; None: it can."""
+        if lane.paused_until > wall:
+            return lane.paused_until - wall, "paused"
         blocked = self.warmup.blocked_for(member, wall)
         if blocked > 0:
             return blocked, "warmup"
@@ -275,6 +310,7 @@ class Shaper:
         lane.last_decrease = now
         before = self.buckets.rate(lane.key)
         after = self.buckets.decrease(lane.key, now)
+        lane.news.lowered = True
         ip, site = lane.key
         log.warning("throttled by %s: rate from %s lowered from %.1f to %.1f messages/min",
                     site, ip or "(default address)", before * 60, after * 60)
@@ -282,13 +318,33 @@ class Shaper:
         metrics.set_shaping_rate(site, ip, after * 60.0)
         return f"; sending rate toward {site} lowered to {after * 60:.1f}/min"
 
+    def _pause_lane(self, lane: _Lane, seconds: float, why: str) -> str:
+        """Stop sending on the lane for ``seconds`` (0: no pause); a note for the event."""
+        if seconds <= 0:
+            return ""
+        until = time.time() + seconds
+        if until <= lane.paused_until:
+            return ""
+        lane.paused_until, lane.pause_reason = until, why
+        lane.news.paused = True
+        ip, site = lane.key
+        log.warning("%s paused toward %s for %.0f s (%s)", ip or "(default address)", site, seconds, why)
+        metrics.count_throttle(site, ip, "paused")
+        return _pause_note(lane, seconds, why)
+
     def _speed_up(self, lane: _Lane) -> None:
         before = self.buckets.rate(lane.key)
         after = self.buckets.increase(lane.key, self.clock())
         if after != before:
+            lane.news.raised += (after - before) * 60.0
             ip, site = lane.key
             log.info("rate toward %s from %s raised to %.1f messages/min", site, ip or "(default address)", after * 60)
             metrics.set_shaping_rate(site, ip, after * 60.0)
+
+
+def _pause_note(lane: _Lane, seconds: float, why: str) -> str:
+    ip, site = lane.key
+    return f"; {ip or 'the default address'} paused toward {site} for {seconds:.0f}s ({why})"
 
 
 def _rotate(members: list[PoolIP], turn: int) -> list[PoolIP]:

@@ -183,3 +183,12 @@ class TokenBuckets:
         rate = bucket.rate + bucket.ceiling * self._increase
         bucket.rate = rate if rate < bucket.ceiling else bucket.ceiling
         return bucket.rate
+
+    def set_rate(self, key: Hashable, rate: float, now: float) -> float:
+        """Set ``key``'s current rate (a learned one), kept within [floor, ceiling]; the new rate."""
+        r = _check("rate", rate, positive=True)
+        bucket = self._bucket(key, _check("now", now))
+        floor = bucket.ceiling * self._floor
+        r = r if r < bucket.ceiling else bucket.ceiling
+        bucket.rate = r if r > floor else floor
+        return bucket.rate

@@ -48,7 +48,18 @@ class Role:
             self.proc = subprocess.Popen([sys.executable, "-m", "postwave.cli", role], env=env, stdout=out,
                                          stderr=subprocess.STDOUT)
 
+    def output(self) -> str:
+        """What the process printed so far."""
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        self.proc.kill()
+        self.proc.wait(10)
+
     def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
         self.proc.terminate()
         try:
             self.proc.wait(20)

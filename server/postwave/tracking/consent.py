@@ -27,21 +27,24 @@ def consented(request: send_pb2.SendRequest, index: int) -> bool:
     return (given if given != UNSPECIFIED else request.tracking_consent) == GRANTED
 
 
-def tracking_for(config: Config, msg: MessageRecord, request: send_pb2.SendRequest) -> Tracking | None:
-    """The tracking of one message, or None for none."""
+def tracking_for(config: Config, msg: MessageRecord, request: send_pb2.SendRequest,
+                 base_url: str = "") -> Tracking | None:
+    """The tracking of one message, or None for none; links go to ``base_url`` (the tenant's
+    tracking host, see :mod:`postwave.tracking.domains`) or else ``tracking_base_url``."""
     if not (config.track_clicks or config.track_opens):
         return None
     if config.tracking_requires_consent and not consented(request, msg.index):
         return None
     key_id, secret = signing_key(config)
-    return Tracking(config.tracking_base_url.rstrip("/"), secret, msg.message_id, config.track_clicks,
+    return Tracking((base_url or config.tracking_base_url).rstrip("/"), secret, msg.message_id, config.track_clicks,
                     config.track_opens, key_id)
 
 
-def unsubscribe_url(config: Config, message_id: str) -> str:
-    """The List-Unsubscribe URL: a signed ``/u/<token>`` of the tracker when a tracking secret
-    is configured (one-click capable), else the plain per-message URL."""
-    base = config.tracking_base_url.rstrip("/")
+def unsubscribe_url(config: Config, message_id: str, base_url: str = "") -> str:
+    """The List-Unsubscribe URL: a signed ``/u/<token>`` of the tracker (on ``base_url`` or
+    else ``tracking_base_url``) when a tracking secret is configured (one-click capable), else
+    the plain per-message URL."""
+    base = (base_url or config.tracking_base_url).rstrip("/")
     if not config.tracking_secret:
         return f"{base}/unsubscribe/{message_id}"
     key_id, secret = signing_key(config)

@@ -108,7 +108,10 @@ def verify_token(keys: Mapping[str, bytes], token: str) -> Token:
         raise InvalidTokenError("tracking token is malformed") from None
     if _b64(payload) != data or _b64(given) != mac:  # one spelling per token
         raise InvalidTokenError("tracking token is malformed")
-    fields = payload.decode("utf-8", "surrogatepass").split("\x00")
+    try:
+        fields = payload.decode("utf-8", "surrogatepass").split("\x00")
+    except UnicodeDecodeError:  # a made-up payload (security helper: was an HTTP 500)
+        raise InvalidTokenError("tracking token is malformed") from None
     if len(fields) != 5 or fields[1] not in KINDS or not _INDEX.fullmatch(fields[3]):
         raise InvalidTokenError("tracking token is malformed")
     key = keys.get(fields[0])

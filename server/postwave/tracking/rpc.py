@@ -77,10 +77,12 @@ class TrackingRpcs:
         if len(existing) >= MAX_ENDPOINTS:
             raise InvalidArgumentError("url", f"a tenant has at most {MAX_ENDPOINTS} webhook endpoints")
         # Cursor 0: the dispatcher starts at the endpoint's creation time.
-        endpoint = WebhookEndpoint("wh_" + secrets.token_hex(8), who.tenant_id, request.url, types,
-                                   signing.new_secret(), "", 0.0, "active", 0, 0.0, time.time())
+        endpoint_id, secret = "wh_" + secrets.token_hex(8), signing.new_secret()
+        endpoint = WebhookEndpoint(endpoint_id, who.tenant_id, request.url, types,
+                                   signing.seal(admin.config, endpoint_id, secret),  # encrypted at rest
+                                   "", 0.0, "active", 0, 0.0, time.time())
         await asyncio.to_thread(self.store.create_webhook, endpoint)
-        return webhook_message(endpoint, secret=endpoint.secret)
+        return webhook_message(endpoint, secret=secret)
 
     @rpc("admin")
     async def ListWebhooks(self, who: Principal, request: Any, context: Any) -> admin_pb2.ListWebhooksResponse:
@@ -104,11 +106,13 @@ class TrackingRpcs:
         if not 0 < overlap <= MAX_OVERLAP:
             raise InvalidArgumentError("overlap_seconds", f"must be 1 to {MAX_OVERLAP} (0 = {DEFAULT_OVERLAP})")
         endpoint = await self._endpoint(who, request.endpoint_id)
+        secret = signing.new_secret()
         rotated = WebhookEndpoint(endpoint.endpoint_id, endpoint.tenant_id, endpoint.url, endpoint.event_types,
-                                  signing.new_secret(), endpoint.secret, time.time() + overlap, endpoint.state,
+                                  signing.seal(self._admin().config, endpoint.endpoint_id, secret), endpoint.secret,
+                                  time.time() + overlap, endpoint.state,
                                   endpoint.cursor, endpoint.failing_since, endpoint.created, endpoint.detail)
         await asyncio.to_thread(self.store.set_webhook_settings, rotated)
-        return webhook_message(rotated, secret=rotated.secret)
+        return webhook_message(rotated, secret=secret)
 
     @rpc("admin")
     async def TestWebhook(self, who: Principal, request: admin_pb2.TestWebhookRequest,
@@ -120,7 +124,8 @@ class TrackingRpcs:
                              "recipient@example.com")
         sender = Sender(self._admin().config)  # one client per test: nothing left open between calls
         try:
-            answer = await sender.post(endpoint.url, active_secrets(endpoint, now), "msg_test_" + secrets.token_hex(8),
+            answer = await sender.post(endpoint.url, active_secrets(endpoint, now, self._admin().config),
+                                       "msg_test_" + secrets.token_hex(8),
                                        int(now), batch_body([sample], now))
         finally:
             await sender.close()

@@ -106,11 +106,11 @@ class Tracker:
 
     @staticmethod
     def check_link(view: MessageView, token: Token) -> str:
-        """The URL of the link the token names, if its hash still matches."""
+        """The URL of the link the token names, if its hash still matches, as a Location value."""
         urls = view.links.get(token.kind, [])
         if token.position >= len(urls) or url_hash(urls[token.position]) != token.url_hash:
             raise _NotFound
-        return urls[token.position]
+        return _location(urls[token.position])
 
     def visit(self, request: web.Request) -> Visit:
         """What classification looks at."""
@@ -218,6 +218,17 @@ def _clicks(events: list[Any]) -> list[tuple[str, int, float]]:
         if isinstance(link, str) and len(link) > 1 and link[1:].isdigit():
             found.append((link[0], int(link[1:]), e.time))
     return found
+
+
+def _location(url: str) -> str:
+    """``url`` as a browser follows it: tabs and line breaks removed (WHATWG URL parsing), so
+    a link written across lines in the mail redirects on one header line. Any other control
+    character is no URL at all: 404 (security helper: a raw CR/LF in a link used to fail the
+    response after the click was recorded)."""
+    cleaned = url.replace("\t", "").replace("\r", "").replace("\n", "")
+    if any(c < " " or c == "\x7f" for c in cleaned):
+        raise _NotFound
+    return cleaned
 
 
 def _not_found() -> web.Response:

@@ -109,10 +109,14 @@ def batch_body(events: Sequence[EventRecord], now: float) -> bytes:
                       separators=(",", ":")).encode("utf-8")
 
 
-def active_secrets(endpoint: WebhookEndpoint, now: float) -> list[str]:
-    """The current secret, and the previous one while its overlap lasts."""
-    return [endpoint.secret] + ([endpoint.previous_secret] if endpoint.previous_secret and
-                                now < endpoint.previous_until else [])
+def active_secrets(endpoint: WebhookEndpoint, now: float, config: Config | None = None) -> list[str]:
+    """The current secret, and the previous one while its overlap lasts; sealed ones (see
+    signing.seal) are opened with the master key of ``config``."""
+    stored = [endpoint.secret] + ([endpoint.previous_secret] if endpoint.previous_secret and
+                                  now < endpoint.previous_until else [])
+    if config is None:
+        return stored
+    return [signing.unseal(config, endpoint.endpoint_id, s) for s in stored]
 
 
 class Sender:
@@ -260,7 +264,7 @@ class Dispatcher:
         """One signed POST; the webhook-id names the endpoint and the batch's event range."""
         now = self.clock.now()
         message_id = f"msg_{endpoint.endpoint_id}_{batch[0].id}_{batch[-1].id}"
-        answer = await self.sender.post(endpoint.url, active_secrets(endpoint, now), message_id, int(now),
+        answer = await self.sender.post(endpoint.url, active_secrets(endpoint, now, self.config), message_id, int(now),
                                         batch_body(batch, now))
         metrics.count_webhook("ok" if answer.ok else "retry")
         return answer
@@ -298,17 +302,45 @@ class Dispatcher:
 
 
 async def run_webhooks(config: Config) -> None:
-    """The ``postwave webhooks`` role: the dispatcher and the admin endpoint, until SIGTERM or SIGINT."""
+    """The ``postwave webhooks`` role: the admin endpoint, and the dispatcher while this process
+    holds the dispatcher lease (:mod:`postwave.webhooks.lease`), until SIGTERM or SIGINT."""
     from postwave.backends import open_backends
     from postwave.roles import readiness, stop_event
+    from postwave.webhooks.lease import dispatcher_lease
 
     store, queue = open_backends(config, role="webhooks")
     stop = stop_event()
+    lease = dispatcher_lease(config, queue)
     admin = await metrics.start_admin_server(config.admin_listen, readiness(store, queue))
-    print(f"postwave webhooks dispatching; store {config.store}", flush=True)
+    print(f"postwave webhooks standing by for the lease; store {config.store}, queue {config.queue}", flush=True)
     try:
-        await Dispatcher(store=store, config=config).run(stop)
+        while await lease.acquire(stop):
+            await dispatch_while_held(config, store, lease, stop)
     finally:
+        await lease.release()
         await admin.stop()
         await queue.close()
         store.close()
+
+
+async def dispatch_while_held(config: Config, store: Store, lease: Any, stop: asyncio.Event) -> None:
+    """Dispatch until ``stop`` or until a renewal of the lease fails."""
+    from postwave.webhooks.lease import hold
+
+    log.info("this process is the active webhook dispatcher")
+    print("postwave webhooks active", flush=True)
+    done = asyncio.Event()  # stopping, or the lease is lost: the dispatcher's own stop
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(hold(lease, config.webhook_lease_seconds, stop, done)),
+             loop.create_task(_relay(stop, done))]
+    try:
+        await Dispatcher(store=store, config=config).run(done)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()

@@ -14,16 +14,32 @@
    ``--baseline-server DIR`` (the ``server/`` directory of another checkout) the CQL
    platform also runs that code.
 
+3. ``--cpu``: CPU seconds per 1,000 messages of the store operations themselves, as the
+   API and a worker call them (accept_async in group commits of 64; get_messages and
+   suppressed per claim of 32; get_payload per message, a claim's concurrently;
+   record_outcomes per flush of 16), both through asyncio.to_thread as pipeline/worker.py
+   calls them now and on the store's asyncio face. Each code (this checkout, and with
+   ``--baseline-server`` another) runs in child processes, alternated, on one keyspace;
+   a child reports the least of three rounds, the parent the median over ``--rounds``
+   children, and the this/baseline ratios. CPU time (all threads of the process, the
+   driver's I/O thread included) rather than wall-clock time, which the shared machine
+   makes too noisy; the Cassandra node's CPU is shown too, but other clients of the
+   shared node count in it.
+
 Needs a Cassandra node (scripts/cassandra start; this script starts one if none runs and
 stops it afterwards). Run as root (smtp-sink binds port 25 of a loopback address).
 
     python3 benchmarks/bench_cql.py --messages 5000 [--baseline-server /tmp/before/server]
+    python3 benchmarks/bench_cql.py --cpu --messages 1000 --rounds 3 --baseline-server /tmp/before/server
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,9 +48,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "server")]
+# --cpu runs each code in a child process; POSTWAVE_BENCH_SERVER names the server/ it imports.
+sys.path[:0] = [str(ROOT), os.environ.get("POSTWAVE_BENCH_SERVER") or str(ROOT / "server")]
 
-from postwave.store.base import AcceptedRequest, EventRecord, NewMessage, Store  # noqa: E402
+from postwave.store.base import (  # noqa: E402
+    AcceptedRequest,
+    Attempt,
+    EventRecord,
+    NewMessage,
+    Outcome,
+    Store,
+)
 from postwave.store.cql import CqlStore  # noqa: E402
 from postwave.store.cql_session import CallList  # noqa: E402
 from postwave.store.embedded import EmbeddedStore, _insert_events  # noqa: E402
@@ -47,16 +71,19 @@ from tests.platform import Platform  # noqa: E402
 from tests.servers.dns import DNSServer  # noqa: E402
 from tests.servers.sink import SMTPSink  # noqa: E402
 
+if os.environ.get("POSTWAVE_BENCH_SERVER"):  # benchmarks.e2e put this checkout's server/ first again
+    sys.path[:] = [p for p in sys.path if p != str(ROOT / "server")]
+
 GROUP = 64  # requests per group commit in the store-level acceptance figure
 EVENT_BATCH = 256  # events per write in the event figure (a worker's flush)
 
 
-def _requests(count: int, tag: str) -> list[AcceptedRequest]:
+def _requests(count: int, tag: str, *, send_ids: bool = True, payload: int = 600) -> list[AcceptedRequest]:
     now = time.time()
     return [
         AcceptedRequest(
-            request_id=f"{tag}{i}", tenant_id="bench", send_id=f"{tag}-s{i}", batch_id="", body_hash=b"h" * 32,
-            payload=b"p" * 600, lane="transactional", send_at=now, created=now, expires=now + 3600,
+            request_id=f"{tag}{i}", tenant_id="bench", send_id=f"{tag}-s{i}" if send_ids else "", batch_id="",
+            body_hash=b"h" * 32, payload=b"p" * payload, lane="transactional", send_at=now, created=now, expires=now + 3600,
             messages=(NewMessage(f"{tag}m{i:08d}", 0, f"user{i}@bench.test", "accepted"),), response=b"r" * 80,
         )
         for i in range(count)
@@ -83,9 +110,11 @@ def accept_rate(store: Store, count: int) -> tuple[float, list[float]]:
     return count / (time.perf_counter() - begin), latencies
 
 
-async def accept_rate_async(store: CqlStore, count: int, in_flight: int) -> tuple[float, list[float]]:
+async def accept_rate_async(store: CqlStore, count: int, in_flight: int,
+                            reqs: list[AcceptedRequest] | None = None) -> tuple[float, list[float]]:
     """Messages/s through accept_async with ``in_flight`` group commits at once, and their latencies (ms)."""
-    reqs = _requests(count, f"x{time.time_ns()}")
+    reqs = reqs if reqs is not None else _requests(count, f"x{time.time_ns()}")
+    count = len(reqs)
     groups = [reqs[start:start + GROUP] for start in range(0, count, GROUP)]
     latencies: list[float] = []
     room = asyncio.Semaphore(in_flight)
@@ -155,6 +184,145 @@ def store_level(count: int) -> None:
     print(f"  sqlite/cql: events {figures['sqlite'][0] / figures['cql'][0]:.1f}x, accept {ratio:.1f}x")
 
 
+CLAIM = 32  # messages per get_messages: a worker claims at least MIN_CLAIM at a time
+FLUSH = 16  # outcomes per record_outcomes: a worker's 50 ms flush at ~300 delivered/s
+CHILD_ROUNDS = 3  # rounds of --messages in each child process
+# The API's acceptance; a worker's calls as pipeline/worker.py makes them now (the blocking
+# store on asyncio.to_thread); the same calls on the store's asyncio face (AsyncStore).
+# get_payloads: a claim's payloads in one call (not used by the worker yet; not in older code).
+WORKER_OPS = ("get_messages", "suppressed", "get_payload", "get_payloads", "record_outcomes")
+CPU_OPS = ("accept_async", *WORKER_OPS, *(f"{op}_async" for op in WORKER_OPS))
+
+
+def _node_ticks() -> int:
+    """CPU clock ticks the Cassandra node used so far (0 if it cannot be read). Indicative
+    only: other clients of the shared node count in it too."""
+    try:
+        pid = (ROOT / "var" / "cassandra" / "cassandra.pid").read_text().strip()
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().decode().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+async def _worker_op(store: CqlStore, op: str, reqs: list[AcceptedRequest], outcomes: list[Outcome]) -> None:
+    """One worker operation over every message, claim by claim (flush by flush for outcomes)."""
+    on_face = op.endswith("_async")
+
+    async def call(name: str, *args: Any) -> Any:
+        if on_face:
+            return await getattr(store, f"{name}_async")(*args)
+        return await asyncio.to_thread(getattr(store, name), *args)
+
+    if op.startswith("record_outcomes"):
+        for start in range(0, len(outcomes), FLUSH):
+            await call("record_outcomes", outcomes[start:start + FLUSH])
+        return
+    for start in range(0, len(reqs), CLAIM):
+        claim = reqs[start:start + CLAIM]
+        if op.startswith("get_messages"):
+            await call("get_messages", [r.messages[0].message_id for r in claim])
+        elif op.startswith("suppressed"):
+            await call("suppressed", "bench", [r.messages[0].recipient for r in claim], time.time())
+        elif op.startswith("get_payloads"):
+            await call("get_payloads", [r.request_id for r in claim])
+        else:  # the deliveries of a claim read their payloads concurrently
+            await asyncio.gather(*(call("get_payload", r.request_id) for r in claim))
+
+
+async def _cpu_round(store: CqlStore, count: int) -> dict[str, dict[str, float]]:
+    """One round of every operation on ``count`` new messages; CPU seconds per 1,000 of each."""
+    # as benchmarks/e2e.py sends them: one recipient, no send_id, a ~20 KB message; one set
+    # of messages delivered through each face
+    reqs = _requests(2 * count, f"c{time.time_ns()}", send_ids=False, payload=20_000)
+    now = time.time()
+    outcomes = [Outcome(m, "bench", "delivered", Attempt(m, now, "mx.bench.test", 250, "250 ok", "delivered"),
+                        (EventRecord("bench", m, "delivered", now, "250 2.0.0 ok", "u@bench.test"),))
+                for m in (r.messages[0].message_id for r in reqs)]
+    ticks = os.sysconf("SC_CLK_TCK")
+    figures: dict[str, dict[str, float]] = {}
+    for op in CPU_OPS:
+        if not hasattr(store, op):  # an operation older code does not have
+            continue
+        node, cpu = _node_ticks(), time.process_time()
+        if op == "accept_async":
+            await accept_rate_async(store, 0, 1, reqs)
+            done = 2 * count
+        else:
+            half = slice(count, None) if op.endswith("_async") else slice(0, count)
+            await _worker_op(store, op, reqs[half], outcomes[half])
+            done = count
+        cpu, node = time.process_time() - cpu, _node_ticks() - node
+        figures[op] = {"client": cpu / done * 1000, "node": node / ticks / done * 1000}
+    # the work was done: every message delivered, its payload readable
+    got = await store.get_messages_async([r.messages[0].message_id for r in reqs])
+    if len(got) != 2 * count or any(m.state != "delivered" or m.attempt_count != 1 for m in got):
+        raise SystemExit(f"record_outcomes did not deliver every message: {got[:2]}")
+    if await store.get_payload_async(reqs[-1].request_id) != reqs[-1].payload:
+        raise SystemExit("get_payload returned something else")
+    return figures
+
+
+def cpu_child(keyspace: str, count: int) -> dict[str, dict[str, float]]:
+    """CPU seconds per 1,000 messages of each store operation the API and the workers run,
+    measured in this process (all its threads, the driver's I/O thread included), in the
+    sizes they run them: group commits of GROUP, claims of CLAIM, flushes of FLUSH; the
+    least of CHILD_ROUNDS rounds."""
+    from tests.contract.cassandra import _config
+
+    store = CqlStore(_config(keyspace))
+    try:
+        asyncio.run(_cpu_round(store, 128))  # warms connections and caches up
+        rounds = [asyncio.run(_cpu_round(store, count)) for _ in range(CHILD_ROUNDS)]
+    finally:
+        store.close()
+    # the least of a few rounds: on a shared machine, other processes only ever add to a figure
+    return {op: {side: min(r[op][side] for r in rounds) for side in ("client", "node")}
+            for op in CPU_OPS if op in rounds[0]}
+
+
+def cpu_compare(count: int, rounds: int, baseline: Path | None) -> None:
+    """Run cpu_child for this code (and a baseline's), alternated, in child processes on
+    one keyspace; print the medians and this/baseline ratios."""
+    keyspace = NODE.config().cql_keyspace
+    codes = {"this": ROOT / "server", **({"baseline": baseline} if baseline else {})}
+    results: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in codes}
+    for _ in range(rounds):
+        for name, server_dir in codes.items():
+            out = subprocess.run(
+                [sys.executable, __file__, "--cpu-child", keyspace, "--messages", str(count)],
+                env={**os.environ, "POSTWAVE_BENCH_SERVER": str(server_dir)}, capture_output=True, text=True,
+                check=True, timeout=1800)
+            results[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    def median(name: str, op: str, side: str) -> float:
+        values = sorted(r[op][side] for r in results[name] if op in r)
+        return values[len(values) // 2] if values else float("nan")
+
+    print(f"CPU seconds per 1,000 messages ({count} messages, median of {rounds} alternated runs; "
+          "node = the shared Cassandra JVM, indicative)")
+    for op in CPU_OPS:
+        line = f"  {op:22}" + "".join(f"  {name}: client {median(name, op, 'client'):6.3f} node "
+                                      f"{median(name, op, 'node'):6.3f}" for name in codes)
+        if baseline:
+            line += f"   this/baseline client {median('this', op, 'client') / median('baseline', op, 'client'):.2f}x"
+        print(line)
+    now = ("get_messages", "suppressed", "get_payload", "record_outcomes")  # a worker's calls today
+    faced = ("get_messages_async", "suppressed_async", "get_payloads_async", "record_outcomes_async")
+    sums = {name: (median(name, "accept_async", "client"), sum(median(name, op, "client") for op in now))
+            for name in codes}
+    for name, (api, worker) in sums.items():
+        print(f"  {name}: API {api:.3f} + worker {worker:.3f} = {api + worker:.3f} s per 1,000 messages")
+    if baseline:
+        ratios = [sums["this"][i] / sums["baseline"][i] for i in (0, 1)]
+        total = sum(sums["this"]) / sum(sums["baseline"])
+        print(f"  this/baseline: API {ratios[0]:.2f}x, worker {ratios[1]:.2f}x, both {total:.2f}x")
+    worker_faced = sum(median("this", op, "client") for op in faced)
+    print(f"  this code, a worker on the asyncio face with get_payloads per claim: {worker_faced:.3f} s "
+          f"({worker_faced / sums['this'][1]:.2f}x its calls today)")
+
+
 def end_to_end(messages: int, workers: int, server_dir: Path | None = None,
                **settings: str) -> tuple[int, float, list[float], int, float]:
     """Part 2 for one store setting: accepted, seconds, latencies (ms), delivered, delivery span."""
@@ -192,11 +360,21 @@ def main() -> None:
                         help="server/ of another checkout: also run the CQL platform on that code")
     parser.add_argument("--repeat", type=int, default=1, help="CQL end-to-end runs per code (alternated)")
     parser.add_argument("--skip-sqlite", action="store_true", help="no embedded end-to-end run")
+    parser.add_argument("--cpu", action="store_true",
+                        help="only CPU seconds per 1,000 messages of the store operations (see cpu_compare)")
+    parser.add_argument("--rounds", type=int, default=3, help="--cpu: alternated runs per code (default 3)")
+    parser.add_argument("--cpu-child", metavar="KEYSPACE", help=argparse.SUPPRESS)
     parser.add_argument("--commits-in-flight", type=int, default=1,
                         help="accept_commits_in_flight of the asyncio runs (default 1, the option's default)")
     args = parser.parse_args()
+    if args.cpu_child:
+        print(json.dumps(cpu_child(args.cpu_child, args.messages)))
+        return
     NODE.ensure()
     try:
+        if args.cpu:
+            cpu_compare(args.messages, args.rounds, args.baseline_server)
+            return
         if not args.skip_store:
             store_level(args.messages)
         if args.skip_e2e:

@@ -164,6 +164,9 @@ class World:
 
         self._nats = NatsCluster(Path(self._tmp.name) / "nats", nodes=1).__enter__()
         self.keyspace = f"pwbench_{secrets.token_hex(4)}"
+        # Several processes write events: the delivery count reads them by cursor, so hold back
+        # the newest seconds (as a deployment does, see docs/distributed.md).
+        settings.setdefault("cql_events_settle_seconds", 5)
         return Cluster(data, workers=self.workers, store="cql", cql_port=cql_port(), cql_keyspace=self.keyspace,
                        queue="nats", nats_url=self._nats.url, **settings)
 

@@ -91,8 +91,12 @@ def announce_bootstrap(store: Store, config: Config) -> None:
     """Bootstrap an empty database and print the operator key once."""
     secret = bootstrap(store, config)
     if secret:
-        print(f"first start: created the operator tenant; its admin key (also in "
-              f"{os.path.join(config.data_dir, OPERATOR_KEY_FILE)}):\n  {secret}", flush=True)
+        where = os.path.join(config.data_dir, OPERATOR_KEY_FILE)
+        if config.log_format == "json":  # stdout feeds a log pipeline: the key stays in its file only
+            print(f"first start: created the operator tenant; its admin key is in {where} (mode 0600)", flush=True)
+        else:
+            print(f"first start: created the operator tenant; its admin key (also in {where}):\n  {secret}",
+                  flush=True)
 
 
 def serve(config: Config) -> None:

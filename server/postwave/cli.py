@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "webhooks": "run the webhook dispatcher: signed event batches to tenant endpoints"}.items():
         _add_config_flags(sub.add_parser(role, help=text, description=text.capitalize() + ". Stops on SIGTERM. "
                                          "Options come from flags, then POSTWAVE_* variables, then defaults."))
+    _add_config_flags(sub.add_parser(
+        "erasure-index", help="store=cql: write erasure's address lookup for messages accepted before CQL migration 21",
+        description="One pass over the messages table writing the rows of recipient_messages, which erasure "
+                    "(EraseRecipient) follows instead of scanning; needed once after upgrading a store whose messages "
+                    "predate migration 21 (docs/tracking.md). Idempotent. The embedded store needs nothing."))
     init = sub.add_parser("init", help="apply the CQL schema and create the JetStream streams, then exit",
                           description="Prepare the backends once before the roles start (the Kubernetes "
                                       "bootstrap Job, make up): keyspace, tables and migrations on the store, the "
@@ -145,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     _suppression_arguments(suppressions, _client_flags)
 
+    # --- tenant circuit breakers (owner: reputation helper) ---
+    breakers = sub.add_parser(
+        "breakers", help="tenant circuit breakers: status (level, rates, history), resume (through a running API)",
+        description="See and lift tenants' circuit breakers (bounce/complaint spikes slow, then pause, a tenant).")
+    from postwave.breakers.cli import add_arguments as _breaker_arguments
+
+    _breaker_arguments(breakers, _client_flags)
     sub.add_parser("config-docs", help="print the configuration reference (docs/configuration.md)")
     sub.add_parser(
         "doctor", help="show which implementation (compiled or pure-Python twin) each hot-path module uses",
@@ -179,7 +191,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         overrides = {o.name: getattr(args, o.name) for o in config_mod.OPTIONS}
         roles.run(args.command, config_mod.load(overrides))
         return 0
-    if args.command in ("tracker", "webhooks"):  # tracking
+    if args.command in ("tracker", "webhooks", "erasure-index"):  # tracking
         return _tracking_role(args)
     if args.command == "admin":
         from postwave import admin_cli
@@ -195,6 +207,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from postwave.suppression import cli as suppressions_cli
 
         return suppressions_cli.run(args)
+    if args.command == "breakers":  # reputation helper
+        from postwave.breakers import cli as breakers_cli
+
+        return breakers_cli.run(args)
     if args.command == "config-docs":
         sys.stdout.write(config_mod.markdown())
         return 0
@@ -236,12 +252,24 @@ def _doctor() -> int:
 
 
 def _tracking_role(args: argparse.Namespace) -> int:
-    """``postwave tracker`` / ``postwave webhooks`` (tracking helper)."""
+    """``postwave tracker`` / ``postwave webhooks`` / ``postwave erasure-index`` (tracking helper)."""
     import asyncio
 
     from postwave.roles import init_process
 
     config = config_mod.load({o.name: getattr(args, o.name) for o in config_mod.OPTIONS})
+    if args.command == "erasure-index":
+        if config.store != "cql":
+            print("the embedded store indexes addresses by itself (messages_recipient): nothing to do")
+            return 0
+        from postwave.store.cql import CqlStore
+
+        store = CqlStore(config)
+        try:
+            print(f"erasure lookup rows written for {store.backfill_recipient_index()} messages")
+        finally:
+            store.close()
+        return 0
     init_process(config, args.command)
     if args.command == "tracker":
         from postwave.tracking.service import run_tracker

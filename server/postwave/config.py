@@ -133,8 +133,25 @@ OPTIONS: tuple[Option, ...] = (
     Option("webhook_retry_window_seconds", float, 86400.0, "An endpoint failing this long is disabled (event webhook.disabled); its undelivered events wait for a redrive."),
     Option("webhook_poll_seconds", float, 0.5, "Seconds between looks for new events when an endpoint is caught up."),
     Option("webhook_allow_networks", str, "", "Comma-separated CIDRs webhook URLs may resolve to even though they are loopback, private or link-local (tests, on-premise receivers); everything else in those ranges is refused."),
+    Option("webhook_lease_seconds", float, 10.0, "Several `postwave webhooks` processes may run; one holds this lease and dispatches, renewing it every third of this; a standby takes over within this long after the active one dies (queue=nats: a JetStream key-value lease; embedded: a lock file in data_dir)."),
+    Option("tracking_domain_scheme", str, "https", "Scheme of the links that use a tenant's own tracking host (<tracking_subdomain>.<sending domain>, once its CNAME is verified): https in production, where the tracker's TLS terminates; http only for tests and plain-HTTP on-premise setups."),
+    # --- API authentication: failed-key throttling per peer (owner: security helper) ---
+    Option("auth_failure_burst", int, 20, "Failed authentications (missing, malformed, unknown or revoked API keys) one client address may make in a burst before the API refuses all its calls with RESOURCE_EXHAUSTED (HTTP 429, Retry-After); 0 = no throttling."),
+    Option("auth_failure_rate", float, 0.5, "Failed authentications per second a client address earns back after a burst (token bucket refill)."),
+    Option("auth_failure_max_peers", int, 10000, "Client addresses whose failures are remembered at once; beyond it the least recently failing address is forgotten, so memory stays bounded under a spray of addresses."),
     # --- shaping: sites, adaptive rates, IP pools, warm-up (owner: shaping helper) ---
     Option("shaping_config", str, "", "TOML file of traffic shaping: destination sites and their per-IP limits, AIMD parameters, IP pools and their routing by tenant/stream, the IP warm-up schedule. Its keys are laid over the shipped defaults (server/postwave/shaping/default.toml, see docs/shaping.md); empty = the defaults alone. Checked at start-up."),
+    # --- reputation: stored lane state; tenant circuit breakers (owner: reputation helper) ---
+    Option("reputation_sync_seconds", float, 5.0, "Seconds between a worker's merges of what its (source IP, site) lanes learned (adapted rates, pauses, reply counts) into the store, and its adoption of what the other workers learned; also written at shutdown and read at start-up (docs/shaping.md)."),
+    Option("breaker_enabled", bool, True, "Tenant circuit breakers: slow down, then pause, a tenant whose bounce or complaint rate crosses the thresholds below (docs/shaping.md)."),
+    Option("breaker_window_minutes", float, 60.0, "Sliding window (minutes, at most 1440) over which a tenant's per-stream bounce and complaint rates are measured."),
+    Option("breaker_min_samples", int, 200, "Deliveries plus SMTP bounces a stream needs within the window before its bounce rate can trip the breaker."),
+    Option("breaker_min_complaint_samples", int, 1000, "Deliveries a stream needs within the window before its complaint rate can trip the breaker."),
+    Option("breaker_bounce_rates", str, "0.05,0.08,0.10", "Bounce rates (fractions: bounces / (deliveries + SMTP bounces), SMTP-time and asynchronous hard bounces) at which the breaker slows the tenant, pauses its bulk stream, pauses all its sending: three comma-separated, non-decreasing values."),
+    Option("breaker_complaint_rates", str, "0.001,0.003,0.005", "Complaint rates (complaints / deliveries) at which the breaker slows the tenant, pauses its bulk stream, pauses all its sending."),
+    Option("breaker_slow_rate_per_minute", float, 60.0, "A slowed tenant's sending rate (messages per minute over all workers; its transactional mail keeps this rate while its bulk stream is paused)."),
+    Option("breaker_hold_seconds", float, 300.0, "A paused tenant's message goes back to the queue for this long before it is looked at again (nothing is lost; after a resume it leaves within this time). Keep hold x max_deliveries above message_expiry_seconds."),
+    Option("breaker_refresh_seconds", float, 2.0, "Seconds between a worker's writes of counted outcomes (then evaluating the tenants concerned) and its re-reads of tenants' breaker states."),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -243,6 +260,18 @@ def _check(values: Mapping[str, Any]) -> None:
     _check_storage(values)
     _check_tracking(values)
     _check_shaping(values)
+    _check_breakers(values)
+    _check_auth(values)
+
+
+def _check_auth(values: Mapping[str, Any]) -> None:
+    # --- API authentication (owner: security helper) ---
+    if values["auth_failure_burst"] < 0:
+        raise InvalidArgumentError("auth_failure_burst", "must be >= 0 (0 = no throttling)")
+    if values["auth_failure_rate"] <= 0:
+        raise InvalidArgumentError("auth_failure_rate", "must be more than 0")
+    if values["auth_failure_max_peers"] < 1:
+        raise InvalidArgumentError("auth_failure_max_peers", "must be at least 1")
 
 
 def _check_storage(values: Mapping[str, Any]) -> None:
@@ -358,15 +387,33 @@ def _check_tracking(values: Mapping[str, Any]) -> None:
             raise InvalidArgumentError("tracking_previous_keys", "must be id:secret pairs, comma-separated")
     if values["webhook_batch_size"] < 1:
         raise InvalidArgumentError("webhook_batch_size", "must be at least 1")
+    if values["tracking_domain_scheme"] not in ("https", "http"):
+        raise InvalidArgumentError("tracking_domain_scheme", "must be https or http")
     for cidr in filter(None, (c.strip() for c in values["webhook_allow_networks"].split(","))):
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise InvalidArgumentError("webhook_allow_networks", f"{cidr!r} is not a CIDR network") from None
     for name in ("webhook_timeout_seconds", "webhook_retry_base_seconds", "webhook_retry_max_seconds",
-                 "webhook_poll_seconds", "webhook_retry_window_seconds"):
+                 "webhook_poll_seconds", "webhook_retry_window_seconds", "webhook_lease_seconds"):
         if values[name] <= 0:
             raise InvalidArgumentError(name, "must be more than 0")
+
+
+def _check_breakers(values: Mapping[str, Any]) -> None:
+    # --- reputation and breakers (owner: reputation helper) ---
+    for name in ("reputation_sync_seconds", "breaker_slow_rate_per_minute", "breaker_hold_seconds",
+                 "breaker_refresh_seconds"):
+        if values[name] <= 0:
+            raise InvalidArgumentError(name, "must be more than 0")
+    if not 0 < values["breaker_window_minutes"] <= 1440:
+        raise InvalidArgumentError("breaker_window_minutes", "must be more than 0 and at most 1440 (a day)")
+    for name in ("breaker_min_samples", "breaker_min_complaint_samples"):
+        if values[name] < 1:
+            raise InvalidArgumentError(name, "must be at least 1")
+    from postwave.breakers.policy import BreakerPolicy
+
+    BreakerPolicy.from_config(Config(values))  # parses the rate lists
 
 
 def _check_shaping(values: Mapping[str, Any]) -> None:

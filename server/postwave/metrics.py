@@ -315,6 +315,43 @@ def count_webhook(result: str) -> None:
     WEBHOOK_DELIVERIES.labels(result=_member(result, ("ok", "retry", "failed"))).inc()
 
 
+# --- breakers: tenant circuit breakers (owner: reputation helper) ---
+_BREAKER_LEVELS = ("closed", "slowed", "bulk_paused", "paused")
+BREAKER_LEVEL = Gauge(
+    "postwave_breaker_level",
+    "A tenant's circuit breaker level as this process last read it: 0 closed, 1 slowed, 2 bulk stream paused, "
+    "3 all sending paused.",
+    ["tenant"],
+)
+BREAKER_TRANSITIONS = Counter(
+    "postwave_breaker_transitions_total",
+    "Circuit breaker transitions made by this process (trips by the breaker, resumes by an operator).",
+    ["tenant", "from_level", "to_level"],
+)
+BREAKER_HOLDS = Counter(
+    "postwave_breaker_holds_total",
+    "Messages handed back to the queue by a tenant's circuit breaker (paused, or over the slowed rate).",
+    ["tenant", "reason"],
+)
+
+
+def set_breaker_level(tenant: str, level: str) -> None:
+    """This process now knows ``tenant``'s breaker as ``level``."""
+    BREAKER_LEVEL.labels(tenant=TENANTS(tenant)).set(_BREAKER_LEVELS.index(level) if level in _BREAKER_LEVELS else 0)
+
+
+def breaker_transition(tenant: str, from_level: str, to_level: str) -> None:
+    """A breaker transition this process wrote."""
+    BREAKER_TRANSITIONS.labels(tenant=TENANTS(tenant), from_level=_member(from_level, _BREAKER_LEVELS),
+                               to_level=_member(to_level, _BREAKER_LEVELS)).inc()
+    set_breaker_level(tenant, to_level)
+
+
+def count_breaker_hold(tenant: str, reason: str) -> None:
+    """A message held back by ``tenant``'s breaker."""
+    BREAKER_HOLDS.labels(tenant=TENANTS(tenant), reason=_member(reason, ("paused", "slowed"))).inc()
+
+
 def exposition() -> bytes:
     """The registry in Prometheus text format."""
     return generate_latest(REGISTRY)

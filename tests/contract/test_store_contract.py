@@ -177,6 +177,97 @@ def test_erasure_removes_the_address_and_keeps_a_hashed_suppression(store) -> No
     assert store.suppressed("t2", ["ann@x.test"], now) == {}
 
 
+def _ann_request(rid: str, tenant: str, to: str, now: float) -> AcceptedRequest:
+    payload = send_pb2.SendRequest(subject="s", personalizations=[send_pb2.Personalization(to=[to])]).SerializeToString()
+    return AcceptedRequest(rid, tenant, f"send-{rid}", "", b"h", payload, "bulk", now, now, now + 3600,
+                           (NewMessage(f"{rid}-m0", 0, to, "accepted"),), b"")
+
+
+def _statements_run(store, action) -> list[str]:  # type: ignore[no-untyped-def]
+    """The statements ``action()`` sends to the store's database, as text."""
+    from postwave.store.cql import CqlStore
+
+    seen: list[str] = []
+    if isinstance(store, CqlStore):
+        def listen(future) -> None:  # type: ignore[no-untyped-def]
+            query = getattr(future.query, "prepared_statement", future.query)
+            seen.append(getattr(query, "query_string", str(query)))
+
+        store.session.add_request_init_listener(listen)
+        try:
+            action()
+        finally:
+            store.session.remove_request_init_listener(listen)
+        return seen
+    conn = store.db.connection()
+    conn.set_trace_callback(seen.append)
+    try:
+        action()
+    finally:
+        conn.set_trace_callback(None)
+    return seen
+
+
+def _full_scans(store, statements: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """The statements that read a table without naming the rows: a SELECT without a partition
+    key (CQL), or a statement whose SQLite query plan scans a table or all of a tenant's rows."""
+    from postwave.store.cql import CqlStore
+
+    if isinstance(store, CqlStore):
+        return [s for s in statements if s.lstrip().upper().startswith("SELECT") and " WHERE " not in s.upper()]
+    conn = store.db.connection()
+    scans = []
+    for sql in statements:
+        if sql.lstrip().split(" ", 1)[0].upper() not in ("SELECT", "UPDATE", "DELETE", "INSERT"):
+            continue
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql)]
+        scans += [f"{sql} -> {step}" for step in plan if step.startswith("SCAN") or step.endswith("(tenant_id=?)")]
+    return scans
+
+
+async def test_erasure_follows_a_lookup_of_the_address_not_a_scan(store) -> None:  # type: ignore[no-untyped-def]
+    from postwave.store.base import as_async
+    from postwave.store.cql import CqlStore
+
+    now = time.time()
+    store.accept([_ann_request("r1", "t1", "ann@x.test", now), _ann_request("r2", "t1", "bob@x.test", now),
+                  _ann_request("r3", "t2", "ann@x.test", now)], [], "d")
+    await as_async(store).accept_async([_ann_request("r4", "t1", "Ann@X.test", now)], [], "d")  # both accept paths
+    store.accept([_ann_request(f"o{i}", "t1", f"other{i}@x.test", now) for i in range(30)], [], "d")  # not to be read
+    gone = address_hash("ann@x.test")
+
+    erased: list[int] = []
+    statements = _statements_run(store, lambda: erased.append(store.erase_recipient("t1", "ann@X.TEST", gone)))
+    assert erased == [2] and statements and _full_scans(store, statements) == []
+    assert {m.message_id: m.recipient for m in store.get_messages(["r1-m0", "r2-m0", "r3-m0", "r4-m0"])} == {
+        "r1-m0": gone, "r2-m0": "bob@x.test", "r3-m0": "ann@x.test", "r4-m0": gone}  # t2's message is t2's
+    assert store.erase_recipient("t1", "ann@x.test", gone) == 0  # nothing of it left to find
+    assert store.erase_recipient("t2", "ANN@x.test", gone) == 1
+    assert len(_full_scans(store, _statements_run(store, lambda: _scan(store)))) == 2  # the detector does detect
+
+    if isinstance(store, CqlStore):  # a message from before the CQL lookup existed (migration 21) ...
+        store.accept([_ann_request("r5", "t1", "cy@x.test", now)], [], "d")
+        store.session.execute(f"DELETE FROM {store.keyspace}.recipient_messages WHERE tenant_id = 't1'"
+                              f" AND recipient_hash = '{address_hash('cy@x.test')}'")
+        assert store.erase_recipient("t1", "cy@x.test", address_hash("cy@x.test")) == 0
+        assert store.backfill_recipient_index() == 35  # ... found after `postwave erasure-index` (this call)
+        assert store.erase_recipient("t1", "cy@x.test", address_hash("cy@x.test")) == 1
+
+
+def _scan(store) -> None:  # type: ignore[no-untyped-def]
+    """Two reads of many messages: in CQL two SELECTs without a partition key; in SQLite a scan of
+    the table and a search of one tenant's messages (what erasure used to do)."""
+    from postwave.store.cql import CqlStore
+
+    if isinstance(store, CqlStore):
+        list(store.session.execute(f"SELECT message_id FROM {store.keyspace}.messages"))
+        list(store.session.execute(f"SELECT message_id FROM {store.keyspace}.messages LIMIT 1"))
+        return
+    conn = store.db.connection()
+    conn.execute("SELECT message_id FROM messages WHERE lower(recipient) = 'a@x.test'").fetchall()
+    conn.execute("SELECT message_id FROM messages WHERE tenant_id = 't1' AND recipient = 'a@x.test'").fetchall()
+
+
 # --- the asyncio face (AsyncStore): the same answers as the blocking calls ---
 
 
@@ -399,3 +490,89 @@ def test_feedback_events_suppressions_and_kept_reports(store) -> None:  # type: 
     assert [(k.report_id, k.status, k.raw) for k in kept] == [("k1", "unmatched", b"\x00raw"),
                                                               ("k0", "unparsed", b"\x00raw")]
     assert len(store.list_feedback_reports(1)) == 1
+
+
+# --- reputation and tenant circuit breakers (owner: reputation helper) ---
+
+
+def _lane_change(site: str, rate: float, *, lowered: bool = False, raised: float = 0.0, ip: str = "127.0.0.10",
+                 **counts: float) -> "ReputationChange":
+    from postwave.store.base import ReputationChange
+
+    return ReputationChange(ip, site, rate, lowered, raised, **counts)  # type: ignore[arg-type]
+
+
+def test_reputation_lanes_merge_keeping_slow_downs_pauses_and_counts_of_every_worker(store) -> None:  # type: ignore[no-untyped-def]
+    now = time.time()
+    [first] = store.merge_reputation([_lane_change("google", 300.0, lowered=True, throttled=2, deferred=2)], now)
+    assert (first.rate_per_minute, first.version, first.throttled) == (300.0, 1, 2)
+    # A second worker that never saw the 421s (still at the configured 1200/min) cannot undo them...
+    [second] = store.merge_reputation([_lane_change("google", 1200.0, delivered=5)], now + 1)
+    assert (second.rate_per_minute, second.version, second.delivered, second.throttled) == (300.0, 2, 5, 2)
+    # ... what its success windows added counts, on top of the stored rate, at most up to its own rate.
+    [third] = store.merge_reputation([_lane_change("google", 1200.0, raised=120.0)], now + 2)
+    assert third.rate_per_minute == 420.0
+    assert store.merge_reputation([_lane_change("google", 450.0, raised=120.0)], now + 2)[0].rate_per_minute == 450.0
+    # A lowering always wins, and a pause keeps the later end.
+    [fourth] = store.merge_reputation([_lane_change("google", 900.0, lowered=True,
+                                                    paused_until=now + 600, pause_reason="550 5.7.1 blocked",
+                                                    blocked=1)], now + 3)
+    assert (fourth.rate_per_minute, fourth.paused_until, fourth.pause_reason) == (450.0, now + 600, "550 5.7.1 blocked")
+    assert store.merge_reputation([_lane_change("google", 450.0, paused_until=now + 60, pause_reason="421")],
+                                  now + 3)[0].paused_until == now + 600
+    # Other IPs, the default address ("") and other sites are separate lanes.
+    store.merge_reputation([_lane_change("yahoo", 60.0, ip=""), _lane_change("google", 50.0, ip="127.0.0.11")], now)
+    loaded = {(r.ip, r.site): r for r in store.load_reputation(["127.0.0.10", ""], now + 4)}
+    assert set(loaded) == {("127.0.0.10", "google"), ("", "yahoo")}
+    assert loaded[("127.0.0.10", "google")].version == fourth.version + 1
+    assert loaded[("", "yahoo")].rate_per_minute == 60.0
+    # A week without writes forgets a lane; an ended pause is cleared at the next merge.
+    assert store.load_reputation(["127.0.0.10"], now + 8 * 86400) == []
+    [later] = store.merge_reputation([_lane_change("google", 450.0)], now + 700)
+    assert (later.paused_until, later.pause_reason, later.rate_per_minute) == (0.0, "", 450.0)
+    # Concurrent merges (workers of one host, or many hosts) lose no counts and no lowering.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: store.merge_reputation([_lane_change("ms", 100.0 - i, lowered=True, delivered=1)],
+                                                       now), range(8)))
+    [lane] = [r for r in store.load_reputation(["127.0.0.10"], now) if r.site == "ms"]
+    assert (lane.delivered, lane.version, lane.rate_per_minute) == (8, 8, 93.0)
+
+
+def test_breaker_samples_windows_and_state_by_compare_and_set_with_audit_and_event(store) -> None:  # type: ignore[no-untyped-def]
+    from postwave.store.base import BreakerAudit, BreakerSample, BreakerState, BreakerTotals
+
+    now = 1_800_000_000.0  # two hours of samples across an hour boundary
+    store.add_breaker_samples([
+        BreakerSample("t1", "bulk", now - 4000, delivered=10, bounced=1, writer="w1"),
+        BreakerSample("t1", "bulk", now - 100, delivered=20, bounced=5, writer="w1"),
+        BreakerSample("t1", "bulk", now - 100, delivered=1, complained=2, writer="w2"),
+        BreakerSample("t1", "transactional", now - 50, delivered=7, writer="w1"),
+        BreakerSample("t2", "bulk", now - 50, bounced=9, writer="w1"),
+    ])
+    assert store.breaker_totals("t1", "bulk", now - 3600, now) == BreakerTotals(21, 5, 2)
+    assert store.breaker_totals("t1", "bulk", now - 7200, now) == BreakerTotals(31, 6, 2)
+    assert store.breaker_totals("t1", "transactional", now - 3600, now) == BreakerTotals(7, 0, 0)
+    assert store.breaker_totals("t1", "bulk", now - 50, now) == BreakerTotals()
+    assert store.breaker_totals("t3", "bulk", now - 3600, now) == BreakerTotals()
+
+    # The state: compare-and-set, with its audit record and event.
+    now = time.time()
+    assert store.get_breaker("t1") is None
+    slowed = BreakerState("t1", "slowed", now, "bounce rate 12% of 50 (bulk)")
+    event = EventRecord("t1", "", "breaker.slowed", now, '{"level": "slowed"}')
+    assert store.set_breaker(slowed, 0, BreakerAudit("t1", now, "closed", "slowed", "breaker", slowed.reason), [event])
+    # A second worker that saw the same spike loses the race and writes nothing.
+    assert not store.set_breaker(slowed, 0, BreakerAudit("t1", now, "closed", "slowed", "breaker", "dup"), [event])
+    got = store.get_breaker("t1")
+    assert (got.level, got.version, got.reason) == ("slowed", 1, slowed.reason)
+    resumed = BreakerState("t1", "closed", now + 5, "resumed by operator", counting_from=now + 5)
+    assert store.set_breaker(resumed, 1, BreakerAudit("t1", now + 5, "slowed", "closed", "api:k1", "resumed"), [])
+    assert not store.set_breaker(resumed, 1, BreakerAudit("t1", now + 6, "slowed", "closed", "api:k2", "again"), [])
+    assert (store.get_breaker("t1").level, store.get_breaker("t1").counting_from) == ("closed", now + 5)
+    history = store.breaker_history("t1", 10)
+    assert [(a.to_level, a.actor) for a in history] == [("closed", "api:k1"), ("slowed", "breaker")]
+    assert store.breaker_history("t1", 1)[0].to_level == "closed"
+    assert store.breaker_history("t2", 10) == [] and store.get_breaker("t2") is None
+    assert [(e.type, e.message_id) for e in store.list_events("t1", 0, (), "", 10)] == [("breaker.slowed", "")]

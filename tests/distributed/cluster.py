@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from postwave.domains.masterkey import new_master_key
 from tests.platform import SERVER_DIR, Platform
 
 
@@ -25,6 +26,8 @@ class Cluster(Platform):
                  **settings: Any) -> None:
         super().__init__(data_dir, dns_port=dns_port, **settings)
         self.settings["scheduler_lease_seconds"] = str(settings.get("scheduler_lease_seconds", 2))
+        # Every role of a CQL deployment shares one master key (DKIM keys, webhook secrets).
+        self.settings.setdefault("master_key", new_master_key())
         self.roles = ["api"] + [f"worker-{i}" for i in range(workers)] + [f"scheduler-{i}" for i in range(schedulers)]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 

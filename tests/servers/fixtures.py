@@ -10,6 +10,9 @@
   started dnsmasq :class:`DNSServer`.
 * ``make_smtp_sink`` -- factory: ``make_smtp_sink(address=None, **options)`` returns a
   started :class:`SMTPSink` (Postfix smtp-sink).
+* ``make_raw_smtp_server`` -- factory: ``make_raw_smtp_server(RawBehaviour(...))`` returns a
+  started :class:`RawSMTPServer` (byte-level faults: tarpit, broken TLS, any banner, a drop
+  in the middle of DATA).
 
 Everything a factory started is stopped when the test ends.
 """
@@ -23,10 +26,11 @@ import pytest
 
 from tests.servers.addresses import next_peer_address
 from tests.servers.dns import DNSServer
+from tests.servers.raw_smtp import NO_FAULT, RawBehaviour, RawSMTPServer
 from tests.servers.sink import SMTPSink
 from tests.servers.smtp import Script, SMTPPeer
 
-__all__ = ["make_dns_server", "make_smtp_peer", "make_smtp_sink", "smtp_peer"]
+__all__ = ["make_dns_server", "make_raw_smtp_server", "make_smtp_peer", "make_smtp_sink", "smtp_peer"]
 
 # Another process may bind an address between our free check and the server's bind.
 _BIND_ATTEMPTS = 5
@@ -107,6 +111,21 @@ def make_smtp_sink() -> Iterator[Callable[..., SMTPSink]]:
     yield make
     for sink in reversed(sinks):
         sink.stop()
+
+
+@pytest.fixture
+def make_raw_smtp_server() -> Iterator[Callable[..., RawSMTPServer]]:
+    """Factory for started :class:`RawSMTPServer` on free 127.0.1.x:25, stopped at teardown."""
+    servers: list[RawSMTPServer] = []
+
+    def make(behaviour: RawBehaviour = NO_FAULT, address: str | None = None) -> RawSMTPServer:
+        server = _start(lambda a: RawSMTPServer(a, behaviour=behaviour), address, 25)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in reversed(servers):
+        server.stop()
 
 
 class _Startable(Protocol):

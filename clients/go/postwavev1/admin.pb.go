@@ -2776,6 +2776,391 @@ func (x *RemoveSuppressionRequest) GetAddress() string {
 	return ""
 }
 
+type TenantBreaker struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// closed, slowed (sending rate held down), bulk_paused (bulk stream stopped, transactional
+	// slowed) or paused (all sending stopped).
+	Level string `protobuf:"bytes,2,opt,name=level,proto3" json:"level,omitempty"`
+	// When it entered the level (unset: never tripped).
+	Since *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	// The rates that tripped it, or who resumed it.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Outcomes before this time (the last resume) do not count.
+	CountingFrom  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=counting_from,json=countingFrom,proto3" json:"counting_from,omitempty"`
+	Windows       []*BreakerWindow       `protobuf:"bytes,6,rep,name=windows,proto3" json:"windows,omitempty"`
+	History       []*BreakerTransition   `protobuf:"bytes,7,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantBreaker) Reset() {
+	*x = TenantBreaker{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantBreaker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantBreaker) ProtoMessage() {}
+
+func (x *TenantBreaker) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantBreaker.ProtoReflect.Descriptor instead.
+func (*TenantBreaker) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *TenantBreaker) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *TenantBreaker) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+func (x *TenantBreaker) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *TenantBreaker) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TenantBreaker) GetCountingFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CountingFrom
+	}
+	return nil
+}
+
+func (x *TenantBreaker) GetWindows() []*BreakerWindow {
+	if x != nil {
+		return x.Windows
+	}
+	return nil
+}
+
+func (x *TenantBreaker) GetHistory() []*BreakerTransition {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// One stream's outcomes over the sliding window.
+type BreakerWindow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stream        string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	WindowSeconds float64                `protobuf:"fixed64,2,opt,name=window_seconds,json=windowSeconds,proto3" json:"window_seconds,omitempty"`
+	Delivered     int64                  `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// SMTP-time bounces and asynchronous hard bounces.
+	Bounced    int64 `protobuf:"varint,4,opt,name=bounced,proto3" json:"bounced,omitempty"`
+	Complained int64 `protobuf:"varint,5,opt,name=complained,proto3" json:"complained,omitempty"`
+	// bounced / (delivered + SMTP bounces); complained / delivered (0 without samples).
+	BounceRate    float64 `protobuf:"fixed64,6,opt,name=bounce_rate,json=bounceRate,proto3" json:"bounce_rate,omitempty"`
+	ComplaintRate float64 `protobuf:"fixed64,7,opt,name=complaint_rate,json=complaintRate,proto3" json:"complaint_rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreakerWindow) Reset() {
+	*x = BreakerWindow{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreakerWindow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreakerWindow) ProtoMessage() {}
+
+func (x *BreakerWindow) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreakerWindow.ProtoReflect.Descriptor instead.
+func (*BreakerWindow) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *BreakerWindow) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *BreakerWindow) GetWindowSeconds() float64 {
+	if x != nil {
+		return x.WindowSeconds
+	}
+	return 0
+}
+
+func (x *BreakerWindow) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *BreakerWindow) GetBounced() int64 {
+	if x != nil {
+		return x.Bounced
+	}
+	return 0
+}
+
+func (x *BreakerWindow) GetComplained() int64 {
+	if x != nil {
+		return x.Complained
+	}
+	return 0
+}
+
+func (x *BreakerWindow) GetBounceRate() float64 {
+	if x != nil {
+		return x.BounceRate
+	}
+	return 0
+}
+
+func (x *BreakerWindow) GetComplaintRate() float64 {
+	if x != nil {
+		return x.ComplaintRate
+	}
+	return 0
+}
+
+type BreakerTransition struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Time      *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	FromLevel string                 `protobuf:"bytes,2,opt,name=from_level,json=fromLevel,proto3" json:"from_level,omitempty"`
+	ToLevel   string                 `protobuf:"bytes,3,opt,name=to_level,json=toLevel,proto3" json:"to_level,omitempty"`
+	// "breaker" (tripped automatically) or "api:<key id>" (an operator).
+	Actor         string `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreakerTransition) Reset() {
+	*x = BreakerTransition{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreakerTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreakerTransition) ProtoMessage() {}
+
+func (x *BreakerTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreakerTransition.ProtoReflect.Descriptor instead.
+func (*BreakerTransition) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *BreakerTransition) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *BreakerTransition) GetFromLevel() string {
+	if x != nil {
+		return x.FromLevel
+	}
+	return ""
+}
+
+func (x *BreakerTransition) GetToLevel() string {
+	if x != nil {
+		return x.ToLevel
+	}
+	return ""
+}
+
+func (x *BreakerTransition) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *BreakerTransition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type GetTenantBreakerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty: the caller's tenant.
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// transactional or bulk: that stream's window only; empty: both.
+	Stream string `protobuf:"bytes,2,opt,name=stream,proto3" json:"stream,omitempty"`
+	// Transitions to return, 0-1000; 0 = 20.
+	HistoryLimit  int32 `protobuf:"varint,3,opt,name=history_limit,json=historyLimit,proto3" json:"history_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantBreakerRequest) Reset() {
+	*x = GetTenantBreakerRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantBreakerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantBreakerRequest) ProtoMessage() {}
+
+func (x *GetTenantBreakerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantBreakerRequest.ProtoReflect.Descriptor instead.
+func (*GetTenantBreakerRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *GetTenantBreakerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetTenantBreakerRequest) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
+func (x *GetTenantBreakerRequest) GetHistoryLimit() int32 {
+	if x != nil {
+		return x.HistoryLimit
+	}
+	return 0
+}
+
+type ResumeTenantBreakerRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Empty: resume everything; transactional or bulk: that stream only.
+	Stream        string `protobuf:"bytes,2,opt,name=stream,proto3" json:"stream,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeTenantBreakerRequest) Reset() {
+	*x = ResumeTenantBreakerRequest{}
+	mi := &file_postwave_v1_admin_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeTenantBreakerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeTenantBreakerRequest) ProtoMessage() {}
+
+func (x *ResumeTenantBreakerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_postwave_v1_admin_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeTenantBreakerRequest.ProtoReflect.Descriptor instead.
+func (*ResumeTenantBreakerRequest) Descriptor() ([]byte, []int) {
+	return file_postwave_v1_admin_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ResumeTenantBreakerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ResumeTenantBreakerRequest) GetStream() string {
+	if x != nil {
+		return x.Stream
+	}
+	return ""
+}
+
 var File_postwave_v1_admin_proto protoreflect.FileDescriptor
 
 const file_postwave_v1_admin_proto_rawDesc = "" +
@@ -2972,7 +3357,40 @@ const file_postwave_v1_admin_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Q\n" +
 	"\x18RemoveSuppressionRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x18\n" +
-	"\aaddress\x18\x02 \x01(\tR\aaddress2\xdd\x17\n" +
+	"\aaddress\x18\x02 \x01(\tR\aaddress\"\xbd\x02\n" +
+	"\rTenantBreaker\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x14\n" +
+	"\x05level\x18\x02 \x01(\tR\x05level\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12?\n" +
+	"\rcounting_from\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fcountingFrom\x124\n" +
+	"\awindows\x18\x06 \x03(\v2\x1a.postwave.v1.BreakerWindowR\awindows\x128\n" +
+	"\ahistory\x18\a \x03(\v2\x1e.postwave.v1.BreakerTransitionR\ahistory\"\xee\x01\n" +
+	"\rBreakerWindow\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\tR\x06stream\x12%\n" +
+	"\x0ewindow_seconds\x18\x02 \x01(\x01R\rwindowSeconds\x12\x1c\n" +
+	"\tdelivered\x18\x03 \x01(\x03R\tdelivered\x12\x18\n" +
+	"\abounced\x18\x04 \x01(\x03R\abounced\x12\x1e\n" +
+	"\n" +
+	"complained\x18\x05 \x01(\x03R\n" +
+	"complained\x12\x1f\n" +
+	"\vbounce_rate\x18\x06 \x01(\x01R\n" +
+	"bounceRate\x12%\n" +
+	"\x0ecomplaint_rate\x18\a \x01(\x01R\rcomplaintRate\"\xab\x01\n" +
+	"\x11BreakerTransition\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1d\n" +
+	"\n" +
+	"from_level\x18\x02 \x01(\tR\tfromLevel\x12\x19\n" +
+	"\bto_level\x18\x03 \x01(\tR\atoLevel\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"s\n" +
+	"\x17GetTenantBreakerRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x16\n" +
+	"\x06stream\x18\x02 \x01(\tR\x06stream\x12#\n" +
+	"\rhistory_limit\x18\x03 \x01(\x05R\fhistoryLimit\"Q\n" +
+	"\x1aResumeTenantBreakerRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x16\n" +
+	"\x06stream\x18\x02 \x01(\tR\x06stream2\xec\x19\n" +
 	"\fAdminService\x12]\n" +
 	"\fCreateTenant\x12 .postwave.v1.CreateTenantRequest\x1a\x13.postwave.v1.Tenant\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/tenants\x12e\n" +
 	"\vListTenants\x12\x1f.postwave.v1.ListTenantsRequest\x1a .postwave.v1.ListTenantsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tenants\x12h\n" +
@@ -3000,7 +3418,9 @@ const file_postwave_v1_admin_proto_rawDesc = "" +
 	"\x0fAddSuppressions\x12#.postwave.v1.AddSuppressionsRequest\x1a$.postwave.v1.AddSuppressionsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/suppressions\x12r\n" +
 	"\x0eGetSuppression\x12\".postwave.v1.GetSuppressionRequest\x1a\x18.postwave.v1.Suppression\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/suppressions/{address}\x12y\n" +
 	"\x10ListSuppressions\x12$.postwave.v1.ListSuppressionsRequest\x1a%.postwave.v1.ListSuppressionsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/suppressions\x12x\n" +
-	"\x11RemoveSuppression\x12%.postwave.v1.RemoveSuppressionRequest\x1a\x18.postwave.v1.Suppression\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/suppressions/{address}BF\n" +
+	"\x11RemoveSuppression\x12%.postwave.v1.RemoveSuppressionRequest\x1a\x18.postwave.v1.Suppression\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/v1/suppressions/{address}\x12}\n" +
+	"\x10GetTenantBreaker\x12$.postwave.v1.GetTenantBreakerRequest\x1a\x1a.postwave.v1.TenantBreaker\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/tenants/{tenant_id}/breaker\x12\x8d\x01\n" +
+	"\x13ResumeTenantBreaker\x12'.postwave.v1.ResumeTenantBreakerRequest\x1a\x1a.postwave.v1.TenantBreaker\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/tenants/{tenant_id}/breaker:resumeBF\n" +
 	"\x0eio.postwave.v1P\x01Z2github.com/postwave/postwave/clients/go/postwavev1b\x06proto3"
 
 var (
@@ -3015,7 +3435,7 @@ func file_postwave_v1_admin_proto_rawDescGZIP() []byte {
 	return file_postwave_v1_admin_proto_rawDescData
 }
 
-var file_postwave_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_postwave_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_postwave_v1_admin_proto_goTypes = []any{
 	(*Tenant)(nil),                     // 0: postwave.v1.Tenant
 	(*CreateTenantRequest)(nil),        // 1: postwave.v1.CreateTenantRequest
@@ -3065,91 +3485,105 @@ var file_postwave_v1_admin_proto_goTypes = []any{
 	(*ListSuppressionsRequest)(nil),    // 45: postwave.v1.ListSuppressionsRequest
 	(*ListSuppressionsResponse)(nil),   // 46: postwave.v1.ListSuppressionsResponse
 	(*RemoveSuppressionRequest)(nil),   // 47: postwave.v1.RemoveSuppressionRequest
-	(*timestamppb.Timestamp)(nil),      // 48: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),            // 49: google.protobuf.Struct
+	(*TenantBreaker)(nil),              // 48: postwave.v1.TenantBreaker
+	(*BreakerWindow)(nil),              // 49: postwave.v1.BreakerWindow
+	(*BreakerTransition)(nil),          // 50: postwave.v1.BreakerTransition
+	(*GetTenantBreakerRequest)(nil),    // 51: postwave.v1.GetTenantBreakerRequest
+	(*ResumeTenantBreakerRequest)(nil), // 52: postwave.v1.ResumeTenantBreakerRequest
+	(*timestamppb.Timestamp)(nil),      // 53: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),            // 54: google.protobuf.Struct
 }
 var file_postwave_v1_admin_proto_depIdxs = []int32{
-	48, // 0: postwave.v1.Tenant.created:type_name -> google.protobuf.Timestamp
+	53, // 0: postwave.v1.Tenant.created:type_name -> google.protobuf.Timestamp
 	0,  // 1: postwave.v1.ListTenantsResponse.tenants:type_name -> postwave.v1.Tenant
-	48, // 2: postwave.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
+	53, // 2: postwave.v1.ApiKey.created:type_name -> google.protobuf.Timestamp
 	4,  // 3: postwave.v1.CreateApiKeyResponse.key:type_name -> postwave.v1.ApiKey
 	4,  // 4: postwave.v1.ListApiKeysResponse.keys:type_name -> postwave.v1.ApiKey
-	48, // 5: postwave.v1.Template.created:type_name -> google.protobuf.Timestamp
+	53, // 5: postwave.v1.Template.created:type_name -> google.protobuf.Timestamp
 	10, // 6: postwave.v1.ListTemplatesResponse.templates:type_name -> postwave.v1.Template
-	49, // 7: postwave.v1.RenderTemplateRequest.substitutions:type_name -> google.protobuf.Struct
-	48, // 8: postwave.v1.SendingDomain.created:type_name -> google.protobuf.Timestamp
-	48, // 9: postwave.v1.SendingDomain.verified:type_name -> google.protobuf.Timestamp
-	48, // 10: postwave.v1.SendingDomain.checked:type_name -> google.protobuf.Timestamp
+	54, // 7: postwave.v1.RenderTemplateRequest.substitutions:type_name -> google.protobuf.Struct
+	53, // 8: postwave.v1.SendingDomain.created:type_name -> google.protobuf.Timestamp
+	53, // 9: postwave.v1.SendingDomain.verified:type_name -> google.protobuf.Timestamp
+	53, // 10: postwave.v1.SendingDomain.checked:type_name -> google.protobuf.Timestamp
 	20, // 11: postwave.v1.SendingDomain.records:type_name -> postwave.v1.DomainDnsRecord
 	21, // 12: postwave.v1.SendingDomain.selectors:type_name -> postwave.v1.DkimSelector
-	48, // 13: postwave.v1.DkimSelector.created:type_name -> google.protobuf.Timestamp
-	48, // 14: postwave.v1.DkimSelector.retire_after:type_name -> google.protobuf.Timestamp
+	53, // 13: postwave.v1.DkimSelector.created:type_name -> google.protobuf.Timestamp
+	53, // 14: postwave.v1.DkimSelector.retire_after:type_name -> google.protobuf.Timestamp
 	19, // 15: postwave.v1.ListSendingDomainsResponse.domains:type_name -> postwave.v1.SendingDomain
-	48, // 16: postwave.v1.Webhook.created:type_name -> google.protobuf.Timestamp
-	48, // 17: postwave.v1.Webhook.previous_secret_expires:type_name -> google.protobuf.Timestamp
+	53, // 16: postwave.v1.Webhook.created:type_name -> google.protobuf.Timestamp
+	53, // 17: postwave.v1.Webhook.previous_secret_expires:type_name -> google.protobuf.Timestamp
 	28, // 18: postwave.v1.ListWebhooksResponse.webhooks:type_name -> postwave.v1.Webhook
-	48, // 19: postwave.v1.Suppression.created:type_name -> google.protobuf.Timestamp
-	48, // 20: postwave.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
-	48, // 21: postwave.v1.NewSuppression.expires:type_name -> google.protobuf.Timestamp
+	53, // 19: postwave.v1.Suppression.created:type_name -> google.protobuf.Timestamp
+	53, // 20: postwave.v1.Suppression.expires:type_name -> google.protobuf.Timestamp
+	53, // 21: postwave.v1.NewSuppression.expires:type_name -> google.protobuf.Timestamp
 	41, // 22: postwave.v1.AddSuppressionsRequest.suppressions:type_name -> postwave.v1.NewSuppression
 	40, // 23: postwave.v1.ListSuppressionsResponse.suppressions:type_name -> postwave.v1.Suppression
-	1,  // 24: postwave.v1.AdminService.CreateTenant:input_type -> postwave.v1.CreateTenantRequest
-	2,  // 25: postwave.v1.AdminService.ListTenants:input_type -> postwave.v1.ListTenantsRequest
-	5,  // 26: postwave.v1.AdminService.CreateApiKey:input_type -> postwave.v1.CreateApiKeyRequest
-	7,  // 27: postwave.v1.AdminService.ListApiKeys:input_type -> postwave.v1.ListApiKeysRequest
-	9,  // 28: postwave.v1.AdminService.RevokeApiKey:input_type -> postwave.v1.RevokeApiKeyRequest
-	11, // 29: postwave.v1.AdminService.CreateTemplate:input_type -> postwave.v1.CreateTemplateRequest
-	12, // 30: postwave.v1.AdminService.GetTemplate:input_type -> postwave.v1.GetTemplateRequest
-	13, // 31: postwave.v1.AdminService.ListTemplates:input_type -> postwave.v1.ListTemplatesRequest
-	15, // 32: postwave.v1.AdminService.DeleteTemplate:input_type -> postwave.v1.DeleteTemplateRequest
-	17, // 33: postwave.v1.AdminService.RenderTemplate:input_type -> postwave.v1.RenderTemplateRequest
-	22, // 34: postwave.v1.AdminService.AddSendingDomain:input_type -> postwave.v1.AddSendingDomainRequest
-	23, // 35: postwave.v1.AdminService.ListSendingDomains:input_type -> postwave.v1.ListSendingDomainsRequest
-	25, // 36: postwave.v1.AdminService.GetSendingDomain:input_type -> postwave.v1.GetSendingDomainRequest
-	26, // 37: postwave.v1.AdminService.VerifySendingDomain:input_type -> postwave.v1.VerifySendingDomainRequest
-	27, // 38: postwave.v1.AdminService.RotateDkimKeys:input_type -> postwave.v1.RotateDkimKeysRequest
-	29, // 39: postwave.v1.AdminService.CreateWebhook:input_type -> postwave.v1.CreateWebhookRequest
-	30, // 40: postwave.v1.AdminService.ListWebhooks:input_type -> postwave.v1.ListWebhooksRequest
-	32, // 41: postwave.v1.AdminService.DeleteWebhook:input_type -> postwave.v1.DeleteWebhookRequest
-	34, // 42: postwave.v1.AdminService.RotateWebhookSecret:input_type -> postwave.v1.RotateWebhookSecretRequest
-	35, // 43: postwave.v1.AdminService.TestWebhook:input_type -> postwave.v1.TestWebhookRequest
-	37, // 44: postwave.v1.AdminService.RedriveWebhook:input_type -> postwave.v1.RedriveWebhookRequest
-	38, // 45: postwave.v1.AdminService.EraseRecipient:input_type -> postwave.v1.EraseRecipientRequest
-	42, // 46: postwave.v1.AdminService.AddSuppressions:input_type -> postwave.v1.AddSuppressionsRequest
-	44, // 47: postwave.v1.AdminService.GetSuppression:input_type -> postwave.v1.GetSuppressionRequest
-	45, // 48: postwave.v1.AdminService.ListSuppressions:input_type -> postwave.v1.ListSuppressionsRequest
-	47, // 49: postwave.v1.AdminService.RemoveSuppression:input_type -> postwave.v1.RemoveSuppressionRequest
-	0,  // 50: postwave.v1.AdminService.CreateTenant:output_type -> postwave.v1.Tenant
-	3,  // 51: postwave.v1.AdminService.ListTenants:output_type -> postwave.v1.ListTenantsResponse
-	6,  // 52: postwave.v1.AdminService.CreateApiKey:output_type -> postwave.v1.CreateApiKeyResponse
-	8,  // 53: postwave.v1.AdminService.ListApiKeys:output_type -> postwave.v1.ListApiKeysResponse
-	4,  // 54: postwave.v1.AdminService.RevokeApiKey:output_type -> postwave.v1.ApiKey
-	10, // 55: postwave.v1.AdminService.CreateTemplate:output_type -> postwave.v1.Template
-	10, // 56: postwave.v1.AdminService.GetTemplate:output_type -> postwave.v1.Template
-	14, // 57: postwave.v1.AdminService.ListTemplates:output_type -> postwave.v1.ListTemplatesResponse
-	16, // 58: postwave.v1.AdminService.DeleteTemplate:output_type -> postwave.v1.DeleteTemplateResponse
-	18, // 59: postwave.v1.AdminService.RenderTemplate:output_type -> postwave.v1.RenderTemplateResponse
-	19, // 60: postwave.v1.AdminService.AddSendingDomain:output_type -> postwave.v1.SendingDomain
-	24, // 61: postwave.v1.AdminService.ListSendingDomains:output_type -> postwave.v1.ListSendingDomainsResponse
-	19, // 62: postwave.v1.AdminService.GetSendingDomain:output_type -> postwave.v1.SendingDomain
-	19, // 63: postwave.v1.AdminService.VerifySendingDomain:output_type -> postwave.v1.SendingDomain
-	19, // 64: postwave.v1.AdminService.RotateDkimKeys:output_type -> postwave.v1.SendingDomain
-	28, // 65: postwave.v1.AdminService.CreateWebhook:output_type -> postwave.v1.Webhook
-	31, // 66: postwave.v1.AdminService.ListWebhooks:output_type -> postwave.v1.ListWebhooksResponse
-	33, // 67: postwave.v1.AdminService.DeleteWebhook:output_type -> postwave.v1.DeleteWebhookResponse
-	28, // 68: postwave.v1.AdminService.RotateWebhookSecret:output_type -> postwave.v1.Webhook
-	36, // 69: postwave.v1.AdminService.TestWebhook:output_type -> postwave.v1.TestWebhookResponse
-	28, // 70: postwave.v1.AdminService.RedriveWebhook:output_type -> postwave.v1.Webhook
-	39, // 71: postwave.v1.AdminService.EraseRecipient:output_type -> postwave.v1.EraseRecipientResponse
-	43, // 72: postwave.v1.AdminService.AddSuppressions:output_type -> postwave.v1.AddSuppressionsResponse
-	40, // 73: postwave.v1.AdminService.GetSuppression:output_type -> postwave.v1.Suppression
-	46, // 74: postwave.v1.AdminService.ListSuppressions:output_type -> postwave.v1.ListSuppressionsResponse
-	40, // 75: postwave.v1.AdminService.RemoveSuppression:output_type -> postwave.v1.Suppression
-	50, // [50:76] is the sub-list for method output_type
-	24, // [24:50] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	53, // 24: postwave.v1.TenantBreaker.since:type_name -> google.protobuf.Timestamp
+	53, // 25: postwave.v1.TenantBreaker.counting_from:type_name -> google.protobuf.Timestamp
+	49, // 26: postwave.v1.TenantBreaker.windows:type_name -> postwave.v1.BreakerWindow
+	50, // 27: postwave.v1.TenantBreaker.history:type_name -> postwave.v1.BreakerTransition
+	53, // 28: postwave.v1.BreakerTransition.time:type_name -> google.protobuf.Timestamp
+	1,  // 29: postwave.v1.AdminService.CreateTenant:input_type -> postwave.v1.CreateTenantRequest
+	2,  // 30: postwave.v1.AdminService.ListTenants:input_type -> postwave.v1.ListTenantsRequest
+	5,  // 31: postwave.v1.AdminService.CreateApiKey:input_type -> postwave.v1.CreateApiKeyRequest
+	7,  // 32: postwave.v1.AdminService.ListApiKeys:input_type -> postwave.v1.ListApiKeysRequest
+	9,  // 33: postwave.v1.AdminService.RevokeApiKey:input_type -> postwave.v1.RevokeApiKeyRequest
+	11, // 34: postwave.v1.AdminService.CreateTemplate:input_type -> postwave.v1.CreateTemplateRequest
+	12, // 35: postwave.v1.AdminService.GetTemplate:input_type -> postwave.v1.GetTemplateRequest
+	13, // 36: postwave.v1.AdminService.ListTemplates:input_type -> postwave.v1.ListTemplatesRequest
+	15, // 37: postwave.v1.AdminService.DeleteTemplate:input_type -> postwave.v1.DeleteTemplateRequest
+	17, // 38: postwave.v1.AdminService.RenderTemplate:input_type -> postwave.v1.RenderTemplateRequest
+	22, // 39: postwave.v1.AdminService.AddSendingDomain:input_type -> postwave.v1.AddSendingDomainRequest
+	23, // 40: postwave.v1.AdminService.ListSendingDomains:input_type -> postwave.v1.ListSendingDomainsRequest
+	25, // 41: postwave.v1.AdminService.GetSendingDomain:input_type -> postwave.v1.GetSendingDomainRequest
+	26, // 42: postwave.v1.AdminService.VerifySendingDomain:input_type -> postwave.v1.VerifySendingDomainRequest
+	27, // 43: postwave.v1.AdminService.RotateDkimKeys:input_type -> postwave.v1.RotateDkimKeysRequest
+	29, // 44: postwave.v1.AdminService.CreateWebhook:input_type -> postwave.v1.CreateWebhookRequest
+	30, // 45: postwave.v1.AdminService.ListWebhooks:input_type -> postwave.v1.ListWebhooksRequest
+	32, // 46: postwave.v1.AdminService.DeleteWebhook:input_type -> postwave.v1.DeleteWebhookRequest
+	34, // 47: postwave.v1.AdminService.RotateWebhookSecret:input_type -> postwave.v1.RotateWebhookSecretRequest
+	35, // 48: postwave.v1.AdminService.TestWebhook:input_type -> postwave.v1.TestWebhookRequest
+	37, // 49: postwave.v1.AdminService.RedriveWebhook:input_type -> postwave.v1.RedriveWebhookRequest
+	38, // 50: postwave.v1.AdminService.EraseRecipient:input_type -> postwave.v1.EraseRecipientRequest
+	42, // 51: postwave.v1.AdminService.AddSuppressions:input_type -> postwave.v1.AddSuppressionsRequest
+	44, // 52: postwave.v1.AdminService.GetSuppression:input_type -> postwave.v1.GetSuppressionRequest
+	45, // 53: postwave.v1.AdminService.ListSuppressions:input_type -> postwave.v1.ListSuppressionsRequest
+	47, // 54: postwave.v1.AdminService.RemoveSuppression:input_type -> postwave.v1.RemoveSuppressionRequest
+	51, // 55: postwave.v1.AdminService.GetTenantBreaker:input_type -> postwave.v1.GetTenantBreakerRequest
+	52, // 56: postwave.v1.AdminService.ResumeTenantBreaker:input_type -> postwave.v1.ResumeTenantBreakerRequest
+	0,  // 57: postwave.v1.AdminService.CreateTenant:output_type -> postwave.v1.Tenant
+	3,  // 58: postwave.v1.AdminService.ListTenants:output_type -> postwave.v1.ListTenantsResponse
+	6,  // 59: postwave.v1.AdminService.CreateApiKey:output_type -> postwave.v1.CreateApiKeyResponse
+	8,  // 60: postwave.v1.AdminService.ListApiKeys:output_type -> postwave.v1.ListApiKeysResponse
+	4,  // 61: postwave.v1.AdminService.RevokeApiKey:output_type -> postwave.v1.ApiKey
+	10, // 62: postwave.v1.AdminService.CreateTemplate:output_type -> postwave.v1.Template
+	10, // 63: postwave.v1.AdminService.GetTemplate:output_type -> postwave.v1.Template
+	14, // 64: postwave.v1.AdminService.ListTemplates:output_type -> postwave.v1.ListTemplatesResponse
+	16, // 65: postwave.v1.AdminService.DeleteTemplate:output_type -> postwave.v1.DeleteTemplateResponse
+	18, // 66: postwave.v1.AdminService.RenderTemplate:output_type -> postwave.v1.RenderTemplateResponse
+	19, // 67: postwave.v1.AdminService.AddSendingDomain:output_type -> postwave.v1.SendingDomain
+	24, // 68: postwave.v1.AdminService.ListSendingDomains:output_type -> postwave.v1.ListSendingDomainsResponse
+	19, // 69: postwave.v1.AdminService.GetSendingDomain:output_type -> postwave.v1.SendingDomain
+	19, // 70: postwave.v1.AdminService.VerifySendingDomain:output_type -> postwave.v1.SendingDomain
+	19, // 71: postwave.v1.AdminService.RotateDkimKeys:output_type -> postwave.v1.SendingDomain
+	28, // 72: postwave.v1.AdminService.CreateWebhook:output_type -> postwave.v1.Webhook
+	31, // 73: postwave.v1.AdminService.ListWebhooks:output_type -> postwave.v1.ListWebhooksResponse
+	33, // 74: postwave.v1.AdminService.DeleteWebhook:output_type -> postwave.v1.DeleteWebhookResponse
+	28, // 75: postwave.v1.AdminService.RotateWebhookSecret:output_type -> postwave.v1.Webhook
+	36, // 76: postwave.v1.AdminService.TestWebhook:output_type -> postwave.v1.TestWebhookResponse
+	28, // 77: postwave.v1.AdminService.RedriveWebhook:output_type -> postwave.v1.Webhook
+	39, // 78: postwave.v1.AdminService.EraseRecipient:output_type -> postwave.v1.EraseRecipientResponse
+	43, // 79: postwave.v1.AdminService.AddSuppressions:output_type -> postwave.v1.AddSuppressionsResponse
+	40, // 80: postwave.v1.AdminService.GetSuppression:output_type -> postwave.v1.Suppression
+	46, // 81: postwave.v1.AdminService.ListSuppressions:output_type -> postwave.v1.ListSuppressionsResponse
+	40, // 82: postwave.v1.AdminService.RemoveSuppression:output_type -> postwave.v1.Suppression
+	48, // 83: postwave.v1.AdminService.GetTenantBreaker:output_type -> postwave.v1.TenantBreaker
+	48, // 84: postwave.v1.AdminService.ResumeTenantBreaker:output_type -> postwave.v1.TenantBreaker
+	57, // [57:85] is the sub-list for method output_type
+	29, // [29:57] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_postwave_v1_admin_proto_init() }
@@ -3163,7 +3597,7 @@ func file_postwave_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_postwave_v1_admin_proto_rawDesc), len(file_postwave_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   48,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

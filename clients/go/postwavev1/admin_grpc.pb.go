@@ -47,6 +47,8 @@ const (
 	AdminService_GetSuppression_FullMethodName      = "/postwave.v1.AdminService/GetSuppression"
 	AdminService_ListSuppressions_FullMethodName    = "/postwave.v1.AdminService/ListSuppressions"
 	AdminService_RemoveSuppression_FullMethodName   = "/postwave.v1.AdminService/RemoveSuppression"
+	AdminService_GetTenantBreaker_FullMethodName    = "/postwave.v1.AdminService/GetTenantBreaker"
+	AdminService_ResumeTenantBreaker_FullMethodName = "/postwave.v1.AdminService/ResumeTenantBreaker"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -104,6 +106,16 @@ type AdminServiceClient interface {
 	ListSuppressions(ctx context.Context, in *ListSuppressionsRequest, opts ...grpc.CallOption) (*ListSuppressionsResponse, error)
 	// RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
 	RemoveSuppression(ctx context.Context, in *RemoveSuppressionRequest, opts ...grpc.CallOption) (*Suppression, error)
+	// --- tenant circuit breakers (reputation) ---
+	// GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+	// deliveries, bounces and complaints over the sliding window, and its transitions, newest
+	// first. A tenant may read its own; operator keys any tenant's.
+	GetTenantBreaker(ctx context.Context, in *GetTenantBreakerRequest, opts ...grpc.CallOption) (*TenantBreaker, error)
+	// ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+	// stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+	// alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+	// audit history and as a breaker.resumed event.
+	ResumeTenantBreaker(ctx context.Context, in *ResumeTenantBreakerRequest, opts ...grpc.CallOption) (*TenantBreaker, error)
 }
 
 type adminServiceClient struct {
@@ -374,6 +386,26 @@ func (c *adminServiceClient) RemoveSuppression(ctx context.Context, in *RemoveSu
 	return out, nil
 }
 
+func (c *adminServiceClient) GetTenantBreaker(ctx context.Context, in *GetTenantBreakerRequest, opts ...grpc.CallOption) (*TenantBreaker, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TenantBreaker)
+	err := c.cc.Invoke(ctx, AdminService_GetTenantBreaker_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ResumeTenantBreaker(ctx context.Context, in *ResumeTenantBreakerRequest, opts ...grpc.CallOption) (*TenantBreaker, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TenantBreaker)
+	err := c.cc.Invoke(ctx, AdminService_ResumeTenantBreaker_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -429,6 +461,16 @@ type AdminServiceServer interface {
 	ListSuppressions(context.Context, *ListSuppressionsRequest) (*ListSuppressionsResponse, error)
 	// RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none.
 	RemoveSuppression(context.Context, *RemoveSuppressionRequest) (*Suppression, error)
+	// --- tenant circuit breakers (reputation) ---
+	// GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+	// deliveries, bounces and complaints over the sliding window, and its transitions, newest
+	// first. A tenant may read its own; operator keys any tenant's.
+	GetTenantBreaker(context.Context, *GetTenantBreakerRequest) (*TenantBreaker, error)
+	// ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+	// stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+	// alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+	// audit history and as a breaker.resumed event.
+	ResumeTenantBreaker(context.Context, *ResumeTenantBreakerRequest) (*TenantBreaker, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -516,6 +558,12 @@ func (UnimplementedAdminServiceServer) ListSuppressions(context.Context, *ListSu
 }
 func (UnimplementedAdminServiceServer) RemoveSuppression(context.Context, *RemoveSuppressionRequest) (*Suppression, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveSuppression not implemented")
+}
+func (UnimplementedAdminServiceServer) GetTenantBreaker(context.Context, *GetTenantBreakerRequest) (*TenantBreaker, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTenantBreaker not implemented")
+}
+func (UnimplementedAdminServiceServer) ResumeTenantBreaker(context.Context, *ResumeTenantBreakerRequest) (*TenantBreaker, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeTenantBreaker not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -1006,6 +1054,42 @@ func _AdminService_RemoveSuppression_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_GetTenantBreaker_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTenantBreakerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetTenantBreaker(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetTenantBreaker_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetTenantBreaker(ctx, req.(*GetTenantBreakerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ResumeTenantBreaker_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeTenantBreakerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ResumeTenantBreaker(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ResumeTenantBreaker_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ResumeTenantBreaker(ctx, req.(*ResumeTenantBreakerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1116,6 +1200,14 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RemoveSuppression",
 			Handler:    _AdminService_RemoveSuppression_Handler,
+		},
+		{
+			MethodName: "GetTenantBreaker",
+			Handler:    _AdminService_GetTenantBreaker_Handler,
+		},
+		{
+			MethodName: "ResumeTenantBreaker",
+			Handler:    _AdminService_ResumeTenantBreaker_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

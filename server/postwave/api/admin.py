@@ -11,7 +11,10 @@ from google.protobuf import json_format
 
 from postwave.api import convert, keys
 from postwave.api.auth import Authenticator, Principal
+from postwave import config as config_mod
 from postwave.api.rpc import Servicer, rpc
+from postwave.breakers.policy import BreakerPolicy
+from postwave.breakers.rpc import BreakerRpcs
 from postwave.domains.rpc import SendingDomainRpcs
 from postwave.domains.service import DomainService
 from postwave.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
@@ -32,14 +35,16 @@ def new_tenant(name: str, rate_per_second: float = 0.0, daily_quota: int = 0, *,
     return Tenant("t_" + secrets.token_hex(8), name, rate_per_second, daily_quota, time.time(), operator)
 
 
-class AdminServicer(SendingDomainRpcs, TrackingRpcs, SuppressionRpcs, Servicer):
+class AdminServicer(SendingDomainRpcs, TrackingRpcs, SuppressionRpcs, BreakerRpcs, Servicer):
     """Administration RPCs (the sending-domain ones live in postwave.domains.rpc, webhooks and
-    erasure in postwave.tracking.rpc)."""
+    erasure in postwave.tracking.rpc, circuit breakers in postwave.breakers.rpc)."""
 
     def __init__(self, auth: Authenticator, store: Store, engine: TemplateEngine, *,
-                 domains: DomainService | None = None, tracking: TrackingAdmin | None = None) -> None:
+                 domains: DomainService | None = None, tracking: TrackingAdmin | None = None,
+                 breaker_policy: BreakerPolicy | None = None) -> None:
         super().__init__(auth)
         self.store = store
+        self.breaker_policy = breaker_policy or BreakerPolicy.from_config(config_mod.load(environ={}))
         self.engine = engine
         self.domains = domains
         self.tracking = tracking

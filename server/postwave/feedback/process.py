@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from google.protobuf.message import DecodeError
 
 from postwave import metrics
+from postwave.breakers.gate import SampleWriter, feedback_samples, merge_samples
 from postwave.feedback.parse import (
     Notice,
     Report,
@@ -38,6 +39,7 @@ from postwave.feedback.parse import (
 )
 from postwave.feedback.verp import ForgedAddressError, Verp
 from postwave.store.base import (
+    BreakerSample,
     EventRecord,
     FeedbackReport,
     MessageRecord,
@@ -81,9 +83,11 @@ class Writer:
     """Group commit of feedback results: everything submitted while a commit runs goes into
     the next one; each submitter is answered when its own rows are durable."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, breakers: SampleWriter | None = None) -> None:
         self.store = store
-        self._pending: list[tuple[list[EventRecord], list[Suppression], asyncio.Future[None]]] = []
+        self.breakers = breakers  # tenant circuit breakers: bounces and complaints count (reputation helper)
+        self._pending: list[tuple[list[EventRecord], list[Suppression], Sequence[BreakerSample],
+                                  asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -99,10 +103,12 @@ class Writer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def submit(self, events: list[EventRecord], suppressions: list[Suppression]) -> None:
-        """Wait until these rows are written (raises what the store raised)."""
+    async def submit(self, events: list[EventRecord], suppressions: list[Suppression],
+                     samples: Sequence[BreakerSample] = ()) -> None:
+        """Wait until these rows are written (raises what the store raised); ``samples`` go to
+        the circuit breakers after the commit that wrote their events."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((events, suppressions, future))
+        self._pending.append((events, suppressions, samples, future))
         self._wakeup.set()
         await future
 
@@ -125,6 +131,16 @@ class Writer:
                 for *_, future in batch:
                     if not future.done():
                         future.set_result(None)
+                await self._count([s for b in batch for s in b[2]])
+
+    async def _count(self, samples: list[BreakerSample]) -> None:
+        """Hand the committed reports' samples to the breakers (a failure loses counts, never a report)."""
+        if self.breakers is None or not samples:
+            return
+        try:
+            await asyncio.to_thread(self.breakers.record, merge_samples(samples))
+        except Exception as exc:  # noqa: BLE001 - the reports are durable; only the breaker counts are lost
+            log.warning("counting %d feedback reports for the circuit breakers failed: %s", len(samples), exc)
 
 
 class FeedbackProcessor:
@@ -155,7 +171,7 @@ class FeedbackProcessor:
             return f"kept as {kept.status}: {kept.reason}"
         fresh = self._fresh(events)
         if fresh:
-            await self.writer.submit(fresh, suppressions)
+            await self.writer.submit(fresh, suppressions, feedback_samples(message, fresh))
             await self.soft_bounce_policy(message, fresh)
             if report.kind == "complaint":
                 metrics.count_complaint(message.tenant_id)

@@ -23,6 +23,8 @@ from postwave.backends import open_backends
 from postwave.config import Config
 from postwave.domains import masterkey
 from postwave.errors import PostwaveError, StoreUnavailableError
+from postwave.breakers.gate import SampleWriter
+from postwave.breakers.policy import BreakerPolicy
 from postwave.feedback.process import FeedbackProcessor, Received, Writer
 from postwave.feedback.verp import ForgedAddressError, Verp
 from postwave.store.base import Store
@@ -85,7 +87,7 @@ class FeedbackReceiver:
         self.store = store
         self.config = config
         self.verp = Verp(masterkey.load(config))
-        self.writer = Writer(store)
+        self.writer = Writer(store, SampleWriter(store, BreakerPolicy.from_config(config)))  # tenant circuit breakers
         self.processor = FeedbackProcessor(store, self.verp, self.writer, SuppressionPolicy.from_config(store, config))
         self.handler = FeedbackHandler(self.processor, self.verp)
         self._server: asyncio.base_events.Server | None = None

@@ -407,6 +407,15 @@ class _Commit:
                 replayed = _replay(p, hits.get((p.tenant_id, p.req.send_id)), False)
                 self.outcomes[i] = replayed or AlreadyExistsError("send_id conflict")
         items = [it for it in self.items if it.message_id in keep]
+        # A repeated send_id is answered from the first answer; its messages still waiting in
+        # ``accepted`` are published again (a no-op if queued: the queue dedupes by message
+        # id, and a worker skips a message already final). This is what gets a message out
+        # whose API process died between storing it and queueing it, when the client retries.
+        fresh, now = set(self.fresh), time.time()
+        for i, (p, o) in enumerate(zip(self.batch, self.outcomes)):
+            if i not in fresh and isinstance(o, send_pb2.SendResponse):
+                items.extend(QueueItem(m.message_id, p.tenant_id, p.plan.lane, now)
+                             for m in o.messages if m.state == "accepted")
         return [o if o is not None else PostwaveError("not processed") for o in self.outcomes], items
 
 

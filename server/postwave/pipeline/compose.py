@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from html import escape as html_escape
 from typing import Any
 
+from postwave.errors import InvalidArgumentError
 from postwave.native import linkwrap, mime, personalize
+from postwave.pipeline.validate import MAX_HEADER_VALUE
 from postwave.render.mime import Attachment
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import TemplateRecord
@@ -76,6 +79,9 @@ def render(
     subject = _render_one(engine, sources[0], context, fields[0], False)
     if "\r" in subject or "\n" in subject:
         subject = " ".join(subject.split())
+    if len(subject) > MAX_HEADER_VALUE:  # a substitution can make it long; checked as the raw subject is
+        raise InvalidArgumentError(
+            fields[0], f"renders to {len(subject)} characters, over the limit of {MAX_HEADER_VALUE}")
     return Rendered(
         subject=subject,
         text=_render_one(engine, sources[1], context, fields[1], False),
@@ -98,12 +104,28 @@ def track(rendered: Rendered, tracking: Tracking | None) -> Rendered:
     return dataclasses.replace(rendered, text=text, html=html)
 
 
+# --- tracking: unsubscribe links in the body (owner: tracking helper) ---
+#: Written in a body where the message's unsubscribe page link goes (``<a href="%unsubscribe_url%">``).
+UNSUBSCRIBE_PLACEHOLDER = "%unsubscribe_url%"
+
+
+def link_unsubscribe(rendered: Rendered, url: str | None) -> Rendered:
+    """The bodies with :data:`UNSUBSCRIBE_PLACEHOLDER` replaced by ``url``. Done after link
+    wrapping: the placeholder is no http link, so the link indexes stay those the tracker
+    finds when it renders the message again, and the unsubscribe link is never a click link."""
+    if not url or (UNSUBSCRIBE_PLACEHOLDER not in rendered.text and UNSUBSCRIBE_PLACEHOLDER not in rendered.html):
+        return rendered
+    return dataclasses.replace(rendered, text=rendered.text.replace(UNSUBSCRIBE_PLACEHOLDER, url),
+                               html=rendered.html.replace(UNSUBSCRIBE_PLACEHOLDER, html_escape(url)))
+
+
 def compose(
     rendered: Rendered, req: send_pb2.SendRequest, index: int, *, message_id: str,
-    list_unsubscribe: str | None, tracking: Tracking | None = None,
+    list_unsubscribe: str | None, tracking: Tracking | None = None, unsubscribe_link: str | None = None,
 ) -> bytes:
-    """The MIME bytes of one message (links tracked when ``tracking`` asks for it)."""
-    rendered = track(rendered, tracking)
+    """The MIME bytes of one message (links tracked when ``tracking`` asks for it; the body's
+    unsubscribe placeholder, if any, pointed at ``unsubscribe_link``)."""
+    rendered = link_unsubscribe(track(rendered, tracking), unsubscribe_link)
     p = req.personalizations[index]
     headers = dict(req.headers)
     headers.update(p.headers)

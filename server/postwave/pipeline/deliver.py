@@ -6,6 +6,7 @@ to the store and whether to acknowledge the queue item or give it back with a de
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -17,6 +18,8 @@ from typing import Any
 from google.protobuf import json_format
 
 from postwave import metrics, native
+from postwave.breakers.gate import Breakers
+from postwave.breakers.policy import BreakerPolicy
 from postwave.config import Config
 from postwave.domains.signing import DomainSigner, DomainSigning
 from postwave.errors import DeliveryError, PostwaveError
@@ -33,6 +36,7 @@ from postwave.shaping.policy import load_policy
 from postwave.shaping.shaper import Grant, Hold, Shaper
 from postwave.store.base import Attempt, EventRecord, MessageRecord, Outcome, Store, TemplateRecord
 from postwave.tracking import consent
+from postwave.tracking.domains import TrackingHosts
 from postwave.v1 import send_pb2
 
 log = logging.getLogger(__name__)
@@ -78,10 +82,13 @@ class Deliverer:
             domain=config.dkim_domain, selectors=config.dkim_selector, paths=config.dkim_private_key_path
         ) if config.dkim_private_key_path else []
         self.domains = DomainSigner(store, config)  # deliverability: sending domains
+        self.tracking_hosts = TrackingHosts(store, config)  # tracking: links on the tenant's own host
         # Shaping: each forked worker of `postwave serve` takes a 1/workers share of every
         # limit; distributed roles set the live worker count with shaper.set_live_workers().
         self.shaper = shaper or Shaper(load_policy(config.shaping_config, default_ip=config.source_address), store,
                                        live_workers=config.workers)
+        # Tenant circuit breakers (breakers/gate.py): a slowed tenant's rate is shared like the shaper's limits.
+        self.breakers = Breakers(store, BreakerPolicy.from_config(config), shares=lambda: self.shaper.live_workers)
         log.info("hot path implementations:\n%s", native.report())
 
     async def deliver(self, lease: Lease, message: MessageRecord | None, suppressed: str | None,
@@ -93,11 +100,13 @@ class Deliverer:
             self.check_not_expired(lease, msg)
             self.check_not_suppressed(lease, msg, suppressed)
             req = await self.load_request(lease, msg, load)
+            await self.check_tenant_breaker(lease, msg, req, load)
             targets = await self.resolve_destination(lease, msg)
             grant = await self.shape(lease, msg, req, targets, load)
             try:
                 template = await self.load_template(lease, msg, req, load)
-                data = self.compose_message(lease, msg, req, template)
+                base = await self.tracking_hosts.base_url(msg.tenant_id, getattr(req, "from"), load)
+                data = self.compose_message(lease, msg, req, template, base)
                 signing = await self.domain_signing(lease, msg, req, load)
                 data = self.sign_message(lease, msg, data, signing.keys if signing else None)
             except BaseException:
@@ -143,6 +152,17 @@ class Deliverer:
             _remember(self._requests, msg.request_id, req, 512)
         return req
 
+    async def check_tenant_breaker(self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest,
+                                   load: Any) -> None:
+        """A tenant (or stream) paused by its circuit breaker, or over its slowed rate: back to
+        the queue, untouched -- nothing is lost, it leaves after a resume."""
+        if req.sandbox:
+            return
+        held = await self.breakers.gate(msg.tenant_id, msg.lane, load)
+        if held is not None:
+            log.debug("holding %s for %.1fs (%s)", msg.message_id, held[0], held[1])
+            raise _Stop(Result(lease, None, retry_in=held[0], held=True))
+
     async def load_template(
         self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest, load: Any
     ) -> TemplateRecord | None:
@@ -159,17 +179,19 @@ class Deliverer:
         return template
 
     def compose_message(
-        self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest, template: TemplateRecord | None
+        self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest, template: TemplateRecord | None,
+        tracking_base: str = "",
     ) -> bytes:
-        """Render and assemble the MIME bytes."""
+        """Render and assemble the MIME bytes (tracking links on ``tracking_base``, else tracking_base_url)."""
         p = req.personalizations[msg.index]
         context: dict[str, Any] = json_format.MessageToDict(p.substitutions) if p.HasField("substitutions") else {}
         try:
             rendered = compose.render(self.engine, req, template, msg.index, context)
-            unsubscribe = self._unsubscribe_url(msg) if msg.lane == "bulk" else None
+            unsubscribe = self._unsubscribe_url(msg, tracking_base)
             return compose.compose(
                 rendered, req, msg.index, message_id=f"{msg.message_id}@{self.config.helo_name}",
-                list_unsubscribe=unsubscribe, tracking=consent.tracking_for(self.config, msg, req),
+                list_unsubscribe=unsubscribe if msg.lane == "bulk" else None,
+                tracking=consent.tracking_for(self.config, msg, req, tracking_base), unsubscribe_link=unsubscribe,
             )
         except PostwaveError as exc:
             metrics.count_render_error("deliver")
@@ -242,7 +264,7 @@ class Deliverer:
             self._release(grant)
             raise
         verdict = classify(reply.code, reply.text)
-        note = self.shaper.finish(grant, verdict) if grant else ""
+        note = self.shaper.finish(grant, verdict, reply.stage) if grant else ""
         metrics.observe_smtp_reply(site, source, reply.code, verdict.enhanced)
         attempt = Attempt(msg.message_id, time.time(), reply.host, reply.code, reply.text, verdict.outcome.value)
         detail = f"{reply.code} {reply.text} ({reply.host}, at {reply.stage}{', from ' + source if source else ''}){note}"
@@ -250,7 +272,8 @@ class Deliverer:
             return self._final(lease, msg, "delivered", detail, attempt=attempt)
         if verdict.outcome is Reply.DEFERRED:
             return self._defer(lease, msg, attempt, detail)
-        return self._final(lease, msg, "bounced", detail, attempt=attempt, suppress=verdict.suppress)
+        return self._final(lease, msg, "bounced", detail, attempt=attempt, suppress=verdict.suppress,
+                           counted=not verdict.policy)
 
     # results
 
@@ -277,9 +300,12 @@ class Deliverer:
 
     def _final(
         self, lease: Lease, msg: MessageRecord, state: str, detail: str, *,
-        attempt: Attempt | None = None, suppress: bool = False,
+        attempt: Attempt | None = None, suppress: bool = False, counted: bool = True,
     ) -> Result:
+        """``counted``: the outcome counts toward the tenant's breaker (not a policy refusal of our IP)."""
         now = time.time()
+        if counted and state in ("delivered", "bounced"):
+            self.breakers.count(msg.tenant_id, msg.lane, delivered=state == "delivered", bounced=state == "bounced")
         suppression = (msg.recipient.lower(), f"bounce: {detail}"[:500]) if suppress else None
         events = [self._event(msg, state, detail, now)]
         if suppression:
@@ -298,8 +324,48 @@ class Deliverer:
         metrics.observe_delivery(msg.lane, "deferred", msg.tenant_id)
         return Result(lease, Outcome(msg.message_id, msg.tenant_id, "deferred", counted, events), retry_in=delay)
 
-    def _unsubscribe_url(self, msg: MessageRecord) -> str:
-        return consent.unsubscribe_url(self.config, msg.message_id)  # the tracker's /u/<token> (tracking/consent.py)
+    # --- stored reputation and breakers: start, background, stop (owner: reputation helper) ---
+
+    async def start(self) -> None:
+        """Before the first claim: the lanes' learned rates and pauses from the store."""
+        try:
+            count = await self.shaper.reputation.load(_to_thread)
+        except PostwaveError as exc:
+            log.warning("cannot load the stored reputation (%s); starting from the configured rates", exc.message)
+        else:
+            log.info("loaded the stored reputation of %d (source IP, site) lanes", count)
+
+    async def background(self) -> None:
+        """Until cancelled: write breaker samples and re-read breaker states every
+        breaker_refresh_seconds, sync the lanes' reputation every reputation_sync_seconds."""
+        step = min(self.config.breaker_refresh_seconds, self.config.reputation_sync_seconds)
+        last_sync = time.monotonic()
+        while True:
+            await asyncio.sleep(step)
+            await self._quietly("writing circuit breaker samples", self.breakers.flush(_to_thread))
+            if time.monotonic() - last_sync >= self.config.reputation_sync_seconds:
+                last_sync = time.monotonic()
+                await self._quietly("syncing the stored reputation", self.shaper.reputation.sync(_to_thread))
+
+    async def stop(self) -> None:
+        """At shutdown: what the lanes learned and the last counts, written once more."""
+        await self._quietly("writing circuit breaker samples", self.breakers.flush(_to_thread))
+        await self._quietly("syncing the stored reputation", self.shaper.reputation.sync(_to_thread))
+
+    @staticmethod
+    async def _quietly(what: str, step: Any) -> None:
+        try:
+            await step
+        except Exception as exc:  # noqa: BLE001 - kept for the next round; delivery goes on
+            log.warning("%s failed (%s); trying again later", what, exc)
+
+    def _unsubscribe_url(self, msg: MessageRecord, tracking_base: str = "") -> str:
+        # the tracker's /u/<token> (tracking/consent.py), on the tenant's tracking host if it has one
+        return consent.unsubscribe_url(self.config, msg.message_id, tracking_base)
+
+
+async def _to_thread(fn: Any, *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args)
 
 
 def _envelope_sender(from_header: str) -> str:

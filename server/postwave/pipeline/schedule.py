@@ -13,11 +13,13 @@ import time
 
 from postwave.errors import PostwaveError
 from postwave.queue.base import Queue, QueueItem
-from postwave.store.base import EventRecord, Store
+from postwave.store.base import EventRecord, MessageRecord, Store
+from postwave.v1 import send_pb2
 
 log = logging.getLogger(__name__)
 
 RELEASE_BATCH = 1000
+SWEEP_GRACE = 60.0  # seconds: the sweeps leave younger messages alone (their acceptance may be under way)
 
 
 class Scheduler:
@@ -65,13 +67,80 @@ class Scheduler:
         return len(due)
 
 
-async def sweep(store: Store, queue: Queue, page: int = 5000) -> int:
-    """Republish every message in ``accepted``; returns how many were looked at."""
-    after, seen = "", 0
+async def sweep(store: Store, queue: Queue, page: int = 5000, *, since: float = 0.0,
+                until: float = float("inf")) -> int:
+    """Republish the messages in ``accepted`` (accepted between ``since`` and ``until``, Unix
+    seconds; message ids are time-ordered, so the window is a range of ids); returns how
+    many were republished."""
+    after, seen = (_id_at(since) if since > 0 else ""), 0
     while True:
         batch = await asyncio.to_thread(store.messages_in_state, "accepted", after, page)
-        if not batch:
+        inside = [m for m in batch if m.created <= until]
+        keep = await asyncio.to_thread(_drop_superseded, store, inside)
+        if keep:
+            await queue.publish([QueueItem(m.message_id, m.tenant_id, m.lane, m.created) for m in keep])
+            seen += len(keep)
+        if len(inside) < len(batch) or not batch:
             return seen
-        await queue.publish([QueueItem(m.message_id, m.tenant_id, m.lane, m.created) for m in batch])
-        seen += len(batch)
         after = batch[-1].message_id
+
+
+def _drop_superseded(store: Store, messages: list[MessageRecord]) -> list[MessageRecord]:
+    """The messages to queue; cancels those whose request lost its send_id to another.
+
+    Acceptance writes the messages, then claims the send_id. An API process killed in
+    between leaves messages nobody was told about; the client, unanswered, sends again with
+    the same send_id, and that second request's messages are the ones answered and sent.
+    The first ones must not go out too: their send_id's record names other message ids."""
+    now = time.time()
+    answers: dict[tuple[str, str], set[str] | None] = {}
+    keep: list[MessageRecord] = []
+    superseded: list[MessageRecord] = []
+    for m in messages:
+        if not m.send_id:
+            keep.append(m)
+            continue
+        key = (m.tenant_id, m.send_id)
+        if key not in answers:
+            hit = store.get_idempotency(m.tenant_id, m.send_id, now)
+            answers[key] = None if hit is None else {
+                x.message_id for x in send_pb2.SendResponse.FromString(hit.response).messages}
+        ids = answers[key]
+        (keep if ids is None or m.message_id in ids else superseded).append(m)
+    if superseded:
+        log.warning("cancelling %d messages whose request was superseded by a retry with the same send_id "
+                    "(the API that stored them died before answering)", len(superseded))
+        store.set_state([m.message_id for m in superseded], "cancelled", [
+            EventRecord(m.tenant_id, m.message_id, "cancelled", now,
+                        "superseded: a retry with the same send_id was accepted instead", m.recipient, m.send_id,
+                        m.batch_id) for m in superseded])
+    return keep
+
+
+def _id_at(t: float) -> str:
+    """The smallest message id made at or after ``t`` (see accept.new_message_id), minus one."""
+    return f"{int(t * 1000):011x}"
+
+
+async def sweep_forever(store: Store, queue: Queue, *, every: float = 60.0, grace: float = SWEEP_GRACE,
+                        window: float = 4 * 60.0) -> None:
+    """Republish, every ``every`` seconds, what was accepted between ``window`` and ``grace``
+    seconds ago and is still in ``accepted``: a message an API process stored and then died
+    before publishing waits a minute or two, not until the next scheduler start (a client
+    that retries with its send_id gets it republished at once, see accept.py). The window
+    lies inside the queue's duplicate window (20 minutes), so republishing a message that is
+    queued adds nothing; it is short because with a backlog every message in it is sent to
+    NATS again. Older ones are the start-up sweep's."""
+    failing = False
+    while True:
+        await asyncio.sleep(every)
+        now = time.time()
+        try:
+            found = await sweep(store, queue, since=now - window, until=now - grace)
+            if found:
+                log.info("periodic sweep republished %d messages accepted but not queued", found)
+            failing = False
+        except Exception as exc:  # noqa: BLE001 - an outage: try again next round, say so once
+            if not failing:
+                log.warning("periodic sweep failed (%s); retrying every %gs", exc, every)
+            failing = True

@@ -67,7 +67,9 @@ class Worker:
     async def run(self, should_continue: Callable[[], bool] = lambda: True) -> None:
         """Claim and deliver until stopped; then drain and flush."""
         loop = asyncio.get_running_loop()
-        helpers = [loop.create_task(self._flush_loop()), loop.create_task(self._heartbeat_loop())]
+        await self.deliverer.start()  # stored reputation before the first claim (reputation helper)
+        helpers = [loop.create_task(self._flush_loop()), loop.create_task(self._heartbeat_loop()),
+                   loop.create_task(self.deliverer.background())]
         idle = 0.01
         try:
             while not self._stopping.is_set() and should_continue():
@@ -84,6 +86,7 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._flush()
+            await self.deliverer.stop()  # reputation and breaker counts written once more (reputation helper)
 
     async def _wait(self, seconds: float) -> None:
         try:
@@ -166,12 +169,15 @@ class Worker:
         except Exception:  # noqa: BLE001 - a bug must not lose the message: retry it later
             log.exception("delivery of %s crashed; retrying in 60 s", lease.message_id)
             result = Result(lease, None, retry_in=60.0)
-        self._claimed_at.pop(lease.message_id, None)
+        # The lease stays in _claimed_at (heartbeats keep extending it) until its result is
+        # written and the queue acknowledged: a slow flush must not let it run out and hand
+        # a delivered message to another worker.
         self._results.append(result)
 
     async def _heartbeat_loop(self) -> None:
-        """Extend the leases of deliveries running longer than a third of a lease (a slow
-        receiving server must not make the queue hand the message to another worker)."""
+        """Extend the leases held longer than a third of a lease: deliveries to a slow
+        receiving server, and results waiting for their write and acknowledgement (neither
+        may make the queue hand the message to another worker)."""
         lease_seconds = self.config.lease_seconds
         while True:
             await asyncio.sleep(max(0.05, lease_seconds / 6))
@@ -197,6 +203,13 @@ class Worker:
         if not self._results:
             return
         batch, self._results = self._results, []
+        try:
+            await self._write_and_ack(batch)
+        finally:
+            for r in batch:
+                self._claimed_at.pop(r.lease.message_id, None)
+
+    async def _write_and_ack(self, batch: list[Result]) -> None:
         try:
             await asyncio.to_thread(self.store.record_outcomes, [r.outcome for r in batch if r.outcome])
             await self.queue.ack([r.lease for r in batch if r.retry_in is None])

@@ -345,6 +345,39 @@ class Store(Protocol):
     def ip_warmup_start(self, ip: str, now: float) -> float:
         """When ``ip`` began warming up: the first caller's ``now`` (kept), every later caller's answer."""
 
+    # --- reputation (owner: reputation helper) ---
+    def load_reputation(self, ips: Sequence[str], now: float) -> list[LaneReputation]:
+        """The stored adaptive state of every (source IP, site) lane of ``ips`` ("" = the
+        kernel's choice of address) written within REPUTATION_TTL of ``now``."""
+
+    def merge_reputation(self, changes: Sequence[ReputationChange], now: float) -> list[LaneReputation]:
+        """Merge workers' lane changes into the stored rows (atomically per lane, see
+        shaping/reputation.py merge()); returns the merged rows, one per change."""
+
+    # --- breakers: tenant circuit breakers (owner: reputation helper) ---
+    def add_breaker_samples(self, samples: Sequence[BreakerSample]) -> None:
+        """Append counted outcomes (deliveries, bounces, complaints) of tenants' streams."""
+
+    def breaker_totals(self, tenant_id: str, stream: str, since: float, until: float) -> BreakerTotals:
+        """The sums of a tenant's stream's samples stamped in [since, until]."""
+
+    def get_breaker(self, tenant_id: str) -> BreakerState | None:
+        """A tenant's breaker state (None: never tripped nor resumed = closed)."""
+
+    def set_breaker(self, state: BreakerState, expected_version: int, audit: BreakerAudit,
+                    events: Sequence[EventRecord]) -> bool:
+        """Compare-and-set: write ``state`` (version ``expected_version + 1``), its audit record
+        and its events if the stored version is still ``expected_version`` (0 = no row yet);
+        False (nothing written) when another writer got there first."""
+
+    def breaker_history(self, tenant_id: str, limit: int) -> list[BreakerAudit]:
+        """A tenant's breaker audit records, newest first."""
+
+    # --- batched reads for the worker (owner: CQL performance helper) ---
+    def get_payloads(self, request_ids: Sequence[str]) -> dict[str, bytes]:
+        """The serialized SendRequests of several requests at once, by request id (missing
+        ones left out): what a worker's claim needs in one read instead of one per request."""
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SendingDomain:
@@ -425,6 +458,105 @@ class WebhookEndpoint:
     failing_since: float  # 0 = the last attempt succeeded
     created: float
     detail: str = ""  # why it was disabled, the last failure
+
+
+# --- reputation (owner: reputation helper) ---
+
+REPUTATION_TTL = 7 * 86400.0  # a lane's stored state is forgotten this long after its last write
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LaneReputation:
+    """The learned state of one (source IP, destination site) lane, shared by all workers.
+
+    ``rate_per_minute`` is the adapted platform-wide rate (AIMD); ``paused_until`` (epoch
+    seconds, 0 = none) a pause after a block or throttling reply; the counters are the reply
+    classes seen since ``window_start`` (reset hourly); ``version`` grows with each write.
+    """
+
+    ip: str  # "" = the kernel's choice of source address
+    site: str
+    rate_per_minute: float
+    paused_until: float = 0.0
+    pause_reason: str = ""
+    window_start: float = 0.0
+    delivered: int = 0
+    deferred: int = 0
+    bounced: int = 0
+    throttled: int = 0
+    blocked: int = 0
+    updated: float = 0.0
+    version: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReputationChange:
+    """One worker's news about a lane since its last sync (see shaping/reputation.py merge())."""
+
+    ip: str
+    site: str
+    rate_per_minute: float  # the worker's current rate
+    lowered: bool  # the worker lowered the rate since its last sync
+    raised_per_minute: float = 0.0  # what the worker's success windows added since its last sync
+    paused_until: float = 0.0
+    pause_reason: str = ""
+    delivered: int = 0  # reply counts since the last sync
+    deferred: int = 0
+    bounced: int = 0
+    throttled: int = 0
+    blocked: int = 0
+
+
+# --- breakers: tenant circuit breakers (owner: reputation helper) ---
+
+BREAKER_SAMPLE_TTL = 2 * 86400.0  # samples older than this are dropped (longest window: 24 h)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BreakerSample:
+    """Outcomes of a tenant's stream counted by one writer over a short span ending at ``time``."""
+
+    tenant_id: str
+    stream: str  # transactional or bulk
+    time: float
+    delivered: int = 0
+    bounced: int = 0
+    complained: int = 0
+    writer: str = ""  # who counted (worker pid/host): keeps concurrent writers' rows apart
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BreakerTotals:
+    """Summed samples of a window."""
+
+    delivered: int = 0
+    bounced: int = 0
+    complained: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BreakerState:
+    """A tenant's circuit breaker: ``level`` closed, slowed, bulk_paused or paused; samples
+    before ``counting_from`` (the last resume) do not count."""
+
+    tenant_id: str
+    level: str
+    since: float
+    reason: str = ""
+    counting_from: float = 0.0
+    version: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BreakerAudit:
+    """One transition of a tenant's breaker, kept for the audit trail."""
+
+    tenant_id: str
+    time: float
+    from_level: str
+    to_level: str
+    actor: str  # "breaker" (automatic) or "api:<key id>"
+    reason: str
 
 
 # --- the asyncio face of a store (owner: storage helper) ---

@@ -43,12 +43,18 @@ from postwave.store.base import (
     AcceptResult,
     ApiKeyRecord,
     Attempt,
+    BreakerAudit,
+    BreakerSample,
+    BreakerState,
+    BreakerTotals,
     DkimSelectorRecord,
     EventRecord,
     FeedbackReport,
     IdempotencyHit,
+    LaneReputation,
     MessageRecord,
     Outcome,
+    ReputationChange,
     SendingDomain,
     Suppression,
     TemplateRecord,
@@ -56,11 +62,13 @@ from postwave.store.base import (
     WebhookEndpoint,
 )
 from postwave.store.cql_async import AsyncRunner, run_plan_async
+from postwave.store.cql_breakers import BreakerTables
 from postwave.store.cql_deliverability import DeliverabilityTables
 from postwave.store.cql_dialect import detect, replication_map
 from postwave.store.cql_events import EventLog, StoredEvent
 from postwave.store.cql_keys import OPEN_STATES, SUPPRESSION_SHARDS, event_id_at, shard
 from postwave.store.cql_messages import Messages, Row, message_record
+from postwave.store.cql_reputation import ReputationTables
 from postwave.store.cql_schedule import Schedule
 from postwave.store.cql_session import (
     Batch,
@@ -108,6 +116,7 @@ class CqlStore:
         try:
             self._prepare_schema(config)
             self.sql.prepare_all()
+            self._tracking.prepare_accept()  # the erasure lookup written by accept (tracking helper)
         except BaseException:
             self.cluster.shutdown()
             raise
@@ -308,7 +317,8 @@ class CqlStore:
         calls = CallList(self.run)
         for req in requests:
             self.messages.insert(calls, req)
-        calls.extend(self.events.writes(stamped))
+            self._tracking.index_recipients(calls, req)  # address -> messages, for erasure (tracking helper)
+        self.events.add_writes(calls, stamped)
         self._count_usage(calls, requests, day, 1)
         yield calls.step("accepting messages")
         return stamped
@@ -407,10 +417,10 @@ class CqlStore:
         events: list[EventRecord] = []
         for o in outcomes:
             now = o.attempt.time if o.attempt else (o.events[0].time if o.events else 0.0)
-            if o.attempt:
+            if o.attempt:  # in one batch with the message's events (see CallList.join)
                 a = o.attempt
-                history.add(self.sql["attempt_insert"], (a.message_id, a.time, a.mx_host, a.smtp_code, a.smtp_reply,
-                                                         a.outcome))
+                history.join(a.message_id, self.sql["attempt_insert"], (a.message_id, a.time, a.mx_host, a.smtp_code,
+                                                                        a.smtp_reply, a.outcome))
             events.extend(o.events)
             old = olds.get(o.message_id)
             if old is not None:  # an update of a missing row would create a partial one
@@ -445,6 +455,8 @@ class CqlStore:
         found = self.messages.read(message_ids)
         olds = {m: r for m, r in found.items() if r["state"] in OPEN_STATES}
         scheduled = [r for r in olds.values() if r["state"] == "scheduled" and state != "scheduled"]
+        if scheduled:
+            self.messages.index_ahead(scheduled, state)
         moved = self.messages.leave_scheduled(scheduled, state, now) if scheduled else set()
         lost = ({r["message_id"] for r in scheduled} - moved) | (found.keys() - olds.keys())
         calls = CallList(self.run)
@@ -503,7 +515,7 @@ class CqlStore:
     def _events_plan(self, calls: CallList, events: Sequence[EventRecord]) -> Plan[list[StoredEvent]]:
         stamped = self.events.stamp(events)
         yield from self.events.mark_plan(stamped)
-        calls.extend(self.events.writes(stamped))
+        self.events.add_writes(calls, stamped)
         return stamped
 
     # the asyncio face (AsyncStore): the plans above, run on the event loop
@@ -686,6 +698,11 @@ class CqlStore:
         """Remove an address's personal data, keep its suppressions under ``replacement``."""
         return self._tracking.erase_recipient(tenant_id, address, replacement)
 
+    def backfill_recipient_index(self) -> int:
+        """Erasure's lookup rows for messages accepted before CQL migration 21 (``postwave
+        erasure-index``; not in the Store protocol: the embedded index builds itself)."""
+        return self._tracking.backfill_recipient_index()
+
     # --- shaping: IP warm-up counts shared by every worker (owner: shaping helper) ---
     # The CQL of this block lives in store/cql_shaping.py.
 
@@ -705,6 +722,67 @@ class CqlStore:
     def ip_warmup_start(self, ip: str, now: float) -> float:
         """When ``ip`` began warming up (claimed by the first caller)."""
         return self._shaping.warmup_start(ip, now)
+
+    # --- reputation (owner: reputation helper) ---
+    # The CQL of this block lives in store/cql_reputation.py.
+
+    @functools.cached_property
+    def _reputation(self) -> ReputationTables:
+        return ReputationTables(self.session, self.keyspace, self.run)
+
+    def load_reputation(self, ips: Sequence[str], now: float) -> list[LaneReputation]:
+        """Live (source IP, site) lanes of ``ips``."""
+        return self._reputation.load(ips, now)
+
+    def merge_reputation(self, changes: Sequence[ReputationChange], now: float) -> list[LaneReputation]:
+        """Merge workers' lane changes (a compare-and-set per lane); the merged rows."""
+        return [self._reputation.merge(change, now) for change in changes]
+
+    # --- breakers: tenant circuit breakers (owner: reputation helper) ---
+    # The CQL of this block lives in store/cql_breakers.py.
+
+    @functools.cached_property
+    def _breakers(self) -> BreakerTables:
+        return BreakerTables(self.session, self.keyspace, self.run)
+
+    def add_breaker_samples(self, samples: Sequence[BreakerSample]) -> None:
+        """Append counted outcomes."""
+        if samples:
+            self._breakers.add_samples(samples)
+
+    def breaker_totals(self, tenant_id: str, stream: str, since: float, until: float) -> BreakerTotals:
+        """Summed samples of a window."""
+        return self._breakers.totals(tenant_id, stream, since, until)
+
+    def get_breaker(self, tenant_id: str) -> BreakerState | None:
+        """A tenant's breaker state, or None."""
+        return self._breakers.get(tenant_id)
+
+    def set_breaker(self, state: BreakerState, expected_version: int, audit: BreakerAudit,
+                    events: Sequence[EventRecord]) -> bool:
+        """Compare-and-set the state (LWT); then its audit record and events."""
+        if not self._breakers.set(state, expected_version):
+            return False
+        calls = CallList(self.run)
+        self._breakers.audit_calls(calls, audit)
+        self._write_events(calls, events)
+        calls.run("recording a circuit breaker transition")
+        return True
+
+    def breaker_history(self, tenant_id: str, limit: int) -> list[BreakerAudit]:
+        """Audit records, newest first."""
+        return self._breakers.history(tenant_id, limit)
+
+    # --- batched reads for the worker (owner: CQL performance helper) ---
+    # The CQL of this block lives in store/cql_messages.py.
+
+    def get_payloads(self, request_ids: Sequence[str]) -> dict[str, bytes]:
+        """Payloads of several requests by id, a multi-partition read per group of them."""
+        return run_plan(self.run, self.messages.payloads_plan(request_ids))
+
+    async def get_payloads_async(self, request_ids: Sequence[str]) -> dict[str, bytes]:
+        """:meth:`get_payloads` without blocking the event loop."""
+        return await run_plan_async(self.arun, self.messages.payloads_plan(request_ids))
 
 
 _OPEN: set[CqlStore] = set()  # strong references: a worker drops its store before exiting

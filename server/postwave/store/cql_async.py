@@ -14,7 +14,6 @@ and a cluster failure becomes :class:`StoreUnavailableError`.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +23,7 @@ from postwave.store.cql_session import (
     WINDOW,
     Batch,
     Call,
+    Gather,
     Page,
     Plan,
     Row,
@@ -50,49 +50,18 @@ def _hand_over(loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any], val
         pass
 
 
-class _Gather:
-    """Many driver requests, reported to the event loop once, when the last of them ends.
-
-    One hand-over per batch rather than one per statement: a group commit runs hundreds of
-    statements, and each wake-up of the loop from the driver's thread costs about as much
-    as the statement's own client work.
-    """
+class _Gather(Gather):
+    """A Gather reported to an event loop (``future``): one hand-over per window of statements."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, count: int) -> None:
+        super().__init__(count)
         self.loop = loop
-        self.rows: list[list[Row]] = [[] for _ in range(count)]
-        self.errors: list[BaseException | None] = [None] * count
         self.future: asyncio.Future[None] = loop.create_future()
-        self._left = count
-        self._lock = threading.Lock()
         if not count:
             self.future.set_result(None)
 
-    def watch(self, index: int, response: ResponseFuture) -> None:
-        """Collect every page of one request (the driver keeps its callbacks for each page)."""
-
-        def on_page(page: list[Row] | None) -> None:  # None: a write (a "void" result)
-            self.rows[index].extend(page or ())
-            if response.has_more_pages:
-                try:
-                    response.start_fetching_next_page()
-                except Exception as exc:  # noqa: BLE001 - the driver ignores callback exceptions: report it
-                    self._finish(index, exc)
-                return
-            self._finish(index, None)
-
-        def on_error(exc: BaseException) -> None:
-            self._finish(index, exc)
-
-        response.add_callbacks(on_page, on_error)
-
-    def _finish(self, index: int, error: BaseException | None) -> None:
-        with self._lock:
-            self.errors[index] = error
-            self._left -= 1
-            last = self._left == 0
-        if last:
-            _hand_over(self.loop, self.future, None, False)
+    def finished(self) -> None:
+        _hand_over(self.loop, self.future, None, False)
 
 
 def first_page(response: ResponseFuture) -> asyncio.Future[tuple[list[Row], bytes | None]]:
@@ -136,7 +105,7 @@ class AsyncRunner:
                     gather.watch(index, self.session.execute_async(statement, params))
                 await gather.future
                 results.extend(gather.rows)
-                failure = failure or next((e for e in gather.errors if e is not None), None)
+                failure = failure or gather.first_error()
             if failure is not None:
                 raise failure
         return results

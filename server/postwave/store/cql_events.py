@@ -23,7 +23,7 @@ from postwave.store.cql_keys import (
     event_id_at,
     event_partition,
 )
-from postwave.store.cql_session import Batch, Call, Page, Plan, batches
+from postwave.store.cql_session import Batch, Call, CallList, Page, Plan
 from postwave.store.cql_statements import Statements
 
 MAX_EVENT_ID = 2**63 - 1
@@ -84,17 +84,18 @@ class EventLog:
                 self._marked.clear()
             self._marked |= new
 
-    def writes(self, stamped: Sequence[StoredEvent]) -> list[Call]:
-        """Statements writing the events to both tables (run mark_plan first)."""
-        by_partition: dict[Any, list[Sequence[Any]]] = {}
-        calls: list[Call] = []
+    def add_writes(self, calls: CallList, stamped: Sequence[StoredEvent]) -> None:
+        """Add the statements writing the events to both tables (run mark_plan first): by
+        tenant, in one batch per minute partition; by message, joined with the other writes
+        on the message's partition key (see CallList.join)."""
+        by_tenant, by_message = self.sql["event_insert"], self.sql["event_by_message_insert"]
         for s in stamped:
             e = s.event
             fields = (e.type, e.time, e.detail, e.recipient, e.send_id, e.batch_id, e.custom_args)
-            by_partition.setdefault((e.tenant_id, s.day, s.bucket), []).append(
-                (e.tenant_id, s.day, s.bucket, s.id, e.message_id, *fields))
-            calls.append((self.sql["event_by_message_insert"], (e.message_id, s.id, e.tenant_id, *fields)))
-        return batches(self.sql["event_insert"], by_partition) + calls
+            partition = (e.tenant_id, s.day, s.bucket)
+            calls.group(by_tenant, partition, (*partition, s.id, e.message_id, *fields))
+            if e.message_id:  # a tenant-level event (breaker.*, webhook.disabled) has no message to index by
+                calls.join(e.message_id, by_message, (e.message_id, s.id, e.tenant_id, *fields))
 
     def deletes(self, stamped: Sequence[StoredEvent]) -> list[Call]:
         """Statements removing these events again (a request that lost its send_id race)."""

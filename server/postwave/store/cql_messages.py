@@ -26,10 +26,21 @@ from postwave.store.cql_keys import (
     schedule_bucket,
     shard,
 )
-from postwave.store.cql_session import Batch, CallList, Plan, Runner, run_plan
-from postwave.store.cql_statements import Statements
+from postwave.store.cql_prepared import PreparedCache
+from postwave.store.cql_session import Batch, CallList, Plan, Runner, in_reads, run_plan
+from postwave.store.cql_statements import _MESSAGE_COLUMNS, Statements
 
 PAYLOAD_CHUNK = 1 << 20  # bytes per row of `requests`: 25 MB requests stay far below mutation limits
+READ_GROUP = 64  # message ids per multi-partition read
+
+# Reads of many partitions in one statement: for the client about a tenth of the CPU of a
+# statement per partition (benchmarks/bench_cql.py --cpu), and one request for the node.
+READS: dict[str, tuple[str, bool]] = {
+    "messages_get": (f"SELECT {_MESSAGE_COLUMNS} FROM {{ks}}.messages WHERE message_id IN ?", True),
+    "requests_get": ("SELECT request_id, chunk, chunks, data FROM {ks}.requests WHERE request_id IN ?", True),
+}
+PAYLOAD_READ_GROUP = 32  # request ids per multi-partition read of payloads
+PAYLOAD_PAGE_ROWS = 16  # payload chunks per page of such a read: at most 16 MB a response
 
 Row = dict[str, Any]
 
@@ -43,12 +54,21 @@ def message_record(row: Row) -> MessageRecord:
     )
 
 
+def _assemble(rows: list[Row]) -> bytes | None:
+    """A payload from the rows of its chunks; None if there are none or some are missing."""
+    if not rows or rows[0]["chunks"] != len(rows):
+        return None
+    return b"".join(r["data"] or b"" for r in sorted(rows, key=lambda r: r["chunk"]))
+
+
 class Messages:
     """Message rows and their indexes."""
 
     def __init__(self, runner: Runner, statements: Statements) -> None:
         self.run = runner
         self.sql = statements
+        self.reads = PreparedCache(statements.session, statements.keyspace, READS)
+        self.reads.prepare_all()
 
     # reading
 
@@ -61,15 +81,29 @@ class Messages:
         ids = list(dict.fromkeys(message_ids))
         if not ids:
             return {}
-        results = yield Batch("reading messages", [(self.sql["message_get"], (m,)) for m in ids])
-        return {rows[0]["message_id"]: rows[0] for rows in results if rows and rows[0]["recipient"] is not None}
+        results = yield Batch("reading messages", in_reads(self.run.session, self.sql.keyspace,
+                                                           self.reads["messages_get"], ids, READ_GROUP))
+        return {r["message_id"]: r for rows in results for r in rows if r["recipient"] is not None}
 
     def payload_plan(self, request_id: str) -> Plan[bytes | None]:
         """The request payload, reassembled from its chunks; None if missing or incomplete."""
         [rows] = yield Batch("reading a request", [(self.sql["request_get"], (request_id,))])
-        if not rows or rows[0]["chunks"] != len(rows):
-            return None
-        return b"".join(r["data"] or b"" for r in sorted(rows, key=lambda r: r["chunk"]))
+        return _assemble(rows)
+
+    def payloads_plan(self, request_ids: Iterable[str]) -> Plan[dict[str, bytes]]:
+        """Payloads of several requests by id (missing or incomplete ones left out)."""
+        ids = list(dict.fromkeys(request_ids))
+        if not ids:
+            return {}
+        results = yield Batch("reading requests", in_reads(self.run.session, self.sql.keyspace,
+                                                           self.reads["requests_get"], ids, PAYLOAD_READ_GROUP,
+                                                           fetch_size=PAYLOAD_PAGE_ROWS))
+        chunks: dict[str, list[Row]] = {}
+        for rows in results:
+            for r in rows:
+                chunks.setdefault(r["request_id"], []).append(r)
+        payloads = {request_id: _assemble(rows) for request_id, rows in chunks.items()}
+        return {request_id: payload for request_id, payload in payloads.items() if payload is not None}
 
     def page_by_state(self, state: str, after_id: str, limit: int) -> list[str]:
         """Ids in the state index after ``after_id``, in id order (merged over the shards)."""
@@ -85,8 +119,8 @@ class Messages:
         chunks = [req.payload[i:i + PAYLOAD_CHUNK] for i in range(0, len(req.payload), PAYLOAD_CHUNK)] or [b""]
         for number, data in enumerate(chunks):
             calls.add(self.sql["request_chunk"], (req.request_id, number, req.tenant_id, req.created, len(chunks), data))
-        for m in req.messages:
-            calls.add(self.sql["message_insert"], (
+        for m in req.messages:  # in one batch with the message's first events (see CallList.join)
+            calls.join(m.message_id, self.sql["message_insert"], (
                 m.message_id, req.tenant_id, req.request_id, m.index, m.recipient, m.state, req.lane,
                 req.send_id, req.batch_id, req.send_at, req.created, req.created, req.expires,
             ))
@@ -111,6 +145,16 @@ class Messages:
         self._leave(calls, old)
         self._enter(calls, old["message_id"], old["tenant_id"], state)
 
+    def index_ahead(self, olds: Sequence[Row], state: str) -> None:
+        """Index messages under the state they are about to enter, before the change: a crash
+        between the change and the rest of its index moves then leaves a message findable
+        (the sweeper lists ``accepted`` by this index). An entry whose change does not happen
+        is stale, and readers of the index check the message's real state."""
+        calls = CallList(self.run)
+        for old in olds:
+            self._enter(calls, old["message_id"], old["tenant_id"], state)
+        calls.run("indexing messages ahead of their state change")
+
     def leave_scheduled(self, olds: Sequence[Row], state: str, now: float) -> set[str]:
         """Move scheduled messages to ``state`` with a lightweight transaction each; the ids that moved."""
         results = self.run.all("changing scheduled messages", [
@@ -132,7 +176,8 @@ class Messages:
     def _leave(self, calls: CallList, old: Row) -> None:
         message_id = old["message_id"]
         if old["state"] in OPEN_STATES:
-            calls.add(self.sql["state_remove"], (old["state"], shard(message_id, STATE_SHARDS), message_id))
+            part = shard(message_id, STATE_SHARDS)
+            calls.group(self.sql["state_remove"], (old["state"], part), (old["state"], part, message_id))
         if old["state"] == "scheduled":
             self.forget_schedule(calls, message_id, old["send_at"])
             for kind, ref in (("send", old["send_id"]), ("batch", old["batch_id"])):

@@ -26,6 +26,11 @@ class PreparedCache:
         self._prepared: dict[str, PreparedStatement] = {}
         self._lock = threading.Lock()
 
+    def prepare_all(self) -> None:
+        """Prepare every statement now, so that no request pays for it."""
+        for name in self._statements:
+            self[name]
+
     def __getitem__(self, name: str) -> PreparedStatement:
         found = self._prepared.get(name)
         if found is None:

@@ -39,6 +39,10 @@ class Schedule:
             row = rows.get(message_id)
             if row is not None and row["state"] == "scheduled":
                 due.append(message_record(row))
+            elif row is None and now - _made_at(message_id) < UNSEEN_GRACE:
+                # The acceptance writes the message row and this index row at once, and this
+                # one can land first: keep it, the next pass finds the message.
+                continue
             else:  # released or cancelled, but the index row outlived that: drop it now
                 self.messages.forget_schedule(calls, message_id, send_at)
         calls.run("cleaning the schedule")
@@ -84,3 +88,14 @@ class Schedule:
             for r in cancelled
         ]
         return cancelled, events
+
+
+UNSEEN_GRACE = 300.0  # seconds an index row may wait for its message row to become readable
+
+
+def _made_at(message_id: str) -> float:
+    """When a message id was made (its first 11 hex digits are Unix milliseconds); 0 if not one of ours."""
+    try:
+        return int(message_id[:11], 16) / 1000
+    except ValueError:
+        return 0.0

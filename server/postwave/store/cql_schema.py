@@ -19,7 +19,9 @@ import time
 from cassandra.cluster import Session
 
 from postwave.store import (
+    cql_breakers,
     cql_deliverability,
+    cql_reputation,
     cql_shaping,
     cql_suppressions,
     cql_tracking,
@@ -59,6 +61,7 @@ TTL_KIND = {
     "events_by_tenant": "events", "events_by_message": "events", "event_buckets": "events",
     "messages": "messages", "requests": "messages", "attempts": "messages",
     "messages_by_state": "index", "scheduled": "index", "scheduled_by_ref": "index",
+    "recipient_messages": "messages",  # tracking: erasure's lookup lives as long as the messages
 }
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -135,12 +138,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     # --- storage (owner: storage helper; versions 2-19) ---
     Migration(2, "suppression sources, soft bounces", cql_suppressions.SCHEMA_2),
+    # --- reputation (owner: reputation helper; versions 3-19 this session) ---
+    Migration(3, "learned (source IP, site) reputation lanes", cql_reputation.SCHEMA_3),
     # --- tracking (owner: tracking helper; versions 20-29) ---
     Migration(20, "webhook endpoints", cql_tracking.SCHEMA_20),
+    Migration(21, "recipient lookup for erasure", cql_tracking.SCHEMA_21),
     # --- deliverability (owner: deliverability helper; versions 30-39) ---
     Migration(30, "sending domains, DKIM selectors, kept feedback reports", cql_deliverability.SCHEMA_30),
     # --- shaping (owner: shaping helper; versions 40-49) ---
     Migration(40, "IP warm-up counts and start days", cql_shaping.SCHEMA_40),
+    # --- breakers (owner: reputation helper; versions 50-59) ---
+    Migration(50, "tenant circuit breakers: samples, state, audit", cql_breakers.SCHEMA_50),
 )
 
 

@@ -53,7 +53,13 @@ from cassandra.protocol import (
     OverloadedErrorMessage,
     ServerError,
 )
-from cassandra.query import BatchStatement, BatchType, PreparedStatement, dict_factory
+from cassandra.query import (
+    BatchStatement,
+    BatchType,
+    BoundStatement,
+    PreparedStatement,
+    dict_factory,
+)
 
 from postwave.config import Config
 from postwave.errors import StoreUnavailableError
@@ -68,7 +74,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 WINDOW = 512  # requests in flight from one call; the rest wait for a free slot
 BATCH_ROWS = 50  # rows per single-partition batch (well under batch_size_fail_threshold)
 
-Call = tuple[PreparedStatement | BatchStatement, Sequence[Any] | None]
+Call = tuple[PreparedStatement | BoundStatement | BatchStatement, Sequence[Any] | None]
 Row = dict[str, Any]
 T = TypeVar("T")
 
@@ -223,22 +229,22 @@ class Runner:
         return bool(row["[applied]"]), row
 
     def all(self, what: str, calls: Iterable[Call]) -> list[list[dict[str, Any]]]:
-        """Run many statements concurrently (at most WINDOW in flight); every row of each.
+        """Run many statements concurrently (WINDOW at a time); every row of each, in order.
 
         Every statement is waited for, even after one failed, so that none is still running
         when this returns; then the first failure is raised.
         """
-        results: list[list[dict[str, Any]]] = []
-        pending: list[ResponseFuture] = []
+        pending = calls if isinstance(calls, list) else list(calls)
+        results: list[list[Row]] = []
         failure: BaseException | None = None
         with unavailable(what):
-            for statement, params in calls:
-                if len(pending) >= WINDOW:
-                    failure = _collect(pending[0], results, failure)
-                    del pending[0]
-                pending.append(self.session.execute_async(statement, params))
-            for future in pending:
-                failure = _collect(future, results, failure)
+            for start in range(0, len(pending), WINDOW):
+                gather = _Waiter(min(WINDOW, len(pending) - start))
+                for index, (statement, params) in enumerate(pending[start:start + WINDOW]):
+                    gather.watch(index, self.session.execute_async(statement, params))
+                gather.done.wait()
+                results.extend(gather.rows)
+                failure = failure or gather.first_error()
             if failure is not None:
                 raise failure
         return results
@@ -279,20 +285,69 @@ def run_plan(runner: Runner, plan: Plan[T]) -> T:
     return value  # type: ignore[no-any-return]
 
 
+def in_reads(session: Session, keyspace: str, statement: PreparedStatement, keys: Sequence[str],
+             size: int, *, fetch_size: int | None = None) -> list[Call]:
+    """Reads of the text partition keys ``keys`` with ``statement`` (``... IN ?``), at most
+    ``size`` keys each (and ``fetch_size`` rows a page, if given).
+
+    On a cluster of several nodes the keys are grouped by their first replica, and each read
+    is routed to that replica, which then holds every partition it asks for (the driver finds
+    no routing key in an IN marker by itself).
+    """
+    metadata = session.cluster.metadata
+    if len(metadata.all_hosts()) < 2:
+        groups = [list(keys)]
+    else:
+        owners: dict[Any, list[str]] = {}
+        for key in keys:
+            replicas = metadata.get_replicas(keyspace, key.encode())
+            owners.setdefault(replicas[0] if replicas else None, []).append(key)
+        groups = list(owners.values())
+    calls: list[Call] = []
+    for group in groups:
+        for start in range(0, len(group), size):
+            chunk = group[start:start + size]
+            if len(groups) == 1 and fetch_size is None:
+                calls.append((statement, (chunk,)))
+                continue
+            bound = _RoutedStatement(statement, chunk[0].encode() if len(groups) > 1 else None).bind((chunk,))
+            if fetch_size is not None:
+                bound.fetch_size = fetch_size
+            calls.append((bound, None))
+    return calls
+
+
+class _RoutedStatement(BoundStatement):
+    """A bound statement sent to the replicas of a routing key given to it (None: anywhere)."""
+
+    routing_key = None  # a plain attribute instead of the property computing it from the values
+
+    def __init__(self, statement: PreparedStatement, routing_key: bytes | None) -> None:
+        super().__init__(statement)
+        self.routing_key = routing_key
+
+
 def batches(statement: PreparedStatement, rows_by_partition: dict[Any, list[Sequence[Any]]]) -> list[Call]:
     """Unlogged single-partition batches: rows of one partition travel together."""
     calls: list[Call] = []
     for rows in rows_by_partition.values():
-        for start in range(0, len(rows), BATCH_ROWS):
-            chunk = rows[start:start + BATCH_ROWS]
-            if len(chunk) == 1:
-                calls.append((statement, chunk[0]))
-                continue
-            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-            for params in chunk:
-                batch.add(statement, params)
-            batch.is_idempotent = statement.is_idempotent
-            calls.append((batch, None))
+        calls.extend(_joined_batches([(statement, params) for params in rows]))
+    return calls
+
+
+def _joined_batches(statements: Sequence[tuple[PreparedStatement, Sequence[Any]]]) -> list[Call]:
+    """Statements on one partition key as unlogged batches of at most BATCH_ROWS (one alone: as it is)."""
+    calls: list[Call] = []
+    for start in range(0, len(statements), BATCH_ROWS):
+        chunk = statements[start:start + BATCH_ROWS]
+        if len(chunk) == 1:
+            calls.append(chunk[0])
+            continue
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        for statement, params in chunk:
+            batch.add(statement, params)
+        batch.is_idempotent = all(statement.is_idempotent for statement, _ in chunk)
+        calls.append((batch, None))
     return calls
 
 
@@ -303,6 +358,7 @@ class CallList:
         self.runner = runner
         self.single: list[Call] = []
         self._grouped: dict[PreparedStatement, dict[Any, list[Sequence[Any]]]] = {}
+        self._joined: dict[str, list[tuple[PreparedStatement, Sequence[Any]]]] = {}
 
     def add(self, statement: PreparedStatement, params: Sequence[Any]) -> None:
         """One statement on its own."""
@@ -311,6 +367,13 @@ class CallList:
     def group(self, statement: PreparedStatement, partition: Any, params: Sequence[Any]) -> None:
         """A row that may share a batch with other rows of the same partition."""
         self._grouped.setdefault(statement, {}).setdefault(partition, []).append(params)
+
+    def join(self, key: str, statement: PreparedStatement, params: Sequence[Any]) -> None:
+        """A statement on the partition ``key`` of a table whose partition key is that one text
+        column (messages, attempts, events_by_message: all by message id). The statements of
+        one key travel in one unlogged batch, which the node applies as one mutation: for the
+        client and the node about the cost of one statement."""
+        self._joined.setdefault(key, []).append((statement, params))
 
     def extend(self, calls: Iterable[Call]) -> None:
         """Statements built elsewhere."""
@@ -321,6 +384,8 @@ class CallList:
         calls = list(self.single)
         for statement, by_partition in self._grouped.items():
             calls.extend(batches(statement, by_partition))
+        for joined in self._joined.values():
+            calls.extend(_joined_batches(joined))
         return calls
 
     def step(self, what: str) -> Batch:
@@ -333,11 +398,63 @@ class CallList:
         return self.runner.all(what, calls) if calls else []
 
 
-def _collect(future: ResponseFuture, results: list[list[dict[str, Any]]],
-             failure: BaseException | None) -> BaseException | None:
-    try:
-        results.append(list(future.result()))
-    except UNAVAILABLE_ERRORS as exc:
-        results.append([])
-        return failure or exc
-    return failure
+class Gather:
+    """Many driver requests, reported once, when the last of them ends (:meth:`finished`).
+
+    One report per window of statements rather than one wake-up of the waiting thread per
+    statement: each such wake-up costs about as much as the statement's own client work.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.rows: list[list[Row]] = [[] for _ in range(count)]
+        self.errors: list[BaseException | None] = [None] * count
+        self._left = count
+        self._lock = threading.Lock()
+
+    def watch(self, index: int, response: ResponseFuture) -> None:
+        """Collect every page of one request (the driver keeps its callbacks for each page)."""
+
+        def on_page(page: list[Row] | None) -> None:  # None: a write (a "void" result)
+            if page:
+                self.rows[index].extend(page)
+            if response.has_more_pages:
+                try:
+                    response.start_fetching_next_page()
+                except Exception as exc:  # noqa: BLE001 - the driver ignores callback exceptions: report it
+                    self._finish(index, exc)
+                return
+            self._finish(index, None)
+
+        def on_error(exc: BaseException) -> None:
+            self._finish(index, exc)
+
+        response.add_callbacks(on_page, on_error)
+
+    def first_error(self) -> BaseException | None:
+        """The first failed request's error, in request order."""
+        return next((e for e in self.errors if e is not None), None)
+
+    def _finish(self, index: int, error: BaseException | None) -> None:
+        with self._lock:
+            self.errors[index] = error
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self.finished()
+
+    def finished(self) -> None:
+        """Called once, on the driver's thread, when every request has ended."""
+        raise NotImplementedError
+
+
+class _Waiter(Gather):
+    """A Gather a blocking thread waits for (``done``)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.done = threading.Event()
+        if not count:
+            self.done.set()
+
+    def finished(self) -> None:
+        self.done.set()

@@ -1,17 +1,21 @@
 """CQL tables and statements of the tracking feature: webhook endpoints, statistics reads, erasure.
 
-Owned by the tracking feature; its schema is CQL migration 20 (tracking owns 20-29).
+Owned by the tracking feature; its schema is CQL migrations 20-21 (tracking owns 20-29).
 Partition keys:
 
 - ``webhook_endpoints``: the endpoint id -- one partition read per dispatcher step; the
   cursor and state are updated in place (last write wins: one dispatcher per endpoint).
 - ``webhook_endpoints_by_tenant``: (tenant_id) -> endpoint ids; a tenant has a handful.
+- ``recipient_messages``: (tenant_id, recipient hash) -> message and request ids, written
+  with the messages at acceptance (one row per message, the messages' TTL), so erasure
+  reads one partition instead of scanning ``messages``. It holds the address only as
+  ``address_hash`` (the form an erased address keeps anyway). Messages accepted before
+  the table existed get their rows from ``postwave erasure-index`` (one pass, once).
 
 Engagement events go to the shared event tables; statistics read them by id range
 (event ids are time-ordered, so ``CqlStore.events_since`` starts at the id of the first moment).
-Erasure has no index from an address to its messages (one would cost a write per
-accepted message), so it scans ``messages`` -- a rare operator action, paged and
-proportional to the retained messages.
+Every read of erasure names its partition: the lookup, then each message, its events,
+attempts and request.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ from typing import Any
 
 from cassandra.cluster import Session
 
-from postwave.store.base import EventRecord, WebhookEndpoint
+from postwave.store.base import AcceptedRequest, EventRecord, WebhookEndpoint
 from postwave.store.cql_keys import SUPPRESSION_SHARDS, event_partition, shard
 from postwave.store.cql_messages import PAYLOAD_CHUNK
 from postwave.store.cql_prepared import PreparedCache
 from postwave.store.cql_session import CallList, Runner
-from postwave.store.tracking_erasure import scrub_payload, scrub_text
+from postwave.store.tracking_erasure import address_hash, scrub_payload, scrub_text
 
 SCHEMA_20: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS {ks}.webhook_endpoints (
@@ -36,6 +40,13 @@ SCHEMA_20: tuple[str, ...] = (
          created double, detail text)""",
     """CREATE TABLE IF NOT EXISTS {ks}.webhook_endpoints_by_tenant (
          tenant_id text, endpoint_id text, PRIMARY KEY ((tenant_id), endpoint_id))""",
+)
+
+SCHEMA_21: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS {ks}.recipient_messages (
+         tenant_id text, recipient_hash text, message_id text, request_id text,
+         PRIMARY KEY ((tenant_id, recipient_hash), message_id))
+       WITH default_time_to_live = {ttl_messages}""",
 )
 
 _WEBHOOK = ("endpoint_id, tenant_id, url, event_types, secret, previous_secret, previous_until, state, cursor,"
@@ -58,7 +69,15 @@ _STATEMENTS: dict[str, tuple[str, bool]] = {
                           " VALUES (?, ?, ?, ?, ?, null)"), True),
     "suppression_get": ("SELECT * FROM {ks}.suppressions WHERE tenant_id = ? AND shard = ? AND address = ?", True),
     "suppression_delete": ("DELETE FROM {ks}.suppressions WHERE tenant_id = ? AND shard = ? AND address = ?", True),
-    "messages_scan": ("SELECT message_id, tenant_id, request_id, recipient FROM {ks}.messages", True),
+    "recipient_index_put": (("INSERT INTO {ks}.recipient_messages (tenant_id, recipient_hash, message_id, request_id)"
+                             " VALUES (?, ?, ?, ?)"), True),
+    "recipient_index_get": ("SELECT message_id FROM {ks}.recipient_messages WHERE tenant_id = ? AND recipient_hash = ?",
+                            True),
+    "recipient_index_drop": (("DELETE FROM {ks}.recipient_messages WHERE tenant_id = ? AND recipient_hash = ?"
+                              " AND message_id = ?"), True),
+    "messages_all": ("SELECT message_id, tenant_id, request_id, recipient FROM {ks}.messages", True),
+    "message_read": ("SELECT message_id, tenant_id, request_id, recipient FROM {ks}.messages WHERE message_id = ?",
+                     True),
     "message_recipient": ("UPDATE {ks}.messages SET recipient = ? WHERE message_id = ?", True),
     "request_read": ("SELECT chunk, chunks, data, tenant_id, created FROM {ks}.requests WHERE request_id = ?", True),
     "request_put": (("INSERT INTO {ks}.requests (request_id, chunk, tenant_id, created, chunks, data)"
@@ -151,11 +170,43 @@ class TrackingTables(PreparedCache):
 
     # erasure
 
+    def prepare_accept(self) -> None:
+        """Prepare the statement acceptance runs (at start-up, not on an API request)."""
+        self["recipient_index_put"]
+
+    def index_recipients(self, calls: CallList, req: AcceptedRequest) -> None:
+        """The lookup rows of a new request's messages (written with the messages)."""
+        for m in req.messages:
+            calls.add(self["recipient_index_put"], (req.tenant_id, address_hash(m.recipient), m.message_id,
+                                                    req.request_id))
+
+    def backfill_recipient_index(self, page: int = 1000) -> int:
+        """Write the lookup rows of every stored message (``postwave erasure-index``): one pass
+        over ``messages`` for those accepted before migration 21; rewriting a row is harmless."""
+        written = 0
+        calls = CallList(self.run)
+        for row in self.run.rows("reading every message", self["messages_all"], fetch_size=page):
+            if row["tenant_id"] is None or row["recipient"] is None:
+                continue  # a row whose cells expired
+            calls.add(self["recipient_index_put"], (row["tenant_id"], address_hash(row["recipient"]),
+                                                    row["message_id"], row["request_id"]))
+            written += 1
+            if len(calls.single) >= page:
+                calls.run("writing erasure lookup rows")
+                calls = CallList(self.run)
+        calls.run("writing erasure lookup rows")
+        return written
+
     def erase_recipient(self, tenant_id: str, address: str, replacement: str) -> int:
-        """Scan messages for the address, then rewrite each one's rows; suppressions last."""
+        """Find the address's messages through the lookup, rewrite each one's rows, re-key its
+        suppression, then drop the lookup rows it followed."""
         wanted = address.strip().lower()
-        found = [r for r in self.run.rows("scanning messages", self["messages_scan"], fetch_size=1000)
-                 if r["tenant_id"] == tenant_id and (r["recipient"] or "").strip().lower() == wanted]
+        key = address_hash(wanted)
+        pointers = [r["message_id"] for r in self.run.rows("looking up an address's messages",
+                                                            self["recipient_index_get"], (tenant_id, key))]
+        rows = self.run.all("reading an address's messages", [(self["message_read"], (m,)) for m in pointers])
+        found = [r[0] for r in rows if r and r[0]["tenant_id"] == tenant_id
+                 and (r[0]["recipient"] or "").strip().lower() == wanted]
         calls = CallList(self.run)
         for row in found:
             calls.add(self["message_recipient"], (replacement, row["message_id"]))
@@ -165,6 +216,11 @@ class TrackingTables(PreparedCache):
             self._scrub_payload(calls, request_id, address, replacement)
         calls.run("erasing a recipient")
         self._rekey_suppression(tenant_id, wanted, replacement)
+        # Only the rows read above: a message accepted meanwhile keeps its pointer.
+        existing = {r[0]["message_id"] for r in rows if r and r[0]["recipient"] is not None}
+        stale = [m for m in pointers if m not in existing] + [r["message_id"] for r in found]
+        self.run.all("dropping erased lookup rows", [(self["recipient_index_drop"], (tenant_id, key, m))
+                                                     for m in stale])
         return len(found)
 
     def _scrub_events(self, calls: CallList, message_id: str, address: str, replacement: str) -> None:

@@ -7,18 +7,24 @@ import time
 from collections.abc import Sequence
 
 from postwave.errors import AlreadyExistsError
-from postwave.store import embedded_shaping, embedded_suppressions, embedded_tracking
+from postwave.store import embedded_reputation, embedded_shaping, embedded_suppressions, embedded_tracking
 from postwave.store.base import (
     AcceptedRequest,
     AcceptResult,
     ApiKeyRecord,
     Attempt,
+    BreakerAudit,
+    BreakerSample,
+    BreakerState,
+    BreakerTotals,
     DkimSelectorRecord,
     EventRecord,
     FeedbackReport,
     IdempotencyHit,
+    LaneReputation,
     MessageRecord,
     Outcome,
+    ReputationChange,
     SendingDomain,
     Suppression,
     TemplateRecord,
@@ -547,6 +553,54 @@ class EmbeddedStore:
     def ip_warmup_start(self, ip: str, now: float) -> float:
         """When ``ip`` began warming up (recorded as ``now`` by the first caller)."""
         return embedded_shaping.ip_warmup_start(self.db, ip, now)
+
+    # --- reputation (owner: reputation helper) ---
+    # The SQL of this block and the next lives in store/embedded_reputation.py.
+
+    def load_reputation(self, ips: Sequence[str], now: float) -> list[LaneReputation]:
+        """Live (source IP, site) lanes of ``ips``."""
+        return embedded_reputation.load_reputation(self.db, ips, now)
+
+    def merge_reputation(self, changes: Sequence[ReputationChange], now: float) -> list[LaneReputation]:
+        """Merge workers' lane changes (one transaction); the merged rows."""
+        return embedded_reputation.merge_reputation(self.db, changes, now)
+
+    # --- breakers: tenant circuit breakers (owner: reputation helper) ---
+
+    def add_breaker_samples(self, samples: Sequence[BreakerSample]) -> None:
+        """Append counted outcomes."""
+        embedded_reputation.add_breaker_samples(self.db, samples)
+
+    def breaker_totals(self, tenant_id: str, stream: str, since: float, until: float) -> BreakerTotals:
+        """Summed samples of a window."""
+        return embedded_reputation.breaker_totals(self.db, tenant_id, stream, since, until)
+
+    def get_breaker(self, tenant_id: str) -> BreakerState | None:
+        """A tenant's breaker state, or None."""
+        return embedded_reputation.get_breaker(self.db, tenant_id)
+
+    def set_breaker(self, state: BreakerState, expected_version: int, audit: BreakerAudit,
+                    events: Sequence[EventRecord]) -> bool:
+        """Compare-and-set the state, with its audit record and events (one transaction)."""
+        return embedded_reputation.set_breaker(self.db, state, expected_version, audit, events, _insert_events)
+
+    def breaker_history(self, tenant_id: str, limit: int) -> list[BreakerAudit]:
+        """Audit records, newest first."""
+        return embedded_reputation.breaker_history(self.db, tenant_id, limit)
+
+    # --- batched reads for the worker (owner: CQL performance helper) ---
+
+    def get_payloads(self, request_ids: Sequence[str]) -> dict[str, bytes]:
+        """Payloads of several requests by id (missing ones left out)."""
+        ids = list(dict.fromkeys(request_ids))
+        found: dict[str, bytes] = {}
+        for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit, with room
+            chunk: list[object] = list(ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for request_id, payload in self.db.query(
+                    f"SELECT request_id, payload FROM requests WHERE request_id IN ({marks})", chunk):
+                found[str(request_id)] = bytes(payload)  # type: ignore[call-overload]
+        return found
 
 
 _DOMAIN_COLUMNS = "tenant_id, domain, state, return_path, tracking_host, created, verified, checked, report"

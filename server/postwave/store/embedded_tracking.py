@@ -102,20 +102,20 @@ def erase_recipient(db: Database, tenant_id: str, address: str, replacement: str
     """See Store.erase_recipient: every table in one commit."""
     wanted = address.strip().lower()
     with db.transaction() as conn:
-        found = conn.execute("SELECT message_id, request_id FROM messages WHERE tenant_id=? AND lower(recipient)=?",
-                             (tenant_id, wanted)).fetchall()
-        ids = [str(m) for m, _ in found]
+        # The index messages_recipient (tenant_id, lower(recipient)) answers this without a scan.
+        found = conn.execute("SELECT message_id, request_id, send_id FROM messages"
+                             " WHERE tenant_id=? AND lower(recipient)=?", (tenant_id, wanted)).fetchall()
+        ids = [str(m) for m, _, _ in found]
         conn.executemany("UPDATE messages SET recipient=? WHERE message_id=?", [(replacement, m) for m in ids])
-        _scrub_payloads(conn, {str(r) for _, r in found}, address, replacement)
+        _scrub_payloads(conn, {str(r) for _, r, _ in found}, address, replacement)
         _scrub_rows(conn, ids, address, replacement)
-        conn.execute("UPDATE events SET recipient=?, detail='', custom_args='' WHERE tenant_id=? AND lower(recipient)=?",
-                     (replacement, tenant_id, wanted))
-        for (send_id, response) in conn.execute(
-                "SELECT send_id, response FROM idempotency WHERE tenant_id=?", (tenant_id,)).fetchall():
-            scrubbed, changed = scrub_response(bytes(response), address, replacement)
-            if changed:
-                conn.execute("UPDATE idempotency SET response=? WHERE tenant_id=? AND send_id=?",
-                             (scrubbed, tenant_id, send_id))
+        for send_id in sorted({str(s) for _, _, s in found if s}):  # the stored replies of its requests
+            for (response,) in conn.execute("SELECT response FROM idempotency WHERE tenant_id=? AND send_id=?",
+                                            (tenant_id, send_id)).fetchall():
+                scrubbed, changed = scrub_response(bytes(response), address, replacement)
+                if changed:
+                    conn.execute("UPDATE idempotency SET response=? WHERE tenant_id=? AND send_id=?",
+                                 (scrubbed, tenant_id, send_id))
         conn.execute("INSERT OR REPLACE INTO suppressions SELECT tenant_id, ?, reason, created, expires"
                      " FROM suppressions WHERE tenant_id=? AND address=?", (replacement, tenant_id, wanted))
         conn.execute("DELETE FROM suppressions WHERE tenant_id=? AND address=?", (tenant_id, wanted))

@@ -89,11 +89,31 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
   secret TEXT NOT NULL, previous_secret TEXT NOT NULL, previous_until REAL NOT NULL, state TEXT NOT NULL,
   cursor INTEGER NOT NULL, failing_since REAL NOT NULL, created REAL NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS webhook_endpoints_tenant ON webhook_endpoints (tenant_id, created);
+-- tracking: erasure finds an address's messages without a scan (built over existing rows on open)
+CREATE INDEX IF NOT EXISTS messages_recipient ON messages (tenant_id, lower(recipient));
 -- shaping: IP warm-up counts per hour ('h') and UTC day ('d'), warm-up starts (owner: shaping helper)
 CREATE TABLE IF NOT EXISTS shaping_ip_usage (
   ip TEXT NOT NULL, kind TEXT NOT NULL, period INTEGER NOT NULL, sent INTEGER NOT NULL,
   PRIMARY KEY (ip, kind, period));
 CREATE TABLE IF NOT EXISTS shaping_ips (ip TEXT PRIMARY KEY, warmup_start REAL NOT NULL);
+-- reputation: learned (source IP, site) lane state; tenant circuit breakers (owner: reputation helper)
+CREATE TABLE IF NOT EXISTS reputation_lanes (
+  ip TEXT NOT NULL, site TEXT NOT NULL, rate_per_minute REAL NOT NULL, paused_until REAL NOT NULL,
+  pause_reason TEXT NOT NULL, window_start REAL NOT NULL, delivered INTEGER NOT NULL, deferred INTEGER NOT NULL,
+  bounced INTEGER NOT NULL, throttled INTEGER NOT NULL, blocked INTEGER NOT NULL, updated REAL NOT NULL,
+  version INTEGER NOT NULL, PRIMARY KEY (ip, site));
+CREATE TABLE IF NOT EXISTS breaker_samples (
+  tenant_id TEXT NOT NULL, stream TEXT NOT NULL, time REAL NOT NULL, delivered INTEGER NOT NULL,
+  bounced INTEGER NOT NULL, complained INTEGER NOT NULL, writer TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS breaker_samples_tenant ON breaker_samples (tenant_id, stream, time);
+CREATE INDEX IF NOT EXISTS breaker_samples_time ON breaker_samples (time);
+CREATE TABLE IF NOT EXISTS breaker_state (
+  tenant_id TEXT PRIMARY KEY, level TEXT NOT NULL, since REAL NOT NULL, reason TEXT NOT NULL,
+  counting_from REAL NOT NULL, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS breaker_audit (
+  tenant_id TEXT NOT NULL, time REAL NOT NULL, from_level TEXT NOT NULL, to_level TEXT NOT NULL,
+  actor TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS breaker_audit_tenant ON breaker_audit (tenant_id, time);
 """
 
 
@@ -134,11 +154,14 @@ class Database:
         self._begin(conn)
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                conn.execute("ROLLBACK")
+            if _disk_full(exc):  # reliability: a full disk is an outage, not a bug (owner: fault helper)
+                raise StoreUnavailableError(f"database disk is full ({self.path}): free space to accept "
+                                            "mail again; nothing already accepted is lost") from exc
+            raise
 
     @staticmethod
     def _begin(conn: sqlite3.Connection) -> None:
@@ -178,3 +201,8 @@ class Database:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether SQLite failed for want of disk space (SQLITE_FULL)."""
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL

@@ -165,6 +165,16 @@ class AdminServiceStub:
                 request_serializer=postwave_dot_v1_dot_admin__pb2.RemoveSuppressionRequest.SerializeToString,
                 response_deserializer=postwave_dot_v1_dot_admin__pb2.Suppression.FromString,
                 _registered_method=True)
+        self.GetTenantBreaker = channel.unary_unary(
+                '/postwave.v1.AdminService/GetTenantBreaker',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.GetTenantBreakerRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.TenantBreaker.FromString,
+                _registered_method=True)
+        self.ResumeTenantBreaker = channel.unary_unary(
+                '/postwave.v1.AdminService/ResumeTenantBreaker',
+                request_serializer=postwave_dot_v1_dot_admin__pb2.ResumeTenantBreakerRequest.SerializeToString,
+                response_deserializer=postwave_dot_v1_dot_admin__pb2.TenantBreaker.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -350,6 +360,26 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTenantBreaker(self, request, context):
+        """--- tenant circuit breakers (reputation) ---
+        GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+        deliveries, bounces and complaints over the sliding window, and its transitions, newest
+        first. A tenant may read its own; operator keys any tenant's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeTenantBreaker(self, request, context):
+        """ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+        stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+        alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+        audit history and as a breaker.resumed event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -482,6 +512,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RemoveSuppression,
                     request_deserializer=postwave_dot_v1_dot_admin__pb2.RemoveSuppressionRequest.FromString,
                     response_serializer=postwave_dot_v1_dot_admin__pb2.Suppression.SerializeToString,
+            ),
+            'GetTenantBreaker': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTenantBreaker,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.GetTenantBreakerRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.TenantBreaker.SerializeToString,
+            ),
+            'ResumeTenantBreaker': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeTenantBreaker,
+                    request_deserializer=postwave_dot_v1_dot_admin__pb2.ResumeTenantBreakerRequest.FromString,
+                    response_serializer=postwave_dot_v1_dot_admin__pb2.TenantBreaker.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1187,6 +1227,60 @@ class AdminService:
             '/postwave.v1.AdminService/RemoveSuppression',
             postwave_dot_v1_dot_admin__pb2.RemoveSuppressionRequest.SerializeToString,
             postwave_dot_v1_dot_admin__pb2.Suppression.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTenantBreaker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/GetTenantBreaker',
+            postwave_dot_v1_dot_admin__pb2.GetTenantBreakerRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.TenantBreaker.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeTenantBreaker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/postwave.v1.AdminService/ResumeTenantBreaker',
+            postwave_dot_v1_dot_admin__pb2.ResumeTenantBreakerRequest.SerializeToString,
+            postwave_dot_v1_dot_admin__pb2.TenantBreaker.FromString,
             options,
             channel_credentials,
             insecure,

@@ -446,3 +446,71 @@ class RemoveSuppressionRequest(_message.Message):
     tenant_id: str
     address: str
     def __init__(self, tenant_id: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class TenantBreaker(_message.Message):
+    __slots__ = ("tenant_id", "level", "since", "reason", "counting_from", "windows", "history")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    COUNTING_FROM_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    level: str
+    since: _timestamp_pb2.Timestamp
+    reason: str
+    counting_from: _timestamp_pb2.Timestamp
+    windows: _containers.RepeatedCompositeFieldContainer[BreakerWindow]
+    history: _containers.RepeatedCompositeFieldContainer[BreakerTransition]
+    def __init__(self, tenant_id: _Optional[str] = ..., level: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., counting_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., windows: _Optional[_Iterable[_Union[BreakerWindow, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[BreakerTransition, _Mapping]]] = ...) -> None: ...
+
+class BreakerWindow(_message.Message):
+    __slots__ = ("stream", "window_seconds", "delivered", "bounced", "complained", "bounce_rate", "complaint_rate")
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    BOUNCED_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINED_FIELD_NUMBER: _ClassVar[int]
+    BOUNCE_RATE_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_RATE_FIELD_NUMBER: _ClassVar[int]
+    stream: str
+    window_seconds: float
+    delivered: int
+    bounced: int
+    complained: int
+    bounce_rate: float
+    complaint_rate: float
+    def __init__(self, stream: _Optional[str] = ..., window_seconds: _Optional[float] = ..., delivered: _Optional[int] = ..., bounced: _Optional[int] = ..., complained: _Optional[int] = ..., bounce_rate: _Optional[float] = ..., complaint_rate: _Optional[float] = ...) -> None: ...
+
+class BreakerTransition(_message.Message):
+    __slots__ = ("time", "from_level", "to_level", "actor", "reason")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    FROM_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    TO_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    from_level: str
+    to_level: str
+    actor: str
+    reason: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_level: _Optional[str] = ..., to_level: _Optional[str] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetTenantBreakerRequest(_message.Message):
+    __slots__ = ("tenant_id", "stream", "history_limit")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    stream: str
+    history_limit: int
+    def __init__(self, tenant_id: _Optional[str] = ..., stream: _Optional[str] = ..., history_limit: _Optional[int] = ...) -> None: ...
+
+class ResumeTenantBreakerRequest(_message.Message):
+    __slots__ = ("tenant_id", "stream")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    stream: str
+    def __init__(self, tenant_id: _Optional[str] = ..., stream: _Optional[str] = ...) -> None: ...

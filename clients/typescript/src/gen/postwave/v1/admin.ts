@@ -349,6 +349,62 @@ export interface RemoveSuppressionRequest {
   address: string;
 }
 
+export interface TenantBreaker {
+  tenantId: string;
+  /**
+   * closed, slowed (sending rate held down), bulk_paused (bulk stream stopped, transactional
+   * slowed) or paused (all sending stopped).
+   */
+  level: string;
+  /** When it entered the level (unset: never tripped). */
+  since?:
+    | Date
+    | undefined;
+  /** The rates that tripped it, or who resumed it. */
+  reason: string;
+  /** Outcomes before this time (the last resume) do not count. */
+  countingFrom?: Date | undefined;
+  windows: BreakerWindow[];
+  history: BreakerTransition[];
+}
+
+/** One stream's outcomes over the sliding window. */
+export interface BreakerWindow {
+  stream: string;
+  windowSeconds: number;
+  delivered: number;
+  /** SMTP-time bounces and asynchronous hard bounces. */
+  bounced: number;
+  complained: number;
+  /** bounced / (delivered + SMTP bounces); complained / delivered (0 without samples). */
+  bounceRate: number;
+  complaintRate: number;
+}
+
+export interface BreakerTransition {
+  time?: Date | undefined;
+  fromLevel: string;
+  toLevel: string;
+  /** "breaker" (tripped automatically) or "api:<key id>" (an operator). */
+  actor: string;
+  reason: string;
+}
+
+export interface GetTenantBreakerRequest {
+  /** Empty: the caller's tenant. */
+  tenantId: string;
+  /** transactional or bulk: that stream's window only; empty: both. */
+  stream: string;
+  /** Transitions to return, 0-1000; 0 = 20. */
+  historyLimit: number;
+}
+
+export interface ResumeTenantBreakerRequest {
+  tenantId: string;
+  /** Empty: resume everything; transactional or bulk: that stream only. */
+  stream: string;
+}
+
 function createBaseTenant(): Tenant {
   return { tenantId: "", name: "", ratePerSecond: 0, dailyQuota: 0, created: undefined };
 }
@@ -5036,6 +5092,699 @@ export const RemoveSuppressionRequest: MessageFns<RemoveSuppressionRequest> = {
   },
 };
 
+function createBaseTenantBreaker(): TenantBreaker {
+  return { tenantId: "", level: "", since: undefined, reason: "", countingFrom: undefined, windows: [], history: [] };
+}
+
+export const TenantBreaker: MessageFns<TenantBreaker> = {
+  encode(message: TenantBreaker, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.level !== "") {
+      writer.uint32(18).string(message.level);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(26).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.countingFrom !== undefined) {
+      Timestamp.encode(toTimestamp(message.countingFrom), writer.uint32(42).fork()).join();
+    }
+    for (const v of message.windows) {
+      BreakerWindow.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.history) {
+      BreakerTransition.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TenantBreaker {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTenantBreaker();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.level = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.countingFrom = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.windows.push(BreakerWindow.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.history.push(BreakerTransition.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TenantBreaker {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      level: isSet(object.level) ? globalThis.String(object.level) : "",
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      countingFrom: isSet(object.countingFrom)
+        ? fromJsonTimestamp(object.countingFrom)
+        : isSet(object.counting_from)
+        ? fromJsonTimestamp(object.counting_from)
+        : undefined,
+      windows: globalThis.Array.isArray(object?.windows)
+        ? object.windows.map((e: any) => BreakerWindow.fromJSON(e))
+        : [],
+      history: globalThis.Array.isArray(object?.history)
+        ? object.history.map((e: any) => BreakerTransition.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TenantBreaker): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.level !== "") {
+      obj.level = message.level;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.countingFrom !== undefined) {
+      obj.countingFrom = message.countingFrom.toISOString();
+    }
+    if (message.windows?.length) {
+      obj.windows = message.windows.map((e) => BreakerWindow.toJSON(e));
+    }
+    if (message.history?.length) {
+      obj.history = message.history.map((e) => BreakerTransition.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TenantBreaker>, I>>(base?: I): TenantBreaker {
+    return TenantBreaker.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TenantBreaker>, I>>(object: I): TenantBreaker {
+    const message = createBaseTenantBreaker();
+    message.tenantId = object.tenantId ?? "";
+    message.level = object.level ?? "";
+    message.since = object.since ?? undefined;
+    message.reason = object.reason ?? "";
+    message.countingFrom = object.countingFrom ?? undefined;
+    message.windows = object.windows?.map((e) => BreakerWindow.fromPartial(e)) || [];
+    message.history = object.history?.map((e) => BreakerTransition.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBreakerWindow(): BreakerWindow {
+  return { stream: "", windowSeconds: 0, delivered: 0, bounced: 0, complained: 0, bounceRate: 0, complaintRate: 0 };
+}
+
+export const BreakerWindow: MessageFns<BreakerWindow> = {
+  encode(message: BreakerWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stream !== "") {
+      writer.uint32(10).string(message.stream);
+    }
+    if (message.windowSeconds !== 0) {
+      writer.uint32(17).double(message.windowSeconds);
+    }
+    if (message.delivered !== 0) {
+      writer.uint32(24).int64(message.delivered);
+    }
+    if (message.bounced !== 0) {
+      writer.uint32(32).int64(message.bounced);
+    }
+    if (message.complained !== 0) {
+      writer.uint32(40).int64(message.complained);
+    }
+    if (message.bounceRate !== 0) {
+      writer.uint32(49).double(message.bounceRate);
+    }
+    if (message.complaintRate !== 0) {
+      writer.uint32(57).double(message.complaintRate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BreakerWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBreakerWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.windowSeconds = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.delivered = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.bounced = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.complained = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.bounceRate = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.complaintRate = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BreakerWindow {
+    return {
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+      windowSeconds: isSet(object.windowSeconds)
+        ? globalThis.Number(object.windowSeconds)
+        : isSet(object.window_seconds)
+        ? globalThis.Number(object.window_seconds)
+        : 0,
+      delivered: isSet(object.delivered) ? globalThis.Number(object.delivered) : 0,
+      bounced: isSet(object.bounced) ? globalThis.Number(object.bounced) : 0,
+      complained: isSet(object.complained) ? globalThis.Number(object.complained) : 0,
+      bounceRate: isSet(object.bounceRate)
+        ? globalThis.Number(object.bounceRate)
+        : isSet(object.bounce_rate)
+        ? globalThis.Number(object.bounce_rate)
+        : 0,
+      complaintRate: isSet(object.complaintRate)
+        ? globalThis.Number(object.complaintRate)
+        : isSet(object.complaint_rate)
+        ? globalThis.Number(object.complaint_rate)
+        : 0,
+    };
+  },
+
+  toJSON(message: BreakerWindow): unknown {
+    const obj: any = {};
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    if (message.windowSeconds !== 0) {
+      obj.windowSeconds = floatToJson(message.windowSeconds);
+    }
+    if (message.delivered !== 0) {
+      obj.delivered = Math.round(message.delivered);
+    }
+    if (message.bounced !== 0) {
+      obj.bounced = Math.round(message.bounced);
+    }
+    if (message.complained !== 0) {
+      obj.complained = Math.round(message.complained);
+    }
+    if (message.bounceRate !== 0) {
+      obj.bounceRate = floatToJson(message.bounceRate);
+    }
+    if (message.complaintRate !== 0) {
+      obj.complaintRate = floatToJson(message.complaintRate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BreakerWindow>, I>>(base?: I): BreakerWindow {
+    return BreakerWindow.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BreakerWindow>, I>>(object: I): BreakerWindow {
+    const message = createBaseBreakerWindow();
+    message.stream = object.stream ?? "";
+    message.windowSeconds = object.windowSeconds ?? 0;
+    message.delivered = object.delivered ?? 0;
+    message.bounced = object.bounced ?? 0;
+    message.complained = object.complained ?? 0;
+    message.bounceRate = object.bounceRate ?? 0;
+    message.complaintRate = object.complaintRate ?? 0;
+    return message;
+  },
+};
+
+function createBaseBreakerTransition(): BreakerTransition {
+  return { time: undefined, fromLevel: "", toLevel: "", actor: "", reason: "" };
+}
+
+export const BreakerTransition: MessageFns<BreakerTransition> = {
+  encode(message: BreakerTransition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(10).fork()).join();
+    }
+    if (message.fromLevel !== "") {
+      writer.uint32(18).string(message.fromLevel);
+    }
+    if (message.toLevel !== "") {
+      writer.uint32(26).string(message.toLevel);
+    }
+    if (message.actor !== "") {
+      writer.uint32(34).string(message.actor);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BreakerTransition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBreakerTransition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.fromLevel = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.toLevel = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BreakerTransition {
+    return {
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      fromLevel: isSet(object.fromLevel)
+        ? globalThis.String(object.fromLevel)
+        : isSet(object.from_level)
+        ? globalThis.String(object.from_level)
+        : "",
+      toLevel: isSet(object.toLevel)
+        ? globalThis.String(object.toLevel)
+        : isSet(object.to_level)
+        ? globalThis.String(object.to_level)
+        : "",
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: BreakerTransition): unknown {
+    const obj: any = {};
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.fromLevel !== "") {
+      obj.fromLevel = message.fromLevel;
+    }
+    if (message.toLevel !== "") {
+      obj.toLevel = message.toLevel;
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BreakerTransition>, I>>(base?: I): BreakerTransition {
+    return BreakerTransition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BreakerTransition>, I>>(object: I): BreakerTransition {
+    const message = createBaseBreakerTransition();
+    message.time = object.time ?? undefined;
+    message.fromLevel = object.fromLevel ?? "";
+    message.toLevel = object.toLevel ?? "";
+    message.actor = object.actor ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseGetTenantBreakerRequest(): GetTenantBreakerRequest {
+  return { tenantId: "", stream: "", historyLimit: 0 };
+}
+
+export const GetTenantBreakerRequest: MessageFns<GetTenantBreakerRequest> = {
+  encode(message: GetTenantBreakerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.stream !== "") {
+      writer.uint32(18).string(message.stream);
+    }
+    if (message.historyLimit !== 0) {
+      writer.uint32(24).int32(message.historyLimit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTenantBreakerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTenantBreakerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.historyLimit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTenantBreakerRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+      historyLimit: isSet(object.historyLimit)
+        ? globalThis.Number(object.historyLimit)
+        : isSet(object.history_limit)
+        ? globalThis.Number(object.history_limit)
+        : 0,
+    };
+  },
+
+  toJSON(message: GetTenantBreakerRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    if (message.historyLimit !== 0) {
+      obj.historyLimit = Math.round(message.historyLimit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTenantBreakerRequest>, I>>(base?: I): GetTenantBreakerRequest {
+    return GetTenantBreakerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTenantBreakerRequest>, I>>(object: I): GetTenantBreakerRequest {
+    const message = createBaseGetTenantBreakerRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.stream = object.stream ?? "";
+    message.historyLimit = object.historyLimit ?? 0;
+    return message;
+  },
+};
+
+function createBaseResumeTenantBreakerRequest(): ResumeTenantBreakerRequest {
+  return { tenantId: "", stream: "" };
+}
+
+export const ResumeTenantBreakerRequest: MessageFns<ResumeTenantBreakerRequest> = {
+  encode(message: ResumeTenantBreakerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.stream !== "") {
+      writer.uint32(18).string(message.stream);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeTenantBreakerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeTenantBreakerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeTenantBreakerRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+    };
+  },
+
+  toJSON(message: ResumeTenantBreakerRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumeTenantBreakerRequest>, I>>(base?: I): ResumeTenantBreakerRequest {
+    return ResumeTenantBreakerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeTenantBreakerRequest>, I>>(object: I): ResumeTenantBreakerRequest {
+    const message = createBaseResumeTenantBreakerRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.stream = object.stream ?? "";
+    return message;
+  },
+};
+
 /** AdminService manages tenants (operator keys only), and a tenant's own keys and templates. */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
@@ -5337,6 +6086,38 @@ export const AdminServiceService = {
     responseSerialize: (value: Suppression): Buffer => Buffer.from(Suppression.encode(value).finish()),
     responseDeserialize: (value: Buffer): Suppression => Suppression.decode(value),
   },
+  /**
+   * --- tenant circuit breakers (reputation) ---
+   * GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+   * deliveries, bounces and complaints over the sliding window, and its transitions, newest
+   * first. A tenant may read its own; operator keys any tenant's.
+   */
+  getTenantBreaker: {
+    path: "/postwave.v1.AdminService/GetTenantBreaker" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTenantBreakerRequest): Buffer =>
+      Buffer.from(GetTenantBreakerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTenantBreakerRequest => GetTenantBreakerRequest.decode(value),
+    responseSerialize: (value: TenantBreaker): Buffer => Buffer.from(TenantBreaker.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TenantBreaker => TenantBreaker.decode(value),
+  },
+  /**
+   * ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+   * stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+   * alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+   * audit history and as a breaker.resumed event.
+   */
+  resumeTenantBreaker: {
+    path: "/postwave.v1.AdminService/ResumeTenantBreaker" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResumeTenantBreakerRequest): Buffer =>
+      Buffer.from(ResumeTenantBreakerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResumeTenantBreakerRequest => ResumeTenantBreakerRequest.decode(value),
+    responseSerialize: (value: TenantBreaker): Buffer => Buffer.from(TenantBreaker.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TenantBreaker => TenantBreaker.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -5405,6 +6186,20 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   listSuppressions: handleUnaryCall<ListSuppressionsRequest, ListSuppressionsResponse>;
   /** RemoveSuppression lifts a suppression and returns what it was; NOT_FOUND if there was none. */
   removeSuppression: handleUnaryCall<RemoveSuppressionRequest, Suppression>;
+  /**
+   * --- tenant circuit breakers (reputation) ---
+   * GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+   * deliveries, bounces and complaints over the sliding window, and its transitions, newest
+   * first. A tenant may read its own; operator keys any tenant's.
+   */
+  getTenantBreaker: handleUnaryCall<GetTenantBreakerRequest, TenantBreaker>;
+  /**
+   * ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+   * stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+   * alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+   * audit history and as a breaker.resumed event.
+   */
+  resumeTenantBreaker: handleUnaryCall<ResumeTenantBreakerRequest, TenantBreaker>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -5836,6 +6631,48 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Suppression) => void,
+  ): ClientUnaryCall;
+  /**
+   * --- tenant circuit breakers (reputation) ---
+   * GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+   * deliveries, bounces and complaints over the sliding window, and its transitions, newest
+   * first. A tenant may read its own; operator keys any tenant's.
+   */
+  getTenantBreaker(
+    request: GetTenantBreakerRequest,
+    callback: (error: ServiceError | null, response: TenantBreaker) => void,
+  ): ClientUnaryCall;
+  getTenantBreaker(
+    request: GetTenantBreakerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TenantBreaker) => void,
+  ): ClientUnaryCall;
+  getTenantBreaker(
+    request: GetTenantBreakerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TenantBreaker) => void,
+  ): ClientUnaryCall;
+  /**
+   * ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+   * stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+   * alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+   * audit history and as a breaker.resumed event.
+   */
+  resumeTenantBreaker(
+    request: ResumeTenantBreakerRequest,
+    callback: (error: ServiceError | null, response: TenantBreaker) => void,
+  ): ClientUnaryCall;
+  resumeTenantBreaker(
+    request: ResumeTenantBreakerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TenantBreaker) => void,
+  ): ClientUnaryCall;
+  resumeTenantBreaker(
+    request: ResumeTenantBreakerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TenantBreaker) => void,
   ): ClientUnaryCall;
 }
 

@@ -266,6 +266,31 @@ public final class Admin extends com.google.protobuf.GeneratedFile {
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_postwave_v1_RemoveSuppressionRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_TenantBreaker_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_TenantBreaker_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_BreakerWindow_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_BreakerWindow_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_BreakerTransition_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_BreakerTransition_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_GetTenantBreakerRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_GetTenantBreakerRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_postwave_v1_ResumeTenantBreakerRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_postwave_v1_ResumeTenantBreakerRequest_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -406,85 +431,115 @@ public final class Admin extends com.google.protobuf.GeneratedFile {
       "ssionR\014suppressions\022&\n\017next_page_token\030\002" +
       " \001(\tR\rnextPageToken\"Q\n\030RemoveSuppression" +
       "Request\022\033\n\ttenant_id\030\001 \001(\tR\010tenantId\022\030\n\007" +
-      "address\030\002 \001(\tR\007address2\335\027\n\014AdminService\022" +
-      "]\n\014CreateTenant\022 .postwave.v1.CreateTena" +
-      "ntRequest\032\023.postwave.v1.Tenant\"\026\202\323\344\223\002\020\"\013" +
-      "/v1/tenants:\001*\022e\n\013ListTenants\022\037.postwave" +
-      ".v1.ListTenantsRequest\032 .postwave.v1.Lis" +
-      "tTenantsResponse\"\023\202\323\344\223\002\r\022\013/v1/tenants\022h\n" +
-      "\014CreateApiKey\022 .postwave.v1.CreateApiKey" +
-      "Request\032!.postwave.v1.CreateApiKeyRespon" +
-      "se\"\023\202\323\344\223\002\r\"\010/v1/keys:\001*\022b\n\013ListApiKeys\022\037" +
-      ".postwave.v1.ListApiKeysRequest\032 .postwa" +
-      "ve.v1.ListApiKeysResponse\"\020\202\323\344\223\002\n\022\010/v1/k" +
-      "eys\022g\n\014RevokeApiKey\022 .postwave.v1.Revoke" +
-      "ApiKeyRequest\032\023.postwave.v1.ApiKey\" \202\323\344\223" +
-      "\002\032\"\030/v1/keys/{key_id}:revoke\022e\n\016CreateTe" +
-      "mplate\022\".postwave.v1.CreateTemplateReque" +
-      "st\032\025.postwave.v1.Template\"\030\202\323\344\223\002\022\"\r/v1/t" +
-      "emplates:\001*\022j\n\013GetTemplate\022\037.postwave.v1" +
-      ".GetTemplateRequest\032\025.postwave.v1.Templa" +
-      "te\"#\202\323\344\223\002\035\022\033/v1/templates/{template_id}\022" +
-      "m\n\rListTemplates\022!.postwave.v1.ListTempl" +
-      "atesRequest\032\".postwave.v1.ListTemplatesR" +
-      "esponse\"\025\202\323\344\223\002\017\022\r/v1/templates\022~\n\016Delete" +
-      "Template\022\".postwave.v1.DeleteTemplateReq" +
-      "uest\032#.postwave.v1.DeleteTemplateRespons" +
-      "e\"#\202\323\344\223\002\035*\033/v1/templates/{template_id}\022\210" +
-      "\001\n\016RenderTemplate\022\".postwave.v1.RenderTe" +
-      "mplateRequest\032#.postwave.v1.RenderTempla" +
-      "teResponse\"-\202\323\344\223\002\'\"\"/v1/templates/{templ" +
-      "ate_id}:render:\001*\022l\n\020AddSendingDomain\022$." +
-      "postwave.v1.AddSendingDomainRequest\032\032.po" +
-      "stwave.v1.SendingDomain\"\026\202\323\344\223\002\020\"\013/v1/dom" +
-      "ains:\001*\022z\n\022ListSendingDomains\022&.postwave" +
-      ".v1.ListSendingDomainsRequest\032\'.postwave" +
-      ".v1.ListSendingDomainsResponse\"\023\202\323\344\223\002\r\022\013" +
-      "/v1/domains\022r\n\020GetSendingDomain\022$.postwa" +
-      "ve.v1.GetSendingDomainRequest\032\032.postwave" +
-      ".v1.SendingDomain\"\034\202\323\344\223\002\026\022\024/v1/domains/{" +
-      "domain}\022\202\001\n\023VerifySendingDomain\022\'.postwa" +
-      "ve.v1.VerifySendingDomainRequest\032\032.postw" +
-      "ave.v1.SendingDomain\"&\202\323\344\223\002 \"\033/v1/domain" +
-      "s/{domain}:verify:\001*\022x\n\016RotateDkimKeys\022\"" +
-      ".postwave.v1.RotateDkimKeysRequest\032\032.pos" +
-      "twave.v1.SendingDomain\"&\202\323\344\223\002 \"\033/v1/doma" +
-      "ins/{domain}:rotate:\001*\022a\n\rCreateWebhook\022" +
-      "!.postwave.v1.CreateWebhookRequest\032\024.pos" +
-      "twave.v1.Webhook\"\027\202\323\344\223\002\021\"\014/v1/webhooks:\001" +
-      "*\022i\n\014ListWebhooks\022 .postwave.v1.ListWebh" +
-      "ooksRequest\032!.postwave.v1.ListWebhooksRe" +
-      "sponse\"\024\202\323\344\223\002\016\022\014/v1/webhooks\022z\n\rDeleteWe" +
-      "bhook\022!.postwave.v1.DeleteWebhookRequest" +
-      "\032\".postwave.v1.DeleteWebhookResponse\"\"\202\323" +
-      "\344\223\002\034*\032/v1/webhooks/{endpoint_id}\022\202\001\n\023Rot" +
-      "ateWebhookSecret\022\'.postwave.v1.RotateWeb" +
-      "hookSecretRequest\032\024.postwave.v1.Webhook\"" +
-      ",\202\323\344\223\002&\"!/v1/webhooks/{endpoint_id}:rota" +
-      "te:\001*\022|\n\013TestWebhook\022\037.postwave.v1.TestW" +
-      "ebhookRequest\032 .postwave.v1.TestWebhookR" +
-      "esponse\"*\202\323\344\223\002$\"\037/v1/webhooks/{endpoint_" +
-      "id}:test:\001*\022y\n\016RedriveWebhook\022\".postwave" +
-      ".v1.RedriveWebhookRequest\032\024.postwave.v1." +
-      "Webhook\"-\202\323\344\223\002\'\"\"/v1/webhooks/{endpoint_" +
-      "id}:redrive:\001*\022z\n\016EraseRecipient\022\".postw" +
-      "ave.v1.EraseRecipientRequest\032#.postwave." +
-      "v1.EraseRecipientResponse\"\037\202\323\344\223\002\031\"\024/v1/r" +
-      "ecipients:erase:\001*\022y\n\017AddSuppressions\022#." +
-      "postwave.v1.AddSuppressionsRequest\032$.pos" +
-      "twave.v1.AddSuppressionsResponse\"\033\202\323\344\223\002\025" +
-      "\"\020/v1/suppressions:\001*\022r\n\016GetSuppression\022" +
-      "\".postwave.v1.GetSuppressionRequest\032\030.po" +
-      "stwave.v1.Suppression\"\"\202\323\344\223\002\034\022\032/v1/suppr" +
-      "essions/{address}\022y\n\020ListSuppressions\022$." +
-      "postwave.v1.ListSuppressionsRequest\032%.po" +
-      "stwave.v1.ListSuppressionsResponse\"\030\202\323\344\223" +
-      "\002\022\022\020/v1/suppressions\022x\n\021RemoveSuppressio" +
-      "n\022%.postwave.v1.RemoveSuppressionRequest" +
-      "\032\030.postwave.v1.Suppression\"\"\202\323\344\223\002\034*\032/v1/" +
-      "suppressions/{address}BF\n\016io.postwave.v1" +
-      "P\001Z2github.com/postwave/postwave/clients" +
-      "/go/postwavev1b\006proto3"
+      "address\030\002 \001(\tR\007address\"\275\002\n\rTenantBreaker" +
+      "\022\033\n\ttenant_id\030\001 \001(\tR\010tenantId\022\024\n\005level\030\002" +
+      " \001(\tR\005level\0220\n\005since\030\003 \001(\0132\032.google.prot" +
+      "obuf.TimestampR\005since\022\026\n\006reason\030\004 \001(\tR\006r" +
+      "eason\022?\n\rcounting_from\030\005 \001(\0132\032.google.pr" +
+      "otobuf.TimestampR\014countingFrom\0224\n\007window" +
+      "s\030\006 \003(\0132\032.postwave.v1.BreakerWindowR\007win" +
+      "dows\0228\n\007history\030\007 \003(\0132\036.postwave.v1.Brea" +
+      "kerTransitionR\007history\"\356\001\n\rBreakerWindow" +
+      "\022\026\n\006stream\030\001 \001(\tR\006stream\022%\n\016window_secon" +
+      "ds\030\002 \001(\001R\rwindowSeconds\022\034\n\tdelivered\030\003 \001" +
+      "(\003R\tdelivered\022\030\n\007bounced\030\004 \001(\003R\007bounced\022" +
+      "\036\n\ncomplained\030\005 \001(\003R\ncomplained\022\037\n\013bounc" +
+      "e_rate\030\006 \001(\001R\nbounceRate\022%\n\016complaint_ra" +
+      "te\030\007 \001(\001R\rcomplaintRate\"\253\001\n\021BreakerTrans" +
+      "ition\022.\n\004time\030\001 \001(\0132\032.google.protobuf.Ti" +
+      "mestampR\004time\022\035\n\nfrom_level\030\002 \001(\tR\tfromL" +
+      "evel\022\031\n\010to_level\030\003 \001(\tR\007toLevel\022\024\n\005actor" +
+      "\030\004 \001(\tR\005actor\022\026\n\006reason\030\005 \001(\tR\006reason\"s\n" +
+      "\027GetTenantBreakerRequest\022\033\n\ttenant_id\030\001 " +
+      "\001(\tR\010tenantId\022\026\n\006stream\030\002 \001(\tR\006stream\022#\n" +
+      "\rhistory_limit\030\003 \001(\005R\014historyLimit\"Q\n\032Re" +
+      "sumeTenantBreakerRequest\022\033\n\ttenant_id\030\001 " +
+      "\001(\tR\010tenantId\022\026\n\006stream\030\002 \001(\tR\006stream2\354\031" +
+      "\n\014AdminService\022]\n\014CreateTenant\022 .postwav" +
+      "e.v1.CreateTenantRequest\032\023.postwave.v1.T" +
+      "enant\"\026\202\323\344\223\002\020\"\013/v1/tenants:\001*\022e\n\013ListTen" +
+      "ants\022\037.postwave.v1.ListTenantsRequest\032 ." +
+      "postwave.v1.ListTenantsResponse\"\023\202\323\344\223\002\r\022" +
+      "\013/v1/tenants\022h\n\014CreateApiKey\022 .postwave." +
+      "v1.CreateApiKeyRequest\032!.postwave.v1.Cre" +
+      "ateApiKeyResponse\"\023\202\323\344\223\002\r\"\010/v1/keys:\001*\022b" +
+      "\n\013ListApiKeys\022\037.postwave.v1.ListApiKeysR" +
+      "equest\032 .postwave.v1.ListApiKeysResponse" +
+      "\"\020\202\323\344\223\002\n\022\010/v1/keys\022g\n\014RevokeApiKey\022 .pos" +
+      "twave.v1.RevokeApiKeyRequest\032\023.postwave." +
+      "v1.ApiKey\" \202\323\344\223\002\032\"\030/v1/keys/{key_id}:rev" +
+      "oke\022e\n\016CreateTemplate\022\".postwave.v1.Crea" +
+      "teTemplateRequest\032\025.postwave.v1.Template" +
+      "\"\030\202\323\344\223\002\022\"\r/v1/templates:\001*\022j\n\013GetTemplat" +
+      "e\022\037.postwave.v1.GetTemplateRequest\032\025.pos" +
+      "twave.v1.Template\"#\202\323\344\223\002\035\022\033/v1/templates" +
+      "/{template_id}\022m\n\rListTemplates\022!.postwa" +
+      "ve.v1.ListTemplatesRequest\032\".postwave.v1" +
+      ".ListTemplatesResponse\"\025\202\323\344\223\002\017\022\r/v1/temp" +
+      "lates\022~\n\016DeleteTemplate\022\".postwave.v1.De" +
+      "leteTemplateRequest\032#.postwave.v1.Delete" +
+      "TemplateResponse\"#\202\323\344\223\002\035*\033/v1/templates/" +
+      "{template_id}\022\210\001\n\016RenderTemplate\022\".postw" +
+      "ave.v1.RenderTemplateRequest\032#.postwave." +
+      "v1.RenderTemplateResponse\"-\202\323\344\223\002\'\"\"/v1/t" +
+      "emplates/{template_id}:render:\001*\022l\n\020AddS" +
+      "endingDomain\022$.postwave.v1.AddSendingDom" +
+      "ainRequest\032\032.postwave.v1.SendingDomain\"\026" +
+      "\202\323\344\223\002\020\"\013/v1/domains:\001*\022z\n\022ListSendingDom" +
+      "ains\022&.postwave.v1.ListSendingDomainsReq" +
+      "uest\032\'.postwave.v1.ListSendingDomainsRes" +
+      "ponse\"\023\202\323\344\223\002\r\022\013/v1/domains\022r\n\020GetSending" +
+      "Domain\022$.postwave.v1.GetSendingDomainReq" +
+      "uest\032\032.postwave.v1.SendingDomain\"\034\202\323\344\223\002\026" +
+      "\022\024/v1/domains/{domain}\022\202\001\n\023VerifySending" +
+      "Domain\022\'.postwave.v1.VerifySendingDomain" +
+      "Request\032\032.postwave.v1.SendingDomain\"&\202\323\344" +
+      "\223\002 \"\033/v1/domains/{domain}:verify:\001*\022x\n\016R" +
+      "otateDkimKeys\022\".postwave.v1.RotateDkimKe" +
+      "ysRequest\032\032.postwave.v1.SendingDomain\"&\202" +
+      "\323\344\223\002 \"\033/v1/domains/{domain}:rotate:\001*\022a\n" +
+      "\rCreateWebhook\022!.postwave.v1.CreateWebho" +
+      "okRequest\032\024.postwave.v1.Webhook\"\027\202\323\344\223\002\021\"" +
+      "\014/v1/webhooks:\001*\022i\n\014ListWebhooks\022 .postw" +
+      "ave.v1.ListWebhooksRequest\032!.postwave.v1" +
+      ".ListWebhooksResponse\"\024\202\323\344\223\002\016\022\014/v1/webho" +
+      "oks\022z\n\rDeleteWebhook\022!.postwave.v1.Delet" +
+      "eWebhookRequest\032\".postwave.v1.DeleteWebh" +
+      "ookResponse\"\"\202\323\344\223\002\034*\032/v1/webhooks/{endpo" +
+      "int_id}\022\202\001\n\023RotateWebhookSecret\022\'.postwa" +
+      "ve.v1.RotateWebhookSecretRequest\032\024.postw" +
+      "ave.v1.Webhook\",\202\323\344\223\002&\"!/v1/webhooks/{en" +
+      "dpoint_id}:rotate:\001*\022|\n\013TestWebhook\022\037.po" +
+      "stwave.v1.TestWebhookRequest\032 .postwave." +
+      "v1.TestWebhookResponse\"*\202\323\344\223\002$\"\037/v1/webh" +
+      "ooks/{endpoint_id}:test:\001*\022y\n\016RedriveWeb" +
+      "hook\022\".postwave.v1.RedriveWebhookRequest" +
+      "\032\024.postwave.v1.Webhook\"-\202\323\344\223\002\'\"\"/v1/webh" +
+      "ooks/{endpoint_id}:redrive:\001*\022z\n\016EraseRe" +
+      "cipient\022\".postwave.v1.EraseRecipientRequ" +
+      "est\032#.postwave.v1.EraseRecipientResponse" +
+      "\"\037\202\323\344\223\002\031\"\024/v1/recipients:erase:\001*\022y\n\017Add" +
+      "Suppressions\022#.postwave.v1.AddSuppressio" +
+      "nsRequest\032$.postwave.v1.AddSuppressionsR" +
+      "esponse\"\033\202\323\344\223\002\025\"\020/v1/suppressions:\001*\022r\n\016" +
+      "GetSuppression\022\".postwave.v1.GetSuppress" +
+      "ionRequest\032\030.postwave.v1.Suppression\"\"\202\323" +
+      "\344\223\002\034\022\032/v1/suppressions/{address}\022y\n\020List" +
+      "Suppressions\022$.postwave.v1.ListSuppressi" +
+      "onsRequest\032%.postwave.v1.ListSuppression" +
+      "sResponse\"\030\202\323\344\223\002\022\022\020/v1/suppressions\022x\n\021R" +
+      "emoveSuppression\022%.postwave.v1.RemoveSup" +
+      "pressionRequest\032\030.postwave.v1.Suppressio" +
+      "n\"\"\202\323\344\223\002\034*\032/v1/suppressions/{address}\022}\n" +
+      "\020GetTenantBreaker\022$.postwave.v1.GetTenan" +
+      "tBreakerRequest\032\032.postwave.v1.TenantBrea" +
+      "ker\"\'\202\323\344\223\002!\022\037/v1/tenants/{tenant_id}/bre" +
+      "aker\022\215\001\n\023ResumeTenantBreaker\022\'.postwave." +
+      "v1.ResumeTenantBreakerRequest\032\032.postwave" +
+      ".v1.TenantBreaker\"1\202\323\344\223\002+\"&/v1/tenants/{" +
+      "tenant_id}/breaker:resume:\001*BF\n\016io.postw" +
+      "ave.v1P\001Z2github.com/postwave/postwave/c" +
+      "lients/go/postwavev1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -781,6 +836,36 @@ public final class Admin extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_postwave_v1_RemoveSuppressionRequest_descriptor,
         new java.lang.String[] { "TenantId", "Address", });
+    internal_static_postwave_v1_TenantBreaker_descriptor =
+      getDescriptor().getMessageType(48);
+    internal_static_postwave_v1_TenantBreaker_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_TenantBreaker_descriptor,
+        new java.lang.String[] { "TenantId", "Level", "Since", "Reason", "CountingFrom", "Windows", "History", });
+    internal_static_postwave_v1_BreakerWindow_descriptor =
+      getDescriptor().getMessageType(49);
+    internal_static_postwave_v1_BreakerWindow_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_BreakerWindow_descriptor,
+        new java.lang.String[] { "Stream", "WindowSeconds", "Delivered", "Bounced", "Complained", "BounceRate", "ComplaintRate", });
+    internal_static_postwave_v1_BreakerTransition_descriptor =
+      getDescriptor().getMessageType(50);
+    internal_static_postwave_v1_BreakerTransition_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_BreakerTransition_descriptor,
+        new java.lang.String[] { "Time", "FromLevel", "ToLevel", "Actor", "Reason", });
+    internal_static_postwave_v1_GetTenantBreakerRequest_descriptor =
+      getDescriptor().getMessageType(51);
+    internal_static_postwave_v1_GetTenantBreakerRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_GetTenantBreakerRequest_descriptor,
+        new java.lang.String[] { "TenantId", "Stream", "HistoryLimit", });
+    internal_static_postwave_v1_ResumeTenantBreakerRequest_descriptor =
+      getDescriptor().getMessageType(52);
+    internal_static_postwave_v1_ResumeTenantBreakerRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_postwave_v1_ResumeTenantBreakerRequest_descriptor,
+        new java.lang.String[] { "TenantId", "Stream", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.api.AnnotationsProto.getDescriptor();
     com.google.protobuf.StructProto.getDescriptor();

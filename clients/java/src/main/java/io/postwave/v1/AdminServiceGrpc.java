@@ -821,6 +821,68 @@ public final class AdminServiceGrpc {
     return getRemoveSuppressionMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.GetTenantBreakerRequest,
+      io.postwave.v1.TenantBreaker> getGetTenantBreakerMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetTenantBreaker",
+      requestType = io.postwave.v1.GetTenantBreakerRequest.class,
+      responseType = io.postwave.v1.TenantBreaker.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.GetTenantBreakerRequest,
+      io.postwave.v1.TenantBreaker> getGetTenantBreakerMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.GetTenantBreakerRequest, io.postwave.v1.TenantBreaker> getGetTenantBreakerMethod;
+    if ((getGetTenantBreakerMethod = AdminServiceGrpc.getGetTenantBreakerMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getGetTenantBreakerMethod = AdminServiceGrpc.getGetTenantBreakerMethod) == null) {
+          AdminServiceGrpc.getGetTenantBreakerMethod = getGetTenantBreakerMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.GetTenantBreakerRequest, io.postwave.v1.TenantBreaker>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetTenantBreaker"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.GetTenantBreakerRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.TenantBreaker.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("GetTenantBreaker"))
+              .build();
+        }
+      }
+    }
+    return getGetTenantBreakerMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<io.postwave.v1.ResumeTenantBreakerRequest,
+      io.postwave.v1.TenantBreaker> getResumeTenantBreakerMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ResumeTenantBreaker",
+      requestType = io.postwave.v1.ResumeTenantBreakerRequest.class,
+      responseType = io.postwave.v1.TenantBreaker.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<io.postwave.v1.ResumeTenantBreakerRequest,
+      io.postwave.v1.TenantBreaker> getResumeTenantBreakerMethod() {
+    io.grpc.MethodDescriptor<io.postwave.v1.ResumeTenantBreakerRequest, io.postwave.v1.TenantBreaker> getResumeTenantBreakerMethod;
+    if ((getResumeTenantBreakerMethod = AdminServiceGrpc.getResumeTenantBreakerMethod) == null) {
+      synchronized (AdminServiceGrpc.class) {
+        if ((getResumeTenantBreakerMethod = AdminServiceGrpc.getResumeTenantBreakerMethod) == null) {
+          AdminServiceGrpc.getResumeTenantBreakerMethod = getResumeTenantBreakerMethod =
+              io.grpc.MethodDescriptor.<io.postwave.v1.ResumeTenantBreakerRequest, io.postwave.v1.TenantBreaker>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ResumeTenantBreaker"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.ResumeTenantBreakerRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.postwave.v1.TenantBreaker.getDefaultInstance()))
+              .setSchemaDescriptor(new AdminServiceMethodDescriptorSupplier("ResumeTenantBreaker"))
+              .build();
+        }
+      }
+    }
+    return getResumeTenantBreakerMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -1115,6 +1177,32 @@ public final class AdminServiceGrpc {
         io.grpc.stub.StreamObserver<io.postwave.v1.Suppression> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRemoveSuppressionMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * --- tenant circuit breakers (reputation) ---
+     * GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+     * deliveries, bounces and complaints over the sliding window, and its transitions, newest
+     * first. A tenant may read its own; operator keys any tenant's.
+     * </pre>
+     */
+    default void getTenantBreaker(io.postwave.v1.GetTenantBreakerRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.TenantBreaker> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetTenantBreakerMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+     * stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+     * alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+     * audit history and as a breaker.resumed event.
+     * </pre>
+     */
+    default void resumeTenantBreaker(io.postwave.v1.ResumeTenantBreakerRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.TenantBreaker> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getResumeTenantBreakerMethod(), responseObserver);
+    }
   }
 
   /**
@@ -1404,6 +1492,34 @@ public final class AdminServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getRemoveSuppressionMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * --- tenant circuit breakers (reputation) ---
+     * GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+     * deliveries, bounces and complaints over the sliding window, and its transitions, newest
+     * first. A tenant may read its own; operator keys any tenant's.
+     * </pre>
+     */
+    public void getTenantBreaker(io.postwave.v1.GetTenantBreakerRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.TenantBreaker> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetTenantBreakerMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+     * stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+     * alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+     * audit history and as a breaker.resumed event.
+     * </pre>
+     */
+    public void resumeTenantBreaker(io.postwave.v1.ResumeTenantBreakerRequest request,
+        io.grpc.stub.StreamObserver<io.postwave.v1.TenantBreaker> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getResumeTenantBreakerMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -1653,6 +1769,32 @@ public final class AdminServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getRemoveSuppressionMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * --- tenant circuit breakers (reputation) ---
+     * GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+     * deliveries, bounces and complaints over the sliding window, and its transitions, newest
+     * first. A tenant may read its own; operator keys any tenant's.
+     * </pre>
+     */
+    public io.postwave.v1.TenantBreaker getTenantBreaker(io.postwave.v1.GetTenantBreakerRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetTenantBreakerMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+     * stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+     * alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+     * audit history and as a breaker.resumed event.
+     * </pre>
+     */
+    public io.postwave.v1.TenantBreaker resumeTenantBreaker(io.postwave.v1.ResumeTenantBreakerRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getResumeTenantBreakerMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1901,6 +2043,32 @@ public final class AdminServiceGrpc {
     public io.postwave.v1.Suppression removeSuppression(io.postwave.v1.RemoveSuppressionRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getRemoveSuppressionMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * --- tenant circuit breakers (reputation) ---
+     * GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+     * deliveries, bounces and complaints over the sliding window, and its transitions, newest
+     * first. A tenant may read its own; operator keys any tenant's.
+     * </pre>
+     */
+    public io.postwave.v1.TenantBreaker getTenantBreaker(io.postwave.v1.GetTenantBreakerRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetTenantBreakerMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+     * stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+     * alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+     * audit history and as a breaker.resumed event.
+     * </pre>
+     */
+    public io.postwave.v1.TenantBreaker resumeTenantBreaker(io.postwave.v1.ResumeTenantBreakerRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getResumeTenantBreakerMethod(), getCallOptions(), request);
     }
   }
 
@@ -2177,6 +2345,34 @@ public final class AdminServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getRemoveSuppressionMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * --- tenant circuit breakers (reputation) ---
+     * GetTenantBreaker shows a tenant's circuit breaker: its level and why, each stream's
+     * deliveries, bounces and complaints over the sliding window, and its transitions, newest
+     * first. A tenant may read its own; operator keys any tenant's.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.TenantBreaker> getTenantBreaker(
+        io.postwave.v1.GetTenantBreakerRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetTenantBreakerMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * ResumeTenantBreaker lifts a tripped breaker (operator keys only): everything, or one
+     * stream (transactional mail of a paused tenant; the bulk stream of a tenant whose bulk
+     * alone is paused). Held messages go out again; counting starts afresh. Recorded in the
+     * audit history and as a breaker.resumed event.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<io.postwave.v1.TenantBreaker> resumeTenantBreaker(
+        io.postwave.v1.ResumeTenantBreakerRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getResumeTenantBreakerMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_TENANT = 0;
@@ -2205,6 +2401,8 @@ public final class AdminServiceGrpc {
   private static final int METHODID_GET_SUPPRESSION = 23;
   private static final int METHODID_LIST_SUPPRESSIONS = 24;
   private static final int METHODID_REMOVE_SUPPRESSION = 25;
+  private static final int METHODID_GET_TENANT_BREAKER = 26;
+  private static final int METHODID_RESUME_TENANT_BREAKER = 27;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -2326,6 +2524,14 @@ public final class AdminServiceGrpc {
         case METHODID_REMOVE_SUPPRESSION:
           serviceImpl.removeSuppression((io.postwave.v1.RemoveSuppressionRequest) request,
               (io.grpc.stub.StreamObserver<io.postwave.v1.Suppression>) responseObserver);
+          break;
+        case METHODID_GET_TENANT_BREAKER:
+          serviceImpl.getTenantBreaker((io.postwave.v1.GetTenantBreakerRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.TenantBreaker>) responseObserver);
+          break;
+        case METHODID_RESUME_TENANT_BREAKER:
+          serviceImpl.resumeTenantBreaker((io.postwave.v1.ResumeTenantBreakerRequest) request,
+              (io.grpc.stub.StreamObserver<io.postwave.v1.TenantBreaker>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -2527,6 +2733,20 @@ public final class AdminServiceGrpc {
               io.postwave.v1.RemoveSuppressionRequest,
               io.postwave.v1.Suppression>(
                 service, METHODID_REMOVE_SUPPRESSION)))
+        .addMethod(
+          getGetTenantBreakerMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.GetTenantBreakerRequest,
+              io.postwave.v1.TenantBreaker>(
+                service, METHODID_GET_TENANT_BREAKER)))
+        .addMethod(
+          getResumeTenantBreakerMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              io.postwave.v1.ResumeTenantBreakerRequest,
+              io.postwave.v1.TenantBreaker>(
+                service, METHODID_RESUME_TENANT_BREAKER)))
         .build();
   }
 
@@ -2601,6 +2821,8 @@ public final class AdminServiceGrpc {
               .addMethod(getGetSuppressionMethod())
               .addMethod(getListSuppressionsMethod())
               .addMethod(getRemoveSuppressionMethod())
+              .addMethod(getGetTenantBreakerMethod())
+              .addMethod(getResumeTenantBreakerMethod())
               .build();
         }
       }

@@ -1,0 +1,132 @@
+"""The CQL store's cheaper statements (benchmarks/bench_cql.py --cpu): multi-partition reads,
+statements joined per partition key, one report per window of statements.
+
+Each test shows that the cheaper form gives the same answers and writes as before, including
+where it pages, groups or fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from cassandra import InvalidRequest
+from postwave.store import cql_messages
+from postwave.store.base import (
+    AcceptedRequest,
+    Attempt,
+    EventRecord,
+    NewMessage,
+    Outcome,
+)
+from postwave.store.cql import CqlStore
+from postwave.store.cql_session import CallList, run_plan
+from postwave.store.embedded import EmbeddedStore
+from postwave.store.sqlite import Database
+
+from tests.contract.cassandra import CassandraNode, cassandra
+
+__all__ = ["cassandra"]  # the session's Cassandra node, a fixture
+
+
+@pytest.fixture(scope="module")
+def store(cassandra: CassandraNode) -> Iterator[CqlStore]:
+    """A CQL store on a fresh keyspace, one for the module (each test uses ids of its own)."""
+    cql = CqlStore(cassandra.config())
+    yield cql
+    cql.close()
+
+
+def _request(rid: str, payload: bytes, n: int = 1) -> AcceptedRequest:
+    now = time.time()
+    return AcceptedRequest(
+        request_id=rid, tenant_id="t1", send_id="", batch_id="", body_hash=b"h", payload=payload,
+        lane="bulk", send_at=now, created=now, expires=now + 3600,
+        messages=tuple(NewMessage(f"{rid}-m{i}", i, f"u{i}@x.test", "accepted") for i in range(n)),
+        response=b"r",
+    )
+
+
+def test_payloads_of_many_requests_in_few_reads_pages_and_all(store: CqlStore, tmp_path,  # type: ignore[no-untyped-def]
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    big = bytes(range(256)) * (10 * 1024)  # 2.5 MiB: three chunks, read over two pages below
+    reqs = [_request("big", big), _request("empty", b""), *(_request(f"r{i}", f"p{i}".encode()) for i in range(5))]
+    store.accept(reqs, [], "d")
+    db = Database(str(tmp_path / "e.db"), synchronous="NORMAL")
+    embedded = EmbeddedStore(db)
+    embedded.accept(reqs, [], "d")
+    monkeypatch.setattr(cql_messages, "PAYLOAD_READ_GROUP", 3)  # three reads for seven requests
+    monkeypatch.setattr(cql_messages, "PAYLOAD_PAGE_ROWS", 2)  # and the big one's chunks over pages
+    asked = ["missing", *(r.request_id for r in reqs), "big"]
+    expected = {r.request_id: r.payload for r in reqs}
+    assert store.get_payloads(asked) == expected
+    assert embedded.get_payloads(asked) == expected
+    db.close()
+    assert store.get_payloads([]) == {}
+
+
+async def test_payloads_on_the_asyncio_face(store: CqlStore) -> None:
+    store.accept([_request("fa", b"pa"), _request("fb", b"pb")], [], "d")
+    assert await store.get_payloads_async(["fa", "fb", "fc"]) == {"fa": b"pa", "fb": b"pb"}
+
+
+def test_messages_are_read_in_groups_with_the_same_answers(store: CqlStore,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    store.accept([_request("g", b"p", n=7)], [], "d")
+    monkeypatch.setattr(cql_messages, "READ_GROUP", 2)  # four reads for seven messages
+    ids = [f"g-m{i}" for i in (6, 0, 3, 5, 1, 2, 4)]
+    got = store.get_messages(["nope", *ids, "g-m0"])
+    assert [m.message_id for m in got] == ids  # in the order asked, missing ones left out, once each
+    assert [m.index for m in got] == [6, 0, 3, 5, 1, 2, 4]
+
+
+def test_outcomes_joined_per_message_write_attempts_events_and_state(store: CqlStore) -> None:
+    reqs = [_request(f"o{i}", b"p") for i in range(3)]
+    store.accept(reqs, [EventRecord("t1", r.messages[0].message_id, "accepted", time.time()) for r in reqs], "d")
+    now = time.time()
+    outcomes = [Outcome(m, "t1", "delivered", Attempt(m, now, "mx.x.test", 250, "ok", "delivered"),
+                        (EventRecord("t1", m, "delivered", now), EventRecord("t1", m, "opened", now)))
+                for m in (r.messages[0].message_id for r in reqs)]
+    store.record_outcomes(outcomes)
+    for r in reqs:
+        m = r.messages[0].message_id
+        assert store.get_message(m).state == "delivered" and store.get_message(m).attempt_count == 1
+        assert [a.smtp_code for a in store.get_attempts(m)] == [250]
+        assert [e.type for e in store.list_events("t1", 0, (), m, 10)] == ["accepted", "delivered", "opened"]
+    delivered = {e.message_id for e in store.list_events("t1", 0, ("delivered",), "", 100)}
+    assert delivered >= {o.message_id for o in outcomes}
+    still = {m.message_id for m in store.messages_in_state("accepted", "", 100)}
+    assert not still & {o.message_id for o in outcomes}  # the state index followed
+
+
+def test_a_failing_statement_is_raised_after_every_other_one_ran(store: CqlStore) -> None:
+    """A statement error (a bug, not an outage) is raised as it is, once the whole window ended."""
+    ks = store.keyspace
+    write = store.session.prepare(f"INSERT INTO {ks}.scheduler_state (name, bucket) VALUES (?, ?) USING TTL ?")
+    calls = CallList(store.run)
+    calls.add(write, ("first", 1, 0))
+    calls.add(write, ("bad", 2, -1))  # a negative TTL: refused by the node
+    calls.add(write, ("last", 3, 0))
+    with pytest.raises(InvalidRequest):
+        calls.run("writing")
+    read = store.session.prepare(f"SELECT name, bucket FROM {ks}.scheduler_state WHERE name IN ?")
+    [rows] = store.run.all("reading", [(read, (["first", "bad", "last"],))])
+    assert sorted((r["name"], r["bucket"]) for r in rows) == [("first", 1), ("last", 3)]
+    assert store.run.all("nothing", []) == []
+
+
+async def test_the_async_runner_raises_a_statement_error_the_same_way(store: CqlStore) -> None:
+    ks = store.keyspace
+    write = store.session.prepare(f"INSERT INTO {ks}.scheduler_state (name, bucket) VALUES (?, ?) USING TTL ?")
+    with pytest.raises(InvalidRequest):
+        await store.arun.all("writing", [(write, ("async-a", 1, 0)), (write, ("async-b", 2, -1))])
+    assert run_plan(store.run, _read_plan(store, "async-a")) == 1
+
+
+def _read_plan(store: CqlStore, name: str):  # type: ignore[no-untyped-def]
+    from postwave.store.cql_session import Batch
+
+    read = store.session.prepare(f"SELECT bucket FROM {store.keyspace}.scheduler_state WHERE name = ?")
+    [rows] = yield Batch("reading", [(read, (name,))])
+    return rows[0]["bucket"]

@@ -22,7 +22,7 @@ from postwave.config import Config
 from postwave.logs import setup_from_config
 from postwave.pipeline.leader import NatsMembership, scheduler_lease
 from postwave.pipeline.worker import Worker
-from postwave.pipeline.schedule import SWEEP_GRACE, Scheduler, sweep, sweep_forever
+from postwave.pipeline.schedule import SWEEP_GRACE, Scheduler, sweep_forever
 from postwave.queue.base import LANES, Queue
 from postwave.store.base import Store
 
@@ -200,18 +200,10 @@ async def _lead(config: Config, store: Store, queue: Queue, lease: object, stop:
     log.info("this process is the active scheduler")
     print("postwave scheduler active", flush=True)
     started = time.monotonic()
-    try:
-        # Not the last minute's: those may be acceptances still claiming their send_ids, or
-        # requests whose API just died and whose client is retrying; the periodic sweep
-        # takes them once that settled (see schedule.sweep_forever).
-        swept = await sweep(store, queue, until=time.time() - SWEEP_GRACE)
-        log.info("start-up sweep queued %d messages found in accepted", swept)
-    except Exception as exc:  # noqa: BLE001 - the store or queue is down: the next leader sweeps
-        log.warning("start-up sweep failed (%s)", exc)
     scheduler = Scheduler(store=store, queue=queue, interval=config.scheduler_interval)
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(scheduler.run()), loop.create_task(recheck_domains_forever(store, config)),
-             loop.create_task(sweep_forever(store, queue, grace=SWEEP_GRACE))]
+             loop.create_task(sweep_forever(store, queue, grace=SWEEP_GRACE, first=0.0))]
     every = config.scheduler_lease_seconds / 3
     try:
         while not stop.is_set():

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Collection
 
 from postwave.errors import PostwaveError
-from postwave.queue.base import Queue, QueueItem
+from postwave.queue.base import LANES, Queue, QueueItem
 from postwave.store.base import EventRecord, MessageRecord, Store
 from postwave.v1 import send_pb2
 
@@ -68,7 +69,7 @@ class Scheduler:
 
 
 async def sweep(store: Store, queue: Queue, page: int = 5000, *, since: float = 0.0,
-                until: float = float("inf")) -> int:
+                until: float = float("inf"), lanes: Collection[str] = LANES) -> int:
     """Republish the messages in ``accepted`` (accepted between ``since`` and ``until``, Unix
     seconds; message ids are time-ordered, so the window is a range of ids); returns how
     many were republished."""
@@ -76,7 +77,7 @@ async def sweep(store: Store, queue: Queue, page: int = 5000, *, since: float = 
     while True:
         batch = await asyncio.to_thread(store.messages_in_state, "accepted", after, page)
         inside = [m for m in batch if m.created <= until]
-        keep = await asyncio.to_thread(_drop_superseded, store, inside)
+        keep = await asyncio.to_thread(_drop_superseded, store, [m for m in inside if m.lane in lanes])
         if keep:
             await queue.publish([QueueItem(m.message_id, m.tenant_id, m.lane, m.created) for m in keep])
             seen += len(keep)
@@ -123,22 +124,27 @@ def _id_at(t: float) -> str:
 
 
 async def sweep_forever(store: Store, queue: Queue, *, every: float = 60.0, grace: float = SWEEP_GRACE,
-                        window: float = 4 * 60.0) -> None:
-    """Republish, every ``every`` seconds, what was accepted between ``window`` and ``grace``
-    seconds ago and is still in ``accepted``: a message an API process stored and then died
-    before publishing waits a minute or two, not until the next scheduler start (a client
-    that retries with its send_id gets it republished at once, see accept.py). The window
-    lies inside the queue's duplicate window (20 minutes), so republishing a message that is
-    queued adds nothing; it is short because with a backlog every message in it is sent to
-    NATS again. Older ones are the start-up sweep's."""
+                        first: float | None = None) -> None:
+    """Republish, ``first`` seconds after the start (default ``every``) and then every
+    ``every`` seconds, the messages still in ``accepted`` (older than
+    ``grace``) of each lane whose queue is empty: a message an API process stored and then
+    died before publishing waits until its lane is idle, not until the next scheduler start
+    (a client that retries with its send_id gets it republished at once, see accept.py).
+
+    Only idle lanes: with a backlog, a message in ``accepted`` may be queued or being
+    delivered, and after a NATS restart (which forgets the ids of consumed messages)
+    republishing it could hand it to a second worker. An empty lane holds nothing, so
+    whatever is still ``accepted`` there was never queued."""
     failing = False
+    wait = every if first is None else first
     while True:
-        await asyncio.sleep(every)
-        now = time.time()
+        await asyncio.sleep(wait)
+        wait = every
         try:
-            found = await sweep(store, queue, since=now - window, until=now - grace)
+            idle = {lane for lane in LANES if (await queue.stats(lane)).depth == 0}
+            found = await sweep(store, queue, until=time.time() - grace, lanes=idle) if idle else 0
             if found:
-                log.info("periodic sweep republished %d messages accepted but not queued", found)
+                log.info("periodic sweep republished %d messages accepted but never queued", found)
             failing = False
         except Exception as exc:  # noqa: BLE001 - an outage: try again next round, say so once
             if not failing:

@@ -443,8 +443,10 @@ class Gather:
             self.finished()
 
     def finished(self) -> None:
-        """Called once, on the driver's thread, when every request has ended."""
-        raise NotImplementedError
+        """Called once, on the driver's thread, when every request has ended. Each user
+        implements it: the blocking runner's ``_Waiter`` wakes its thread, cql_async's
+        ``_Gather`` resolves an asyncio future."""
+        raise NotImplementedError(f"{type(self).__name__} must say how to wake its waiter")
 
 
 class _Waiter(Gather):

@@ -11,7 +11,6 @@ import time
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.string cimport memcpy
 
 from postwave.render.dkim import (  # cold code, one source
     OVERSIGNED, SIGNED_HEADERS, DkimKey, _signed, load_key, load_keys, signature_header,
@@ -31,7 +30,7 @@ cdef inline bint _wsp(unsigned char c) noexcept nogil:
 
 cpdef bytes relaxed_body(bytes body):
     """The relaxed body canonicalization (RFC 6376 3.4.4); see the twin."""
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(body), i = 0, o = 0, start
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(body), i = 0, o = 0
     cdef const unsigned char* src = <const unsigned char*>PyBytes_AS_STRING(body)
     cdef unsigned char* out
     cdef unsigned char c
@@ -51,12 +50,24 @@ cpdef bytes relaxed_body(bytes body):
                         out[o] = 32
                         o += 1
                         pending = False
-                    start = i
+                    out[o] = c
+                    o += 1
                     i += 1
-                    while i < n and src[i] > 32:
-                        i += 1
-                    memcpy(out + o, src + start, i - start)
-                    o += i - start
+                    # Visible characters and single spaces between them stay as they are:
+                    # copied byte by byte (a call per word would cost more than the word).
+                    while i < n:
+                        c = src[i]
+                        if c > 32:
+                            out[o] = c
+                            o += 1
+                            i += 1
+                        elif c == 32 and i + 1 < n and src[i + 1] > 32:
+                            out[o] = 32
+                            out[o + 1] = src[i + 1]
+                            o += 2
+                            i += 2
+                        else:
+                            break
                 elif _wsp(c):
                     pending = True
                     i += 1
@@ -189,7 +200,8 @@ def sign(bytes message, keys, *, timestamp=None):
     cdef Py_ssize_t i
     for key in keys:
         head = signature_header(key, names, body_hash, stamp)
-        data = canonical + relaxed_header(head.encode("ascii"))[:-2]
+        tail = relaxed_header(head.encode("ascii"))
+        data = canonical + tail[:len(tail) - 2]  # the field as signed: without its CRLF
         value = base64.b64encode(_signed(key, data)).decode("ascii")
         chunks = [value[i:i + _B_CHUNK] for i in range(0, len(value), _B_CHUNK)]
         out.append((head + "\r\n ".join(chunks) + "\r\n").encode("ascii"))

@@ -33,7 +33,7 @@ from postwave.render.mime import (  # header steps and validation: one source, t
     validate_headers,
 )
 
-__all__ = ["Attachment", "build_message", "new_message_id", "validate_headers"]
+__all__ = ["Attachment", "build_message", "new_message_id", "smtp_data", "validate_headers"]
 
 cdef Py_ssize_t _LINE = 78
 cdef Py_ssize_t _MAXLINESIZE = 76  # binascii's quoted-printable line length
@@ -134,6 +134,48 @@ cdef object _attachment(Py_ssize_t index, object attachment):
 
 
 # -- byte-level encoders --------------------------------------------------------------
+
+
+def smtp_data(bytes message):
+    """The DATA payload of ``message`` in one pass; see the twin."""
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(message), i = 0, o = 0
+    cdef const unsigned char* src = <const unsigned char*>PyBytes_AS_STRING(message)
+    cdef unsigned char* out
+    cdef unsigned char c
+    cdef bint line_start = True
+    # worst case: each byte a lone LF (2 out) or a dot opening a line (2 out), plus CRLF . CRLF
+    out = <unsigned char*>PyMem_Malloc(2 * n + 5)
+    if out == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            while i < n:
+                c = src[i]
+                if c == 13 or c == 10:
+                    out[o] = 13
+                    out[o + 1] = 10
+                    o += 2
+                    i += 2 if c == 13 and i + 1 < n and src[i + 1] == 10 else 1
+                    line_start = True
+                else:
+                    if line_start and c == 46:
+                        out[o] = 46
+                        o += 1
+                    out[o] = c
+                    o += 1
+                    i += 1
+                    line_start = False
+            if not line_start or o == 0:  # the last line ends with CRLF (an empty message too)
+                out[o] = 13
+                out[o + 1] = 10
+                o += 2
+            out[o] = 46
+            out[o + 1] = 13
+            out[o + 2] = 10
+            o += 3
+        return PyBytes_FromStringAndSize(<char*>out, o)
+    finally:
+        PyMem_Free(out)
 
 
 cdef bytes _crlf(bytes data):

@@ -125,3 +125,38 @@ def test_bodies_compiled_equal_twin_on_edge_cases(fixed_random: None) -> None:
     for text in cases:
         fields = {**BASE, "text": text, "attachments": [Attachment("f", "a/b", text.encode())]}
         assert compiled("mime").build_message(**fields) == twin("mime").build_message(**fields), repr(text)
+
+
+# -- the DATA payload --------------------------------------------------------------------
+
+_FRAMING_BYTES = st.binary(max_size=300) | st.lists(
+    st.sampled_from([b"\r", b"\n", b"\r\n", b".", b"..", b"a", b" ", b"\xc3\xa9", b"From "]), max_size=60
+).map(b"".join)
+
+
+def _client_library_framing(message: bytes) -> bytes:
+    """What aiosmtplib itself sends after DATA's 354 (its two regex passes), for comparison."""
+    from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+
+    return PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message)) + b".\r\n"
+
+
+@DIFFERENTIAL
+@given(message=_FRAMING_BYTES)
+def test_smtp_data_compiled_equals_twin_and_the_client_library(message: bytes) -> None:
+    expected = _client_library_framing(message)
+    assert twin("mime").smtp_data(message) == expected
+    assert compiled("mime").smtp_data(message) == expected
+
+
+@pytest.mark.parametrize(("message", "wire"), [
+    (b"", b"\r\n.\r\n"),
+    (b".", b"..\r\n.\r\n"),
+    (b"a\n.\rb", b"a\r\n..\r\nb\r\n.\r\n"),
+    (b"x\r\n.\r\n", b"x\r\n..\r\n.\r\n"),  # a lone dot line is stuffed, never a terminator
+    (b"line\r\n\r\n", b"line\r\n\r\n.\r\n"),
+])
+def test_smtp_data_frames_edge_cases(mime: ModuleType, message: bytes, wire: bytes) -> None:
+    assert mime.smtp_data(message) == wire
+    # no line of the payload but the last is a lone dot: the message cannot end early
+    assert wire.split(b"\r\n").index(b".") == len(wire.split(b"\r\n")) - 2

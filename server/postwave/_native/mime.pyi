@@ -5,7 +5,7 @@ from postwave.render.mime import Attachment as Attachment
 from postwave.render.mime import new_message_id as new_message_id
 from postwave.render.mime import validate_headers as validate_headers
 
-__all__ = ["Attachment", "build_message", "new_message_id", "validate_headers"]
+__all__ = ["Attachment", "build_message", "new_message_id", "smtp_data", "validate_headers"]
 
 def build_message(
     *,
@@ -23,3 +23,5 @@ def build_message(
     list_unsubscribe: str | None = None,
     list_unsubscribe_post: bool = False,
 ) -> bytes: ...
+
+def smtp_data(message: bytes) -> bytes: ...

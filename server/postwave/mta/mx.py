@@ -123,6 +123,7 @@ class MXResolver:
         self._smtp_port = smtp_port
         self._negative_ttl = negative_ttl
         self._cache: dict[str, _Answer] = {}
+        self._names: dict[str, str] = {}  # domain as given -> normalised name
         self._inflight: dict[str, asyncio.Task[_Answer]] = {}
 
     async def resolve(self, domain: str) -> list[Target]:
@@ -133,7 +134,12 @@ class MXResolver:
             DeliveryError: ``temporary=False`` if the domain does not exist, has a null MX
                 or no usable address; ``temporary=True`` on timeouts and server failures.
         """
-        name = _normalise(domain)
+        name = self._names.get(domain)
+        if name is None:
+            name = _normalise(domain)  # dnspython's parse: once per spelling, not per message
+            if len(self._names) >= _CACHE_PURGE_SIZE:
+                self._names.clear()
+            self._names[domain] = name
         answer = self._cached(name)
         if answer is None:
             answer = await self._shared_lookup(name)

@@ -42,6 +42,7 @@ from postwave.v1 import send_pb2
 log = logging.getLogger(__name__)
 
 DELIVERABLE = frozenset({"accepted", "deferred"})
+REQUEST_CACHE = 1024  # parsed requests kept (a claim's are read at once; one request may have many messages)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -149,8 +150,19 @@ class Deliverer:
             if payload is None:
                 raise _Stop(self._final(lease, msg, "failed", "request payload missing"))
             req = send_pb2.SendRequest.FromString(payload)
-            _remember(self._requests, msg.request_id, req, 512)
+            _remember(self._requests, msg.request_id, req, REQUEST_CACHE)
         return req
+
+    def prefetch_requests(self, request_ids: Sequence[str]) -> None:
+        """Read and parse, in one store call, the requests of a claim not cached yet, so each
+        delivery finds its request without a store round trip of its own. Blocking: call it
+        off the loop (the cache is only added to; a request evicted before its delivery is
+        read again by :meth:`load_request`)."""
+        missing = [rid for rid in dict.fromkeys(request_ids) if rid not in self._requests]
+        if not missing:
+            return
+        for request_id, payload in self.store.get_payloads(missing).items():
+            _remember(self._requests, request_id, send_pb2.SendRequest.FromString(payload), REQUEST_CACHE)
 
     async def check_tenant_breaker(self, lease: Lease, msg: MessageRecord, req: send_pb2.SendRequest,
                                    load: Any) -> None:

@@ -34,7 +34,7 @@ from urllib.parse import quote
 from postwave.errors import InvalidArgumentError
 from postwave.render.addresses import parse_address
 
-__all__ = ["Attachment", "build_message", "new_message_id", "validate_headers"]
+__all__ = ["Attachment", "build_message", "new_message_id", "smtp_data", "validate_headers"]
 
 _CRLF = "\r\n"
 _LINE = 78  # RFC 5322: lines SHOULD be at most 78 characters (998 is the hard limit)
@@ -61,6 +61,8 @@ _INJECTION = re.compile("[\r\n\x00]")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 _LONE_DOT = re.compile(rb"^\.(?=\r\n|\Z)", re.MULTILINE)
 _FROM_LINE = re.compile(rb"^From ", re.MULTILINE)
+_ANY_NEWLINE = re.compile(rb"\r\n|\n|\r")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 _HIGH_BYTES = bytes(range(128, 256))
 _CONTINUATION_ESCAPES = frozenset(f"%{digit}" for digit in "89AB")
 # RFC 2231 attribute-char beyond what urllib.parse.quote always keeps (letters, digits, _.-~).
@@ -118,6 +120,18 @@ def validate_headers(headers: Mapping[str, str]) -> None:
             CR, LF or NUL.
     """
     _custom_headers(headers)
+
+
+def smtp_data(message: bytes) -> bytes:
+    """The bytes to send after DATA's 354 for ``message`` (RFC 5321 4.5.2): every CR, LF
+    and CRLF as CRLF, a CRLF at the end, a dot doubled at the start of every line, then the
+    terminating ``.`` line. What an SMTP client library does with two regex passes; the
+    compiled twin does it in one.
+    """
+    data = _ANY_NEWLINE.sub(b"\r\n", message)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return _LEADING_DOT.sub(b"..", data) + b".\r\n"
 
 
 def new_message_id(domain: str) -> str:

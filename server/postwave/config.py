@@ -95,6 +95,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("nats_request_timeout", float, 5.0, "queue=nats: seconds to wait for JetStream (a publish acknowledgement, a claim); the API then answers UNAVAILABLE."),
     Option("max_deliveries", int, 1000, "Deliveries of one queue item (every claim counts: retries, shaping hand-backs, crashed workers) after which the worker marks the message failed with an event instead of trying again: a safety net against a message that crashes its worker every time; message_expiry_seconds is the normal limit."),
     Option("scheduler_lease_seconds", float, 10.0, "Distributed mode: the active scheduler renews its lease every third of this; a standby takes over this long after the active one dies."),
+    Option("nats_depth_gauge_cap", int, 1_000_000, "queue=nats: the active scheduler mirrors each lane's depth, every 5 s, as up to this many tokens in stream PW_<LANE>_DEPTH, whose never-pulled consumer pw-<lane>-depth is what KEDA's nats-jetstream trigger reads as lag (docs/distributed.md, \"Autoscaling gauge\"). Keep it at least maxReplicaCount x lagThreshold of the worker ScaledObject (beyond that the workers are at their most anyway); 0 turns the gauge off."),
     # --- deliverability: sending domains and feedback loops (owner: deliverability helper) ---
     Option("master_key", str, "", "Base64 32-byte key that encrypts the DKIM private keys of sending domains (AES-256-GCM) and signs VERP return paths. Empty = the key in <data_dir>/master.key, created on first use (embedded store only: with store=cql every process must be given the same key, and an empty value is an error when a domain key is needed). Generate one with `postwave domains master-key`."),
     Option("require_verified_domain", bool, False, "Refuse mail whose From domain is not a verified sending domain of the tenant, for every tenant. Off: the rule applies only to tenants that have registered at least one sending domain."),
@@ -320,6 +321,8 @@ def _check_queue(values: Mapping[str, Any]) -> None:
             raise InvalidArgumentError(name, "must be more than 0")
     if values["max_deliveries"] < 1:
         raise InvalidArgumentError("max_deliveries", "must be at least 1")
+    if values["nats_depth_gauge_cap"] < 0:
+        raise InvalidArgumentError("nats_depth_gauge_cap", "must be 0 (no gauge) or more")
 
 
 def _check_signing(values: Mapping[str, Any]) -> None:

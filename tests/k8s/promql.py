@@ -1,5 +1,5 @@
-"""PromQL helpers of the Kubernetes tests: which metrics postwave exports, which metrics and
-label matchers an expression (alert, dashboard panel, KEDA query) reads."""
+"""PromQL helpers of the Kubernetes tests: which metrics postwave exports, which metrics an
+expression (alert, dashboard panel) reads."""
 
 from __future__ import annotations
 
@@ -43,11 +43,3 @@ def metric_names(expr: str) -> set[str]:
     """The metric names an expression reads (it must parse)."""
     return {s.name for s in selectors(promql_parser.parse(expr)) if s.name}
 
-
-def equality_matchers(selector) -> dict[str, str]:
-    """label -> value of a selector's `label="value"` matchers (other operators are refused)."""
-    found = {}
-    for m in selector.matchers.matchers:
-        assert m.op == promql_parser.MatchOp.Equal, f"{selector}: only = matchers expected, got {m}"
-        found[m.name] = m.value
-    return found

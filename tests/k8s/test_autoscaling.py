@@ -1,41 +1,43 @@
 """Autoscaling agrees with what was measured and with the queue it reads.
 
-Workers scale on each lane's depth as the scheduler exports it (postwave_queue_depth{lane},
-the lane stream's message count), read by KEDA's prometheus trigger: with one durable
-consumer per (lane, tenant) no single consumer's lag is the backlog, so the nats-jetstream
-trigger cannot be used. The depth target (the trigger's threshold, the HPA's average value
-per pod) is about 30 s of one worker's delivery capacity, as measured by the end-to-end
-benchmark (benchmarks/results/worker-capacity.json, `python3 benchmarks/e2e.py --workers 1`).
-The figure is for one worker process on about one core; a pod limited to less CPU gets
+Workers scale on each lane's depth through KEDA's nats-jetstream trigger. The trigger reads
+one durable consumer's lag (num_pending + num_ack_pending from the NATS monitoring endpoint);
+with one consumer per (lane, tenant) no worker consumer's lag is the backlog, so each lane has
+a depth gauge: stream PW_<LANE>_DEPTH and its never-pulled consumer pw-<lane>-depth, whose
+tokens the active scheduler keeps equal to the lane's message count (queue/nats_depth.py).
+The lag target (the trigger's lagThreshold, the HPA's average value per pod) is about 30 s of
+one worker's delivery capacity, as measured by the end-to-end benchmark
+(benchmarks/results/worker-capacity.json, `python3 benchmarks/e2e.py --workers 1`). The
+figure is for one worker process on about one core; a pod limited to less CPU gets
 proportionally less, and a pod with more does not get more (one process)."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import math
 import re
 
 import nats
 import nats.js.errors
-import prometheus_client
-import promql_parser
 import pytest
 from nats.js import api
 
-from postwave import config, metrics, roles
+from postwave import config
 from postwave.backends import open_queue
 from postwave.queue.base import LANES, QueueItem
 from postwave.queue.nats import NatsQueue, stream_name
+from postwave.queue.nats_depth import DepthGauge, depth_consumer, depth_stream, depth_subject
 from tests.k8s import manifests
-from tests.k8s.jetstream import declare_streams
+from tests.k8s.jetstream import declare_streams, jsz, keda_lag, seconds
 from tests.k8s.manifests import ROOT, environment, named, of_kind, pod_template, selects
 from tests.k8s.netpol import Pod, allowed
-from tests.k8s.promql import equality_matchers, exported_series
 
 TARGET_SECONDS = 30.0
 TOLERANCE = 0.25
-DEPTH_METRIC = "postwave_queue_depth"
+KEDA = Pod({"app": "keda-operator"}, namespace="keda")
+ENDPOINT = re.compile(r"([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?:([0-9]+)")
 
 
 def worker_capacity() -> float:
@@ -60,89 +62,108 @@ def scaled_object(objs):
 
 
 def depth_triggers(objs):
-    """The worker ScaledObject's triggers, which must all read a lane's depth from Prometheus."""
+    """The worker ScaledObject's triggers, which must all read a lane's depth gauge from NATS."""
     triggers = scaled_object(objs)["spec"]["triggers"]
-    assert {t["type"] for t in triggers} == {"prometheus"}, "workers scale on the lanes' depth only"
+    assert {t["type"] for t in triggers} == {"nats-jetstream"}, "workers scale on the lanes' depth gauges only"
     return triggers
 
 
-def query_lane(query: str, namespace: str) -> str:
-    """The lane a trigger's query reads: it must be max(postwave_queue_depth{namespace=...,lane=...})."""
-    expr = promql_parser.parse(query)
-    assert isinstance(expr, promql_parser.AggregateExpr) and str(expr.op) == "max" and expr.modifier is None, (
-        f"{query}: want max() over every scheduler replica's series (active and standby export the same figure)")
-    assert isinstance(expr.expr, promql_parser.VectorSelector) and expr.expr.name == DEPTH_METRIC, query
-    labels = equality_matchers(expr.expr)
-    assert labels.get("namespace") == namespace, f"{query}: must read this installation's namespace {namespace}"
-    assert set(labels) == {"namespace", "lane"}, query
-    return labels["lane"]
+def trigger_lane(trigger, objs) -> str:
+    """The lane a trigger reads: its stream and consumer must be a lane's gauge, declared in
+    the manifests (a NACK Stream and a Consumer in it), in the servers' only account."""
+    meta = trigger["metadata"]
+    lanes = [lane for lane in LANES if meta.get("stream") == depth_stream(lane)]
+    assert lanes, f"{trigger['name']}: stream {meta.get('stream')!r} is no lane's depth gauge"
+    (lane,) = lanes
+    assert meta.get("consumer") == depth_consumer(lane), f"{trigger['name']}: consumer {meta.get('consumer')!r}"
+    assert meta.get("account") == "$G", f"{trigger['name']}: the servers define no accounts, so $G"
+    assert any(s["spec"]["name"] == meta["stream"] for s in of_kind(objs, "Stream")), f"no Stream {meta['stream']}"
+    assert any((c["spec"]["streamName"], c["spec"]["durableName"]) == (meta["stream"], meta["consumer"])
+               for c in of_kind(objs, "Consumer")), f"no Consumer {meta['consumer']} in {meta['stream']}"
+    return lane
 
 
 def trigger_lanes(objs) -> dict[str, dict]:
     """lane -> its trigger."""
-    namespace = scaled_object(objs)["metadata"]["namespace"]
-    lanes = {query_lane(t["metadata"]["query"], namespace): t for t in depth_triggers(objs)}
+    lanes = {trigger_lane(t, objs): t for t in depth_triggers(objs)}
     assert len(lanes) == len(depth_triggers(objs)), "one trigger per lane"
     return lanes
 
 
+def nats_monitor_port(objs) -> int:
+    """The monitoring port the NATS servers listen on (http: in the configuration file their
+    StatefulSet mounts)."""
+    volumes = pod_template(named(objs, "StatefulSet", "postwave-nats"))["spec"]["volumes"]
+    (config_map,) = [v["configMap"]["name"] for v in volumes if "configMap" in v]
+    (conf,) = named(objs, "ConfigMap", config_map)["data"].values()
+    (port,) = re.findall(r"^http:\s*[0-9.]*:([0-9]+)\s*$", conf, re.MULTILINE)
+    assert not re.search(r"^accounts\s*[:{]", conf, re.MULTILINE), "accounts defined: the triggers' account must follow"
+    return int(port)
+
+
 @pytest.mark.parametrize("overlay", manifests.OVERLAYS)
-def test_depth_target_is_about_30_seconds_of_one_worker(built, overlay):
+def test_lag_target_is_about_30_seconds_of_one_worker(built, overlay):
     objs = built[overlay]
     per_pod = worker_capacity() * min(1.0, cores(str(role_container(objs, "worker")["resources"]["limits"]["cpu"])))
     triggers = depth_triggers(objs)
     assert len(triggers) == len(LANES)
     for trigger in triggers:
-        # AverageValue: the HPA divides the depth by the replicas, so replicas = ceil(depth / threshold)
+        # AverageValue: the HPA divides the lag by the replicas, so replicas = ceil(lag / lagThreshold)
         assert trigger["metricType"] == "AverageValue", trigger["name"]
-        seconds = float(trigger["metadata"]["threshold"]) / per_pod
-        assert abs(seconds - TARGET_SECONDS) <= TOLERANCE * TARGET_SECONDS, (
-            f"{overlay} {trigger['name']}: threshold is {seconds:.1f} s of one worker "
+        seconds_of_work = float(trigger["metadata"]["lagThreshold"]) / per_pod
+        assert abs(seconds_of_work - TARGET_SECONDS) <= TOLERANCE * TARGET_SECONDS, (
+            f"{overlay} {trigger['name']}: lagThreshold is {seconds_of_work:.1f} s of one worker "
             f"({per_pod:.0f} msg/s), want {TARGET_SECONDS:.0f} s +- {TOLERANCE:.0%}")
 
 
 @pytest.mark.parametrize("overlay", manifests.OVERLAYS)
-def test_one_trigger_per_lane_reads_the_lane_depth(built, overlay):
+def test_one_trigger_per_lane_reads_the_lane_gauge(built, overlay):
     objs = built[overlay]
     lanes = trigger_lanes(objs)
     assert set(lanes) == set(LANES)
-    assert DEPTH_METRIC in exported_series()
     for trigger in lanes.values():
-        # no series (scheduler not scraped, Prometheus empty) is an error, so KEDA falls back
-        # to spec.fallback.replicas instead of reading 0 and shrinking to the minimum
-        assert trigger["metadata"]["ignoreNullValues"] == "false", trigger["name"]
+        assert trigger["metadata"]["activationLagThreshold"] == "0", trigger["name"]
     fallback = scaled_object(objs)["spec"]["fallback"]
     assert scaled_object(objs)["spec"]["minReplicaCount"] <= fallback["replicas"]
-    assert not of_kind(objs, "Consumer"), "no lane-wide consumer: NATS refuses it beside the tenant consumers"
+    # no lane-wide consumer: NATS refuses it beside the tenant consumers
+    assert {c["spec"]["streamName"] for c in of_kind(objs, "Consumer")} == {depth_stream(lane) for lane in LANES}
 
 
 @pytest.mark.parametrize("overlay", manifests.OVERLAYS)
-def test_keda_asks_the_prometheus_that_scrapes_the_scheduler(built, overlay):
-    """The depth series exists where KEDA looks: the scheduler's admin port is scraped by a
-    ServiceMonitor, the NetworkPolicies let Prometheus's namespace in, and serverAddress is
-    that namespace's Prometheus Operator service."""
+def test_keda_reaches_the_nats_monitoring_endpoint(built, overlay):
+    """natsServerMonitoringEndpoint is the headless NATS Service (so KEDA's per-server URL
+    <server name>.<host> resolves: the server names are the pod names), on the port that
+    leads to the servers' http: port, and the NetworkPolicies let KEDA's operator in."""
     objs = built[overlay]
-    addresses = {t["metadata"]["serverAddress"] for t in depth_triggers(objs)}
-    (address,) = addresses
-    m = re.fullmatch(r"http://prometheus-operated\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?:9090", address)
-    assert m, address
-    prometheus = Pod({"app.kubernetes.io/name": "prometheus"}, namespace=m.group(1))
-
-    scheduler = named(objs, "Service", "postwave-scheduler")
-    monitors = [s for s in of_kind(objs, "ServiceMonitor")
-                if s["metadata"]["namespace"] == scheduler["metadata"]["namespace"]
-                and selects(s["spec"]["selector"], scheduler["metadata"]["labels"])]
-    ports = {p["name"]: p for p in scheduler["spec"]["ports"]}
-    scraped = [e for s in monitors for e in s["spec"]["endpoints"] if e.get("port") in ports]
-    assert scraped and all(e.get("path", "/metrics") == "/metrics" for e in scraped)
-
-    container = role_container(objs, "scheduler")
-    admin_port = int(config.load(environ=environment(objs, container)).admin_listen.rsplit(":", 1)[1])
+    (endpoint,) = {t["metadata"]["natsServerMonitoringEndpoint"] for t in depth_triggers(objs)}
+    m = ENDPOINT.fullmatch(endpoint)
+    assert m, endpoint
+    service_name, namespace, port = m.group(1), m.group(2), int(m.group(3))
+    service = named(objs, "Service", service_name)
+    assert service["metadata"]["namespace"] == namespace
+    assert service["spec"].get("clusterIP") == "None", "headless: one DNS name per server"
+    statefulset = named(objs, "StatefulSet", "postwave-nats")
+    assert statefulset["spec"]["serviceName"] == service_name
+    labels = pod_template(statefulset)["metadata"]["labels"]
+    assert selects({"matchLabels": service["spec"]["selector"]}, labels)
+    (container,) = pod_template(statefulset)["spec"]["containers"]
+    assert {"name": "SERVER_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
+    (service_port,) = [p for p in service["spec"]["ports"] if p["port"] == port]
     container_ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    for endpoint in scraped:
-        assert container_ports[ports[endpoint["port"]]["targetPort"]] == admin_port
-    scheduler_pod = Pod(pod_template(named(objs, "Deployment", "postwave-scheduler"))["metadata"]["labels"])
-    assert allowed(objs, prometheus, scheduler_pod, admin_port)
+    assert container_ports[service_port["targetPort"]] == nats_monitor_port(objs)
+    assert allowed(objs, KEDA, Pod(labels), nats_monitor_port(objs))
+
+
+@pytest.mark.parametrize("overlay", manifests.OVERLAYS)
+def test_the_gauge_cap_lets_keda_reach_the_most_replicas(built, overlay):
+    """The scheduler caps the tokens at nats_depth_gauge_cap: it must be able to say
+    maxReplicaCount x lagThreshold, or the workers could never scale to their most."""
+    objs = built[overlay]
+    settings = config.load(environ=environment(objs, role_container(objs, "scheduler")))
+    assert settings.queue == "nats"
+    most = scaled_object(objs)["spec"]["maxReplicaCount"]
+    for trigger in depth_triggers(objs):
+        assert settings.nats_depth_gauge_cap >= most * int(trigger["metadata"]["lagThreshold"]), trigger["name"]
 
 
 @pytest.mark.parametrize("overlay", manifests.OVERLAYS)
@@ -159,6 +180,7 @@ def test_a_tenant_consumer_lets_every_worker_fill_its_concurrency(built, overlay
     streams = {s["spec"]["name"]: s["spec"] for s in of_kind(objs, "Stream")}
     for lane in LANES:
         assert streams[stream_name(lane)]["replicas"] == settings.nats_replicas, lane
+        assert streams[depth_stream(lane)]["replicas"] == settings.nats_replicas, lane
 
 
 @pytest.mark.parametrize("overlay", manifests.OVERLAYS)
@@ -173,40 +195,24 @@ def test_scale_down_is_slower_than_scale_up(built, overlay):
     assert "replicas" not in named(objs, "Deployment", "postwave-worker")["spec"], "KEDA owns the worker count"
 
 
-def test_the_query_check_refuses_other_shapes():
-    """query_lane is not vacuous: a sum, a regex lane, a missing namespace or another metric fail."""
-    assert query_lane('max(postwave_queue_depth{namespace="postwave",lane="bulk"})', "postwave") == "bulk"
-    for query in ('sum(postwave_queue_depth{namespace="postwave",lane="bulk"})',
-                  'max(postwave_queue_depth{namespace="postwave",lane=~"bulk"})',
-                  'max(postwave_queue_depth{lane="bulk"})',
-                  'max(postwave_queue_depth{namespace="staging",lane="bulk"})',
-                  'max(postwave_queue_oldest_age_seconds{namespace="postwave",lane="bulk"})'):
+def test_the_trigger_check_refuses_other_shapes(built):
+    """trigger_lane is not vacuous: a lane stream, a worker consumer, another account or an
+    undeclared gauge consumer fail."""
+    objs = built["prod"]
+    trigger = trigger_lanes(objs)["bulk"]
+    assert trigger_lane(trigger, objs) == "bulk"
+    for key, value in (("stream", "PW_BULK"), ("consumer", "pw-bulk-t_1"), ("account", "SYS"),
+                       ("stream", "PW_TRANSACTIONAL_DEPTH")):
+        broken = copy.deepcopy(trigger)
+        broken["metadata"][key] = value
         with pytest.raises(AssertionError):
-            query_lane(query, "postwave")
+            trigger_lane(broken, objs)
+    without = [o for o in objs if not (o["kind"] == "Consumer" and o["spec"]["durableName"] == "pw-bulk-depth")]
+    with pytest.raises(AssertionError, match="no Consumer"):
+        trigger_lane(trigger, without)
 
 
-# --- the depth signal on a real nats-server ---------------------------------------------------
-
-
-def depth_sample(lane: str) -> float | None:
-    return prometheus_client.REGISTRY.get_sample_value(DEPTH_METRIC, {"lane": lane})
-
-
-def evaluate(query: str, namespace: str) -> float:
-    """The trigger's query over this process's samples, as Prometheus would answer it (the
-    scrape adds the namespace label)."""
-    lane = query_lane(query, namespace)
-    value = depth_sample(lane)
-    assert value is not None, f"no {DEPTH_METRIC} series for lane {lane}"
-    return value
-
-
-async def until(condition, what: str, timeout: float = 60.0) -> None:
-    """Wait for a condition (not a timing assertion: the deadline only bounds a hang)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"{what} did not happen in {timeout:.0f} s"
-        await asyncio.sleep(0.1)
+# --- the lag KEDA reads, on a real nats-server ------------------------------------------------
 
 
 async def lane_wide_consumer(url: str, lane: str) -> None:
@@ -219,20 +225,29 @@ async def lane_wide_consumer(url: str, lane: str) -> None:
         await nc.close()
 
 
-def test_the_depth_keda_reads_counts_every_tenant_queued_or_leased(built, nats_server):
-    """On the streams the manifests declare: two tenants' messages, some claimed through their
-    own consumers; the scheduler's observer exports the stream's message count (queued plus
-    leased), the triggers' queries read it, and acknowledged messages leave it. A lane-wide
-    consumer, what the nats-jetstream trigger would need, is refused by NATS."""
+def keda_reading(node, trigger) -> int:
+    """What KEDA makes of the trigger: its metadata, this server's /jsz as KEDA fetches it."""
+    meta = trigger["metadata"]
+    lag, source = keda_lag(jsz(f"127.0.0.1:{node.monitor_ports[0]}", meta["account"]), account=meta["account"],
+                           stream=meta["stream"], consumer=meta["consumer"])
+    assert source == "consumer", f"KEDA did not find {meta['consumer']} (it would read the stream's last sequence)"
+    return lag
+
+
+def test_the_lag_keda_reads_is_every_tenant_queued_or_leased(built, nats_server):
+    """On the streams and consumers the manifests declare (as NACK makes them): two tenants'
+    messages, some claimed through their own consumers; the scheduler's gauge reconciles and
+    each trigger, read as KEDA reads it, gives the lane's depth (queued plus leased);
+    acknowledged messages leave it. A lane-wide consumer on a lane stream is still refused."""
     objs = built["dev"]
-    namespace = scaled_object(objs)["metadata"]["namespace"]
-    queries = {lane: t["metadata"]["query"] for lane, t in trigger_lanes(objs).items()}
-    threshold = float(trigger_lanes(objs)["bulk"]["metadata"]["threshold"])
+    triggers = trigger_lanes(objs)
+    settings = config.load(environ=environment(objs, role_container(objs, "scheduler")))
+    threshold = float(triggers["bulk"]["metadata"]["lagThreshold"])
 
     async def scenario() -> None:
         await declare_streams(nats_server.url, objs)
         queue = NatsQueue(servers=nats_server.urls)
-        observer = asyncio.get_running_loop().create_task(roles.observe_queues(queue))
+        gauge = DepthGauge(queue, cap=settings.nats_depth_gauge_cap)
         try:
             items = [QueueItem(f"m_big_{i}", "t_big", "bulk") for i in range(40)]
             items += [QueueItem(f"m_small_{i}", "t_small", "bulk") for i in range(3)]
@@ -240,21 +255,52 @@ def test_the_depth_keda_reads_counts_every_tenant_queued_or_leased(built, nats_s
             await queue.publish(items)
             leases = await queue.claim("bulk", 10, 60.0)
             assert {le.tenant_id for le in leases} == {"t_big", "t_small"}, "each tenant through its own consumer"
-            metrics.observe_queue("bulk", -1)  # a marker the observer must overwrite
-            await until(lambda: depth_sample("bulk") == 43, "bulk depth 43 (33 queued + 10 leased)")
-            assert evaluate(queries["bulk"], namespace) == 43
-            assert evaluate(queries["transactional"], namespace) == 1
-            assert math.ceil(evaluate(queries["bulk"], namespace) / threshold) == 1
+            assert await gauge.reconcile_all() == {"transactional": 1, "bulk": 43}
+            assert await asyncio.to_thread(keda_reading, nats_server, triggers["bulk"]) == 43  # 33 queued + 10 leased
+            assert await asyncio.to_thread(keda_reading, nats_server, triggers["transactional"]) == 1
+            assert math.ceil(43 / threshold) == 1
 
             await queue.ack(leases)
-            await until(lambda: depth_sample("bulk") == 33, "bulk depth 33 after 10 acks")
-            assert evaluate(queries["bulk"], namespace) == 33
+            await gauge.reconcile_all()
+            assert await asyncio.to_thread(keda_reading, nats_server, triggers["bulk"]) == 33
 
             with pytest.raises(nats.js.errors.BadRequestError, match="not unique"):
                 await lane_wide_consumer(nats_server.url, "bulk")
         finally:
-            observer.cancel()
-            await asyncio.gather(observer, return_exceptions=True)
+            await queue.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_scheduler_makes_the_gauges_as_the_manifests_declare_them(built, nats_server):
+    """Without NACK (or before it), the gauge makes its stream and consumer itself, with the
+    settings of the Stream and Consumer resources, so the two never disagree."""
+    objs = built["prod"]
+    streams = {s["spec"]["name"]: s["spec"] for s in of_kind(objs, "Stream")}
+    consumers = {c["spec"]["durableName"]: c["spec"] for c in of_kind(objs, "Consumer")}
+
+    async def scenario() -> None:
+        queue = NatsQueue(servers=nats_server.urls)
+        try:
+            gauge = DepthGauge(queue, cap=10)
+            js = await queue.jetstream()
+            for lane in LANES:
+                await gauge.ensure(lane)
+                spec = streams[depth_stream(lane)]
+                got = (await js.stream_info(depth_stream(lane))).config
+                assert got.subjects == spec["subjects"] == [depth_subject(lane)]
+                assert (got.retention, got.storage, got.discard) == (
+                    api.RetentionPolicy(spec["retention"]), api.StorageType(spec["storage"]),
+                    api.DiscardPolicy(spec["discard"]))
+                assert got.duplicate_window == seconds(spec["duplicateWindow"]) and got.description == spec["description"]
+                assert not got.max_age and "maxAge" not in spec
+                declared = consumers[depth_consumer(lane)]
+                info = (await js.consumer_info(depth_stream(lane), depth_consumer(lane))).config
+                assert declared["streamName"] == depth_stream(lane)
+                assert (info.deliver_policy, info.ack_policy) == (
+                    api.DeliverPolicy(declared["deliverPolicy"]), api.AckPolicy(declared["ackPolicy"]))
+                assert info.description == declared["description"] and not info.deliver_subject
+        finally:
             await queue.close()
 
     asyncio.run(scenario())

@@ -16,8 +16,9 @@ from nats.js import api
 from postwave import config
 from postwave.queue.base import LANES
 from postwave.queue.nats import DUPLICATE_WINDOW, stream_name
+from postwave.queue.nats_depth import depth_consumer, depth_stream
 from tests.k8s import manifests
-from tests.k8s.jetstream import declare_streams, seconds
+from tests.k8s.jetstream import declare_streams, jsz, keda_lag, seconds
 from tests.k8s.manifests import K8S, ROOT, environment, named, of_kind, pod_template
 
 SCRIPT = K8S / "base" / "bootstrap" / "check_streams.py"
@@ -87,7 +88,8 @@ def test_the_declared_streams_pass_the_bootstrap_check(built, nats_server):
     asyncio.run(declare_streams(nats_server.url, objs))
     after = run_check(nats_server.monitor_ports[0], args)
     assert after.returncode == 0, after.stderr
-    assert "jetstream ready: PW_TRANSACTIONAL, PW_BULK, PW_EVENTS" in after.stdout
+    assert ("jetstream ready: PW_TRANSACTIONAL, PW_BULK, PW_EVENTS, PW_TRANSACTIONAL_DEPTH, PW_BULK_DEPTH"
+            in after.stdout)
 
     asyncio.run(delete_stream(nats_server.url, "PW_BULK"))
     missing = run_check(nats_server.monitor_ports[0], args)
@@ -126,7 +128,8 @@ def test_a_lane_stream_never_drops_a_message_silently(built, overlay):
 
 def test_the_job_runs_postwave_init_which_makes_the_lanes_as_declared(built, nats_server, tmp_path):
     """`postwave init` (the Job's container) creates the lane streams as the Stream resources
-    declare them; on streams NACK made first it changes nothing (their limits stay)."""
+    declare them, and the depth gauges KEDA reads (stream and consumer per lane); on streams
+    NACK made first it changes nothing (their limits stay)."""
     objs = built["dev"]
     (c,) = job_spec(objs)["containers"]
     assert c["args"] == ["init"]
@@ -142,9 +145,13 @@ def test_the_job_runs_postwave_init_which_makes_the_lanes_as_declared(built, nat
         assert not got.max_age and "maxAge" not in spec, lane
     lanes_only = [f"--stream={stream_name(lane)}:workqueue" for lane in LANES]
     assert run_check(nats_server.monitor_ports[0], lanes_only).returncode == 0
+    report = jsz(f"127.0.0.1:{nats_server.monitor_ports[0]}", "$G")
+    for lane in LANES:  # what KEDA reads exists before any scheduler runs: lag 0, from the consumer
+        assert keda_lag(report, account="$G", stream=depth_stream(lane), consumer=depth_consumer(lane)) == (0, "consumer")
 
     for lane in LANES:
         asyncio.run(delete_stream(nats_server.url, stream_name(lane)))
+        asyncio.run(delete_stream(nats_server.url, depth_stream(lane)))
     asyncio.run(declare_streams(nats_server.url, objs))
     again = run_init(objs, nats_server.url, tmp_path / "b")
     assert again.returncode == 0, again.stderr

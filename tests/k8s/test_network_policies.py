@@ -19,6 +19,7 @@ METADATA = Address("169.254.169.254")  # cloud instance metadata
 PRIVATE = Address("10.1.2.3")
 PROMETHEUS = Pod({"app.kubernetes.io/name": "prometheus"}, namespace="monitoring")
 KEDA = Pod({"app": "keda-operator"}, namespace="keda")
+KEDA_METRICS = Pod({"app": "keda-operator-metrics-apiserver"}, namespace="keda")
 DNS = Pod({"k8s-app": "kube-dns"}, namespace="kube-system")
 SCYLLA = Pod({"scylla/cluster": "postwave-scylla", "app.kubernetes.io/name": "scylla"})
 
@@ -44,6 +45,7 @@ def test_the_data_flows_are_open(world):
         (INTERNET, p["tracker"], 8080), (INTERNET, p["feedback"], 2525),
         (p["worker"], MX, 25), (p["webhooks"], WEBHOOK_SITE, 443), (p["webhooks"], WEBHOOK_SITE, 80),
         (PROMETHEUS, p["nats"], 8222),
+        (KEDA, p["nats"], 8222),  # the depth gauges' consumer lag (/jsz), the workers' scaling signal
         (p["nats"], p["nats"], 6222), (p["bootstrap"], p["nats"], 8222),
     ]
     for role in (*ROLES, "bootstrap"):
@@ -65,8 +67,9 @@ def test_everything_else_is_closed(world):
         (p["webhooks"], METADATA, 80), (p["webhooks"], PRIVATE, 443), (p["webhooks"], MX, 25),
         (p["api"], p["worker"], 9464), (p["tracker"], p["nats"], 8222), (p["worker"], p["nats"], 6222),
         (p["worker"], INTERNET, 53), (p["nats"], INTERNET, 443),
-        # KEDA reads the lanes' depth from Prometheus, not from NATS or the pods
-        (KEDA, p["nats"], 8222), (KEDA, p["scheduler"], 9464), (KEDA, p["nats"], 4222),
+        # KEDA's operator reads NATS monitoring only: not the client port, not the pods
+        (KEDA, p["scheduler"], 9464), (KEDA, p["nats"], 4222), (KEDA, p["nats"], 6222),
+        (KEDA_METRICS, p["nats"], 8222), (Pod({"app": "keda-operator"}, namespace="default"), p["nats"], 8222),
     ]
     flows += [(p[r], MX, 25) for r in ("api", "scheduler", "tracker", "feedback")]
     flows += [(p[r], WEBHOOK_SITE, 443) for r in ("api", "worker", "scheduler", "tracker", "feedback")]

@@ -42,8 +42,8 @@ def test_builtin_objects_match_the_kubernetes_schemas(built, overlay, version):
 @pytest.mark.parametrize("overlay", manifests.OVERLAYS)
 def test_custom_resources_match_their_crds(built, overlay):
     custom = [o for o in built[overlay] if is_custom(o)]
-    # no NACK Consumer: the queue's consumers are per (lane, tenant), made by the workers
-    assert sorted({o["kind"] for o in custom}) == ["PrometheusRule", "ScaledObject", "ScyllaCluster",
+    # NACK Consumers: the depth gauges' only (the lanes' consumers are per tenant, made by the workers)
+    assert sorted({o["kind"] for o in custom}) == ["Consumer", "PrometheusRule", "ScaledObject", "ScyllaCluster",
                                                    "ServiceMonitor", "Stream"]
     errors = {f"{o['kind']}/{o['metadata']['name']}": manifests.crd_errors(o) for o in custom}
     assert {k: v for k, v in errors.items() if v} == {}
@@ -61,3 +61,6 @@ def test_the_validators_reject_broken_objects(built):
     scaled = copy.deepcopy(manifests.named(objs, "ScaledObject", "postwave-worker"))
     scaled["spec"]["triggers"][0]["metdata"] = scaled["spec"]["triggers"][0].pop("metadata")
     assert manifests.crd_errors(scaled)
+    consumer = copy.deepcopy(manifests.named(objs, "Consumer", "pw-bulk-depth"))
+    consumer["spec"]["ackPolicy"] = "explicitly"
+    assert any("ackPolicy" in e for e in manifests.crd_errors(consumer))

@@ -4,7 +4,8 @@ Run by the postwave-bootstrap Job (k8s/base/bootstrap/job.yaml) before ``postwav
 NACK creates the streams from k8s/base/nats/streams.yaml; this reads the NATS monitoring
 endpoint (``/jsz``) until each expected stream exists with the expected retention, or the
 deadline passes (exit status 1, naming what is missing or wrong). Streams only: the queue's
-consumers are one per (lane, tenant), made by the workers on demand, so none is expected here.
+consumers are one per (lane, tenant), made by the workers on demand, and the depth gauges'
+consumers (pw-<lane>-depth) are made by NACK or, when missing, by ``postwave init`` next.
 
     python3 check_streams.py --monitor http://postwave-nats-headless:8222 \\
         --stream PW_TRANSACTIONAL:workqueue --stream PW_EVENTS:limits

@@ -169,14 +169,12 @@ class NatsQueue:
                 num_replicas=self.replicas, duplicate_window=DUPLICATE_WINDOW,
                 description=f"postwave {lane} lane: message ids to deliver, one subject per tenant",
             )
-            try:
-                await js.stream_info(config.name)
-            except nats.js.errors.NotFoundError:
-                try:
-                    await js.add_stream(config)
-                    log.info("created JetStream stream %s (replicas %d)", config.name, self.replicas)
-                except nats.js.errors.BadRequestError:
-                    await js.stream_info(config.name)  # another process made it first
+            await ensure_stream(js, config)
+
+    async def jetstream(self) -> Any:
+        """The JetStream context on this queue's connection (connecting first), for what shares
+        it: the depth gauge KEDA reads (queue/nats_depth.py)."""
+        return await self._js()
 
     async def ping(self) -> bool:
         """Whether JetStream answers (readiness)."""
@@ -388,6 +386,19 @@ class NatsQueue:
             self._consumers[key] = known
         known.ack_wait = lease_seconds
         return known
+
+
+async def ensure_stream(js: Any, config: api.StreamConfig) -> None:
+    """Create a stream when missing; an existing one is left as it is (idempotent; safe from
+    many processes)."""
+    try:
+        await js.stream_info(config.name)
+    except nats.js.errors.NotFoundError:
+        try:
+            await js.add_stream(config)
+            log.info("created JetStream stream %s (replicas %d)", config.name, config.num_replicas)
+        except nats.js.errors.BadRequestError:
+            await js.stream_info(config.name)  # another process made it first
 
 
 def _describe(exc: BaseException) -> str:

@@ -10,8 +10,9 @@ Pooling and target order live in ``client.py``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -34,6 +35,7 @@ __all__ = [
 CLOSING = 421
 START_INPUT = 354  # DATA: go ahead
 COMPLETED = 250
+FORWARDED = 251  # RCPT: user not local, will forward
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +157,25 @@ class Session:
         self.messages += 1
         options = self._mail_options(mail_from, rcpt_to, data)
         encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
-        mail = self._smtp.mail(mail_from, options=options, encoding=encoding)
+        # The addresses went through check_addresses (DeliveryPool.deliver): each is sent as
+        # <address>, what the client library's mail()/rcpt() would send after parsing it again.
+        mail = self._envelope(b"MAIL", b"FROM:", mail_from, encoding, options, (COMPLETED,), aiosmtplib.SMTPSenderRefused)
         refusal = await self._command("MAIL", mail)
         if refusal is None:
-            refusal = await self._command("RCPT", self._smtp.rcpt(rcpt_to, encoding=encoding))
+            rcpt = self._envelope(b"RCPT", b"TO:", rcpt_to, encoding, (), (COMPLETED, FORWARDED),
+                                  aiosmtplib.SMTPRecipientRefused)
+            refusal = await self._command("RCPT", rcpt)
         if refusal is None:
             refusal = await self._data(data)
         return refusal
+
+    async def _envelope(self, verb: bytes, tag: bytes, address: str, encoding: str, options: Sequence[str],
+                        accepted: tuple[int, ...], refused: type[aiosmtplib.SMTPResponseException]) -> None:
+        """MAIL FROM or RCPT TO, raising ``refused`` (as mail() and rcpt() do) unless ``accepted``."""
+        response = await self._smtp.execute_command(
+            verb, tag + b"<" + address.encode(encoding) + b">", *(option.encode("ascii") for option in options))
+        if response.code not in accepted:
+            raise refused(response.code, response.message, address)
 
     async def reset(self) -> bool:
         """Send RSET after a failed transaction; True if the connection is reusable."""
@@ -269,14 +283,23 @@ def check_addresses(mail_from: str, rcpt_to: str) -> None:
     if not rcpt_to:
         raise InvalidArgumentError("rcpt_to", "empty recipient address")
     for field, address in (("mail_from", mail_from), ("rcpt_to", rcpt_to)):
-        if any(ord(char) < 32 or ord(char) == 127 for char in address):
-            raise InvalidArgumentError(field, "control characters in address")
-        try:
-            quoted = quote_address(address)
-        except ValueError as exc:
-            raise InvalidArgumentError(field, str(exc)) from None
-        if quoted != f"<{address}>":
-            raise InvalidArgumentError(field, f"not a plain SMTP mailbox: {address!r}")
+        problem = _address_problem(address)
+        if problem:
+            raise InvalidArgumentError(field, problem)
+
+
+@functools.lru_cache(maxsize=4096)  # the envelope sender is the same for most messages
+def _address_problem(address: str) -> str:
+    """Why ``address`` cannot go out exactly as given ("" when it can)."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in address):
+        return "control characters in address"
+    try:
+        quoted = quote_address(address)
+    except ValueError as exc:
+        return str(exc)
+    if quoted != f"<{address}>":
+        return f"not a plain SMTP mailbox: {address!r}"
+    return ""
 
 
 async def _connect(smtp: aiosmtplib.SMTP, target: Target, timeout: float) -> None:

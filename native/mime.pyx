@@ -136,6 +136,14 @@ cdef object _attachment(Py_ssize_t index, object attachment):
 # -- byte-level encoders --------------------------------------------------------------
 
 
+cdef inline Py_ssize_t _put_crlf(const unsigned char* src, Py_ssize_t i, Py_ssize_t n, unsigned char* out,
+                                 Py_ssize_t o) noexcept nogil:
+    """Write CRLF at ``out[o]`` for the line break (CR, LF or CRLF) at ``src[i]``; the index after it."""
+    out[o] = 13
+    out[o + 1] = 10
+    return i + 2 if src[i] == 13 and i + 1 < n and src[i + 1] == 10 else i + 1
+
+
 def smtp_data(bytes message):
     """The DATA payload of ``message`` in one pass; see the twin."""
     cdef Py_ssize_t n = PyBytes_GET_SIZE(message), i = 0, o = 0
@@ -152,10 +160,8 @@ def smtp_data(bytes message):
             while i < n:
                 c = src[i]
                 if c == 13 or c == 10:
-                    out[o] = 13
-                    out[o + 1] = 10
+                    i = _put_crlf(src, i, n, out, o)
                     o += 2
-                    i += 2 if c == 13 and i + 1 < n and src[i + 1] == 10 else 1
                     line_start = True
                 else:
                     if line_start and c == 46:
@@ -200,10 +206,8 @@ cdef bytes _crlf(bytes data):
         while i < n:
             c = src[i]
             if c == 13 or c == 10:
-                out[o] = 13
-                out[o + 1] = 10
+                i = _put_crlf(src, i, n, out, o)
                 o += 2
-                i += 2 if c == 13 and i + 1 < n and src[i + 1] == 10 else 1
             else:
                 out[o] = c
                 o += 1

@@ -40,10 +40,10 @@ FLUSH_FAILED_RETRY = 5.0  # seconds before a message whose outcome could not be 
 
 
 class ClaimWindow:
-    """How many deliveries a worker lets itself have in flight: AIMD on shaping holds.
+    """How many deliveries a worker lets itself have in flight: AIMD on holds.
 
-    A claimed message whose site has no connection or token left is handed straight back
-    to the queue (a hold, never waiting in a slot). A worker whose slots outnumber what its
+    A claimed message whose site has no connection or token left (or whose tenant a circuit
+    breaker holds back) is handed straight back to the queue (a hold, never waiting in a slot). A worker whose slots outnumber what its
     sites take would claim the surplus again at once, and read, parse and hand it back over
     and over: a quarter of a worker's CPU in the benchmark. So a claim round after holds
     shrinks the window by a quarter (not below ``floor``), and a round without holds grows
@@ -58,7 +58,7 @@ class ClaimWindow:
         self._sent = 0
 
     def record(self, held: bool) -> None:
-        """One delivery attempt ended: handed back by shaping (held) or not."""
+        """One delivery attempt ended: handed back unattempted (held) or not."""
         if held:
             self._held += 1
         else:

@@ -42,6 +42,7 @@ from postwave.v1 import send_pb2
 log = logging.getLogger(__name__)
 
 DELIVERABLE = frozenset({"accepted", "deferred"})
+LATE_RETRY_GRACE = 30.0  # seconds past the expiry a retry due before it may still run
 REQUEST_CACHE = 1024  # parsed requests kept (a claim's are read at once; one request may have many messages)
 
 
@@ -133,8 +134,13 @@ class Deliverer:
             raise _Stop(Result(lease, None))
 
     def check_not_expired(self, lease: Lease, msg: MessageRecord) -> None:
-        """A message deferred past its expiry fails."""
-        if time.time() > msg.expires:
+        """A message past its expiry fails, unless it is a retry that fell due before the
+        expiry and reached a worker a little late (a busy machine, a claim in flight): that
+        attempt was promised, and if it fails too its event says why ("expired after N
+        attempts: <the last reply>") instead of only that time ran out."""
+        now = time.time()
+        late_retry = msg.attempt_count > 0 and now <= msg.expires + LATE_RETRY_GRACE
+        if now > msg.expires and not late_retry:
             raise _Stop(self._final(lease, msg, "failed", "expired: not delivered before the message expiry"))
 
     def check_not_suppressed(self, lease: Lease, msg: MessageRecord, suppressed: str | None) -> None:

@@ -21,7 +21,7 @@ from postwave.backends import open_backends
 from postwave.config import Config
 from postwave.pipeline import worker
 from postwave.pipeline.accept import Acceptor
-from postwave.pipeline.schedule import Scheduler, sweep
+from postwave.pipeline.schedule import SWEEP_GRACE, Scheduler, sweep, sweep_forever
 from postwave.queue.base import Queue
 from postwave.roles import init_process, observe_queues, readiness, recheck_domains_forever, stop_event
 from postwave.render.templates import TemplateEngine
@@ -158,11 +158,17 @@ async def start_api(config: Config, store: Store, queue: Queue) -> ApiProcess:
 
 async def _run_api(config: Config, supervisor: Supervisor) -> None:
     store, queue = open_backends(config)
-    swept = await sweep(store, queue)
+    # On SQLite a request is stored and its send_id claimed in one transaction. On a CQL
+    # store a crash can fall between the two, and a message stored in the last minute may
+    # still be replaced by the client's retry: those are left to the periodic sweep.
+    split = config.store == "cql"
+    swept = await sweep(store, queue, until=time.time() - SWEEP_GRACE if split else float("inf"))
     log.info("start-up sweep checked %d accepted messages", swept)
     scheduler = Scheduler(store=store, queue=queue, interval=config.scheduler_interval)
     tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(_watch(supervisor)),
              asyncio.create_task(observe_queues(queue)), asyncio.create_task(recheck_domains_forever(store, config))]
+    if split:
+        tasks.append(asyncio.create_task(sweep_forever(store, queue, grace=SWEEP_GRACE)))
     api = await start_api(config, store, queue)
     admin = await metrics.start_admin_server(config.admin_listen, readiness(store, queue))
     print(f"postwave listening on {api.describe()} with {config.workers} workers; data in {config.db_path}", flush=True)

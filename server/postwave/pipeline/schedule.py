@@ -14,12 +14,13 @@ from collections.abc import Collection
 
 from postwave.errors import PostwaveError
 from postwave.queue.base import LANES, Queue, QueueItem
-from postwave.store.base import EventRecord, MessageRecord, Store
+from postwave.store.base import EventRecord, IdempotencyHit, MessageRecord, Store, as_async
 from postwave.v1 import send_pb2
 
 log = logging.getLogger(__name__)
 
 RELEASE_BATCH = 1000
+LOOKUPS_IN_FLIGHT = 256  # send_id look-ups of a release or sweep page sent at once
 SWEEP_GRACE = 60.0  # seconds: the sweeps leave younger messages alone (their acceptance may be under way)
 
 
@@ -53,19 +54,25 @@ class Scheduler:
             await asyncio.sleep(self.interval)
 
     async def release_due(self) -> int:
-        """Move one batch of due messages to their lanes; returns how many."""
+        """Move one batch of due messages to their lanes; returns how many were looked at
+        (a full batch means more may be due now)."""
         now = time.time()
         due = await asyncio.to_thread(self.store.due_scheduled, now, RELEASE_BATCH)
         if not due:
             return 0
-        events = [
-            EventRecord(m.tenant_id, m.message_id, "released", now, "send_at reached", m.recipient, m.send_id, m.batch_id)
-            for m in due
-        ]
-        await asyncio.to_thread(self.store.set_state, [m.message_id for m in due], "accepted", events)
-        await self.queue.publish([QueueItem(m.message_id, m.tenant_id, m.lane, now) for m in due])
-        self.released += len(due)
-        return len(due)
+        # A request whose API died between storing it and claiming its send_id has messages
+        # nobody was told about: released now, they would go out beside the retry's own.
+        # They wait until the client's time to retry has passed (SWEEP_GRACE after their
+        # acceptance), and are cancelled once a retry names other messages.
+        ready = await _drop_superseded(self.store, due, hold_unclaimed_after=now - SWEEP_GRACE)
+        if ready:
+            events = [EventRecord(m.tenant_id, m.message_id, "released", now, "send_at reached", m.recipient,
+                                  m.send_id, m.batch_id) for m in ready]
+            await asyncio.to_thread(self.store.set_state, [m.message_id for m in ready], "accepted", events)
+            await self.queue.publish([QueueItem(m.message_id, m.tenant_id, m.lane, now) for m in ready])
+            self.released += len(ready)
+        # Held messages stay due: counting them would repeat the same batch at once.
+        return len(due) if len(ready) == len(due) else len(ready)
 
 
 async def sweep(store: Store, queue: Queue, page: int = 5000, *, since: float = 0.0,
@@ -77,7 +84,7 @@ async def sweep(store: Store, queue: Queue, page: int = 5000, *, since: float = 
     while True:
         batch = await asyncio.to_thread(store.messages_in_state, "accepted", after, page)
         inside = [m for m in batch if m.created <= until]
-        keep = await asyncio.to_thread(_drop_superseded, store, [m for m in inside if m.lane in lanes])
+        keep = await _drop_superseded(store, [m for m in inside if m.lane in lanes])
         if keep:
             await queue.publish([QueueItem(m.message_id, m.tenant_id, m.lane, m.created) for m in keep])
             seen += len(keep)
@@ -86,32 +93,44 @@ async def sweep(store: Store, queue: Queue, page: int = 5000, *, since: float = 
         after = batch[-1].message_id
 
 
-def _drop_superseded(store: Store, messages: list[MessageRecord]) -> list[MessageRecord]:
-    """The messages to queue; cancels those whose request lost its send_id to another.
+async def _drop_superseded(store: Store, messages: list[MessageRecord], *,
+                           hold_unclaimed_after: float = float("inf")) -> list[MessageRecord]:
+    """The messages to queue; cancels those whose request lost its send_id to another, and
+    holds back (returns neither queued nor cancelled) those whose send_id nobody has claimed
+    yet if they were accepted after ``hold_unclaimed_after``.
 
     Acceptance writes the messages, then claims the send_id. An API process killed in
     between leaves messages nobody was told about; the client, unanswered, sends again with
     the same send_id, and that second request's messages are the ones answered and sent.
-    The first ones must not go out too: their send_id's record names other message ids."""
+    The first ones must not go out too: their send_id's record names other message ids.
+    Until the client has had its time to retry, an unclaimed send_id may still be claimed
+    by that retry, so the messages that would hold it are not sent yet."""
     now = time.time()
-    answers: dict[tuple[str, str], set[str] | None] = {}
+    keys = list(dict.fromkeys((m.tenant_id, m.send_id) for m in messages if m.send_id))
+    reader = as_async(store)
+    found: list[IdempotencyHit | None] = []
+    for i in range(0, len(keys), LOOKUPS_IN_FLIGHT):
+        found += await asyncio.gather(*(reader.get_idempotency_async(t, s, now)
+                                        for t, s in keys[i:i + LOOKUPS_IN_FLIGHT]))
+    answers: dict[tuple[str, str], set[str] | None] = {
+        key: None if hit is None else {x.message_id for x in send_pb2.SendResponse.FromString(hit.response).messages}
+        for key, hit in zip(keys, found)}
     keep: list[MessageRecord] = []
     superseded: list[MessageRecord] = []
+    held = 0
     for m in messages:
-        if not m.send_id:
-            keep.append(m)
-            continue
-        key = (m.tenant_id, m.send_id)
-        if key not in answers:
-            hit = store.get_idempotency(m.tenant_id, m.send_id, now)
-            answers[key] = None if hit is None else {
-                x.message_id for x in send_pb2.SendResponse.FromString(hit.response).messages}
-        ids = answers[key]
-        (keep if ids is None or m.message_id in ids else superseded).append(m)
+        ids = answers.get((m.tenant_id, m.send_id)) if m.send_id else None
+        if ids is None and m.send_id and m.created > hold_unclaimed_after:
+            held += 1
+        else:
+            (keep if ids is None or m.message_id in ids else superseded).append(m)
+    if held:
+        log.debug("holding %d messages whose send_id is not claimed yet (their API may have died before "
+                  "answering; a retry may still replace them)", held)
     if superseded:
         log.warning("cancelling %d messages whose request was superseded by a retry with the same send_id "
                     "(the API that stored them died before answering)", len(superseded))
-        store.set_state([m.message_id for m in superseded], "cancelled", [
+        await asyncio.to_thread(store.set_state, [m.message_id for m in superseded], "cancelled", [
             EventRecord(m.tenant_id, m.message_id, "cancelled", now,
                         "superseded: a retry with the same send_id was accepted instead", m.recipient, m.send_id,
                         m.batch_id) for m in superseded])

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import logging
 import threading
@@ -398,7 +399,7 @@ class CallList:
         return self.runner.all(what, calls) if calls else []
 
 
-class Gather:
+class Gather(abc.ABC):
     """Many driver requests, reported once, when the last of them ends (:meth:`finished`).
 
     One report per window of statements rather than one wake-up of the waiting thread per
@@ -442,11 +443,11 @@ class Gather:
         if last:
             self.finished()
 
+    @abc.abstractmethod
     def finished(self) -> None:
         """Called once, on the driver's thread, when every request has ended. Each user
         implements it: the blocking runner's ``_Waiter`` wakes its thread, cql_async's
         ``_Gather`` resolves an asyncio future."""
-        raise NotImplementedError(f"{type(self).__name__} must say how to wake its waiter")
 
 
 class _Waiter(Gather):

@@ -28,6 +28,13 @@ MESSAGE = (
 MakePool = Callable[..., DeliveryPool]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test with the one peer runs twice: a peer that takes commands one at a time,
+    and one that offers PIPELINING (MAIL, RCPT and DATA then go in one write)."""
+    if "smtp_peer" in metafunc.fixturenames:
+        metafunc.parametrize("smtp_peer", [False, True], indirect=True, ids=["one-at-a-time", "pipelining"])
+
+
 def target(peer: SMTPPeer) -> Target:
     return Target(f"mx-{peer.address}.ok.test", peer.address, peer.port)
 
@@ -142,6 +149,20 @@ async def test_rcpt_refusal_is_returned_and_connection_kept(
     assert smtp_peer.attempts["RSET"] == 1
     assert (await send(pool, smtp_peer)).code == 250
     assert smtp_peer.attempts["CONNECT"] == 1
+
+
+@pytest.mark.smtp_fault(RCPT=["550 5.1.1 no such user"])
+async def test_the_envelope_goes_in_one_write_only_to_a_peer_that_offers_pipelining(
+    pool: DeliveryPool, smtp_peer: SMTPPeer
+) -> None:
+    reply = await send(pool, smtp_peer)
+    assert (reply.code, reply.stage) == (550, "RCPT")
+    # Pipelined, DATA went with MAIL and RCPT, and the server refused it (no recipient);
+    # one at a time, nothing follows a refused RCPT.
+    assert smtp_peer.attempts["DATA"] == (1 if smtp_peer.pipelining else 0)
+    assert smtp_peer.received == []
+    assert (await send(pool, smtp_peer)).code == 250
+    assert smtp_peer.attempts["CONNECT"] == 1 and len(smtp_peer.received) == 1
 
 
 @pytest.mark.smtp_fault(MAIL="451 4.7.1 Try again later")

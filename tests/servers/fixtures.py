@@ -46,6 +46,7 @@ class MakeSMTPPeer(Protocol):
         starttls: bool = False,
         *,
         port: int = 25,
+        pipelining: bool = False,
     ) -> SMTPPeer: ...
 
 
@@ -64,8 +65,10 @@ def make_smtp_peer() -> Iterator[MakeSMTPPeer]:
         starttls: bool = False,
         *,
         port: int = 25,
+        pipelining: bool = False,
     ) -> SMTPPeer:
-        peer = _start(lambda a: SMTPPeer(a, port, script=script, starttls=starttls), address, port)
+        peer = _start(lambda a: SMTPPeer(a, port, script=script, starttls=starttls, pipelining=pipelining),
+                      address, port)
         peers.append(peer)
         return peer
 
@@ -76,10 +79,11 @@ def make_smtp_peer() -> Iterator[MakeSMTPPeer]:
 
 @pytest.fixture
 def smtp_peer(request: pytest.FixtureRequest, make_smtp_peer: MakeSMTPPeer) -> SMTPPeer:
-    """One started SMTP peer, scripted by the test's ``smtp_fault`` marker if any."""
+    """One started SMTP peer, scripted by the test's ``smtp_fault`` marker if any; an
+    indirect parameter True makes it offer PIPELINING."""
     marker = request.node.get_closest_marker("smtp_fault")
     script = _marker_script(marker.kwargs) if marker is not None else None
-    return make_smtp_peer(script=script)
+    return make_smtp_peer(script=script, pipelining=bool(getattr(request, "param", False)))
 
 
 @pytest.fixture

@@ -92,6 +92,9 @@ class SMTPPeer:
         script: scripted replies per command (see the module docstring).
         starttls: offer STARTTLS with a self-signed certificate (not required).
         hostname: the name in the greeting and EHLO reply.
+        pipelining: offer PIPELINING (RFC 2920) in the EHLO reply. aiosmtpd reads commands
+            line by line either way; the keyword only tells a client it may send them
+            back to back.
 
     Attributes:
         received: the accepted messages, in order.
@@ -106,12 +109,14 @@ class SMTPPeer:
         script: Script | None = None,
         starttls: bool = False,
         hostname: str | None = None,
+        pipelining: bool = False,
     ) -> None:
         if not address.startswith("127."):
             raise ValueError(f"test peers listen on loopback only, not {address}")
         self.address = address
         self.port = port
         self.starttls = starttls
+        self.pipelining = pipelining
         self.hostname = hostname or f"peer-{address.replace('.', '-')}.test"
         self.received: list[Received] = []
         self.attempts: collections.Counter[str] = collections.Counter()
@@ -257,7 +262,7 @@ class SMTPPeer:
     def _protocol(self) -> _PeerSMTP:
         return _PeerSMTP(
             self,
-            _Handler(self),
+            _PipeliningHandler(self) if self.pipelining else _Handler(self),
             loop=asyncio.get_running_loop(),
             hostname=self.hostname,
             tls_context=server_context() if self.starttls else None,
@@ -368,6 +373,15 @@ class _Handler:
         )
         accepted = self._peer._accept(received)
         return reply if reply is not None else accepted
+
+
+class _PipeliningHandler(_Handler):
+    """The handler of a peer that offers PIPELINING."""
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd does itself when no hook is set
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
 
 def _peer_address(peer: object) -> tuple[str, int]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
-from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -20,6 +19,7 @@ from aiosmtplib.email import quote_address
 
 from postwave.errors import DeliveryError, InvalidArgumentError
 from postwave.mta.mx import Target
+from postwave.mta.wire import Wire
 from postwave.native import mime
 
 __all__ = [
@@ -36,6 +36,7 @@ CLOSING = 421
 START_INPUT = 354  # DATA: go ahead
 COMPLETED = 250
 FORWARDED = 251  # RCPT: user not local, will forward
+DEFAULT_TIMEOUT = 60.0  # seconds for a reply when the settings give none
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +107,10 @@ class Session:
         self.target = target
         self.source = source  # the local address it was opened from (None: the kernel's choice)
         self.messages = 0
-        self._smtp = smtp
-        # Kept to abort it on close: aiosmtplib closes gracefully, and a TLS transport's
-        # graceful close waits for the peer's close_notify, which can outlive the event loop.
-        self._transport = smtp.transport
+        self._smtp = smtp  # what EHLO said (extensions) and the TLS state
+        assert isinstance(smtp.transport, asyncio.Transport), "a session starts on an open connection"
+        self._wire = Wire(smtp.transport, smtp.timeout or DEFAULT_TIMEOUT)
+        self._pipelining = smtp.supports_extension("pipelining")
 
     @classmethod
     async def open(cls, target: Target, settings: SessionSettings) -> Session:
@@ -132,15 +133,15 @@ class Session:
             await _greet(smtp, target)
             if settings.tls_context is not None and smtp.supports_extension("starttls"):
                 await _starttls(smtp, target, settings.tls_context)
+            return cls(target, smtp, source)
         except BaseException:
             smtp.close()
             raise
-        return cls(target, smtp, source)
 
     @property
     def connected(self) -> bool:
         """Whether the connection is still open as far as we know."""
-        return self._smtp.is_connected
+        return self._wire.connected
 
     @property
     def encrypted(self) -> bool:
@@ -149,6 +150,9 @@ class Session:
 
     async def send(self, mail_from: str, rcpt_to: str, data: bytes) -> SMTPReply:
         """Run one transaction: MAIL, RCPT, DATA. Any reply of 400 or more is returned.
+
+        With PIPELINING the three commands go in one write and their replies are read after
+        (RFC 2920); the message itself follows only when all three were accepted.
 
         Raises:
             SessionLost: the connection was lost or closed by a 421.
@@ -159,37 +163,58 @@ class Session:
         encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
         # The addresses went through check_addresses (DeliveryPool.deliver): each is sent as
         # <address>, what the client library's mail()/rcpt() would send after parsing it again.
-        mail = self._envelope(b"MAIL", b"FROM:", mail_from, encoding, options, (COMPLETED,), aiosmtplib.SMTPSenderRefused)
-        refusal = await self._command("MAIL", mail)
-        if refusal is None:
-            rcpt = self._envelope(b"RCPT", b"TO:", rcpt_to, encoding, (), (COMPLETED, FORWARDED),
-                                  aiosmtplib.SMTPRecipientRefused)
-            refusal = await self._command("RCPT", rcpt)
-        if refusal is None:
-            refusal = await self._data(data)
-        return refusal
-
-    async def _envelope(self, verb: bytes, tag: bytes, address: str, encoding: str, options: Sequence[str],
-                        accepted: tuple[int, ...], refused: type[aiosmtplib.SMTPResponseException]) -> None:
-        """MAIL FROM or RCPT TO, raising ``refused`` (as mail() and rcpt() do) unless ``accepted``."""
-        response = await self._smtp.execute_command(
-            verb, tag + b"<" + address.encode(encoding) + b">", *(option.encode("ascii") for option in options))
-        if response.code not in accepted:
-            raise refused(response.code, response.message, address)
+        mail = b"MAIL FROM:<" + mail_from.encode(encoding) + b">" + b"".join(
+            b" " + option.encode("ascii") for option in options) + b"\r\n"
+        rcpt = b"RCPT TO:<" + rcpt_to.encode(encoding) + b">\r\n"
+        steps = ((b"", "MAIL", (COMPLETED,)), (b"", "RCPT", (COMPLETED, FORWARDED)), (b"", "DATA", (START_INPUT,))) \
+            if self._pipelining else \
+            ((mail, "MAIL", (COMPLETED,)), (rcpt, "RCPT", (COMPLETED, FORWARDED)), (b"DATA\r\n", "DATA", (START_INPUT,)))
+        if self._pipelining:
+            self._write("MAIL", mail + rcpt + b"DATA\r\n")
+        refusal: SMTPReply | None = None
+        for command, stage, accepted in steps:
+            if command:
+                if refusal is not None:
+                    break  # one at a time: nothing more was sent after a refusal
+                self._write(stage, command)
+            try:
+                code, text = await self._read(stage)
+            except SessionLost:
+                if refusal is None:
+                    raise
+                return refusal  # the refusal decided the attempt; the session is closed
+            if refusal is None and code not in accepted:
+                refusal = self._refusal(stage, code, text)
+            elif refusal is not None and code == START_INPUT:
+                # A server that takes DATA after refusing the envelope: end the empty message.
+                try:
+                    self._write("DATA", b".\r\n")
+                    await self._read("DATA")
+                except SessionLost:
+                    return refusal
+        if refusal is not None:
+            return refusal
+        # The message, framed in one C pass (CRLF line ends, dot stuffing, the final dot):
+        # the client library's own data() would normalise it again with two regex passes.
+        self._write("DATA", mime.smtp_data(data))
+        code, text = await self._read("DATA")
+        return self._reply("DATA", code, text) if code == COMPLETED else self._refusal("DATA", code, text)
 
     async def reset(self) -> bool:
         """Send RSET after a failed transaction; True if the connection is reusable."""
         try:
-            reply = await self._smtp.rset()
+            self._wire.write(b"RSET\r\n")
+            code, _ = await self._wire.reply()
         except aiosmtplib.SMTPException:
             self.close()
             return False
-        return reply.code == 250 and self.connected
+        return code == COMPLETED and self.connected
 
     async def quit(self) -> None:
         """Say goodbye politely; the connection is closed whatever the server answers."""
         try:
-            await self._smtp.quit()
+            self._wire.write(b"QUIT\r\n")
+            await self._wire.reply()
         except aiosmtplib.SMTPException:
             pass  # the server went first, which is what we wanted anyway
         finally:
@@ -197,9 +222,7 @@ class Session:
 
     def close(self) -> None:
         """Close the connection at once, without QUIT; the socket goes on the next loop turn."""
-        transport, self._transport = self._transport, None
-        if isinstance(transport, asyncio.Transport):
-            transport.abort()
+        self._wire.close()
         self._smtp.close()
 
     def _mail_options(self, mail_from: str, rcpt_to: str, data: bytes) -> list[str]:
@@ -216,48 +239,20 @@ class Session:
             options.append("BODY=8BITMIME")
         return options
 
-    async def _command(self, stage: str, call: Awaitable[object]) -> SMTPReply | None:
-        """Await one envelope command; None on success, the refusal as a reply."""
+    def _write(self, stage: str, data: bytes) -> None:
         try:
-            await call
-        except aiosmtplib.SMTPResponseException as exc:
-            return self._refusal(stage, exc.code, exc.message)
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+            self._wire.write(data)
+        except aiosmtplib.SMTPException as exc:
             self.close()
             raise SessionLost(f"{stage}: {exc}", stage) from exc
-        return None
 
-    async def _data(self, data: bytes) -> SMTPReply:
+    async def _read(self, stage: str) -> tuple[int, str]:
+        """The next reply; a lost connection, a late reply or one that is not SMTP loses the session."""
         try:
-            response = await self._transmit(mime.smtp_data(data))
-        except aiosmtplib.SMTPResponseException as exc:
-            return self._refusal("DATA", exc.code, exc.message)
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+            return await self._wire.reply()
+        except aiosmtplib.SMTPException as exc:
             self.close()
-            raise SessionLost(f"DATA: {exc}", "DATA") from exc
-        return self._reply("DATA", response.code, response.message)
-
-    async def _transmit(self, payload: bytes) -> aiosmtplib.SMTPResponse:
-        """DATA, then ``payload`` framed by :func:`postwave.native.mime.smtp_data` (one C
-        pass; the client library's own ``data()`` would normalise and dot-stuff the ~20 KB
-        again with two regex passes, a tenth of a worker's CPU)."""
-        smtp = self._smtp
-        start = await smtp.execute_command(b"DATA")
-        if start.code != START_INPUT:
-            raise aiosmtplib.SMTPDataError(start.code, start.message)
-        protocol = smtp.protocol
-        if protocol is None:
-            raise aiosmtplib.SMTPServerDisconnected("connection lost after DATA")
-        protocol.write(payload)
-        try:
-            # No await between the write and this call: the reply cannot arrive unasked.
-            response = await protocol.read_response(timeout=smtp.timeout)
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
-            smtp.close()
-            raise
-        if response.code != COMPLETED:
-            raise aiosmtplib.SMTPDataError(response.code, response.message)
-        return response
+            raise SessionLost(f"{stage}: {exc}", stage) from exc
 
     def _refusal(self, stage: str, code: int, text: str) -> SMTPReply:
         reply = self._reply(stage, code, text)

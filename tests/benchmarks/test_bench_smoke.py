@@ -64,3 +64,15 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     assert "| Postfix + OpenDKIM, 150 msgs, 32 connections |" in summary
     assert summary.count("\n| postwave ") == 5
     assert summary.strip() == done.stdout.strip()  # run_all prints the same table
+
+
+def test_smtp_client_benchmark_runs_every_way() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_smtp.py"), "--messages", "200",
+                           "--rounds", "1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-4000:]
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()
+            if len(line.split()) == 3 and line.split()[0] in ("pipelined", "one-at-a-time", "aiosmtplib")}
+    assert set(rows) == {"pipelined", "one-at-a-time", "aiosmtplib"}, done.stdout
+    for name, (cpu, rate) in rows.items():
+        assert float(cpu) > 0 and float(rate) > 0, (name, cpu, rate)
+    assert "less CPU than one-at-a-time" in done.stdout

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postwave.errors import InvalidArgumentError
+from postwave.mta import session as session_module
 from postwave.render.addresses import domain_of, normalize_address, parse_address
 
 
@@ -179,3 +180,33 @@ def test_valid_addresses_parse_like_the_standard_library(local: str, domain: str
     parsed = Address(addr_spec=address)
     assert (parsed.username, parsed.domain) == (local, domain)
     assert domain_of(address) == domain.lower()
+
+
+# -- the envelope check before MAIL FROM / RCPT TO (postwave.mta.session) --------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.from_regex(session_module._PLAIN, fullmatch=True))
+def test_the_envelope_fast_path_accepts_only_what_the_full_check_accepts(address: str) -> None:
+    assert session_module._parsed_address_problem(address) == ""
+    assert session_module._address_problem(address) == ""
+
+
+@pytest.mark.parametrize("address", ["a@b.c", "first.last+tag@mail.example.com", "x-y_z@sub-1.example.org"])
+def test_plain_addresses_take_the_fast_path(address: str) -> None:
+    assert session_module._PLAIN.fullmatch(address)
+    session_module.check_addresses(address, address)
+
+
+@pytest.mark.parametrize("address", ["a b@x.test", "a@x.test (comment)", "a@x.test\r\nRCPT TO:<b@y.test>",
+                                     "Ann <a@x.test>"])
+def test_addresses_off_the_fast_path_get_the_full_check(address: str) -> None:
+    assert not session_module._PLAIN.fullmatch(address)
+    with pytest.raises(InvalidArgumentError):
+        session_module.check_addresses("s@x.test", address)
+
+
+@pytest.mark.parametrize("address", ["a..b@x.test", ".a@x.test", '"quoted"@x.test'])
+def test_odd_but_sendable_addresses_are_still_sent_as_given(address: str) -> None:
+    assert not session_module._PLAIN.fullmatch(address)
+    assert session_module._address_problem(address) == session_module._parsed_address_problem(address)

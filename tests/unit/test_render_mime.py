@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header, make_header
 from email.message import EmailMessage
@@ -387,3 +388,15 @@ def test_attachments_round_trip(files: list[tuple[str, bytes, bool]]) -> None:
         assert got.get_content() == want.content
         if want.content_id:
             assert got["Content-ID"] == f"<{want.content_id}>"
+
+
+def test_the_default_date_is_now_to_the_second() -> None:
+    from email.utils import format_datetime
+
+    from postwave.render import mime as python_mime
+
+    before = format_datetime(datetime.fromtimestamp(int(time.time()), UTC))
+    header = python_mime._date(None)
+    after = format_datetime(datetime.fromtimestamp(int(time.time()), UTC))
+    assert header in {before, after}
+    assert header.endswith("+0000")

@@ -16,6 +16,8 @@ import functools
 from html import escape as html_escape
 from typing import Any
 
+from google.protobuf import struct_pb2
+
 from postwave.errors import InvalidArgumentError
 from postwave.native import linkwrap, mime, personalize
 from postwave.pipeline.validate import MAX_HEADER_VALUE
@@ -23,6 +25,32 @@ from postwave.render.mime import Attachment
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import TemplateRecord
 from postwave.v1 import send_pb2
+
+
+def substitutions(p: send_pb2.Personalization) -> dict[str, Any]:
+    """A stored personalization's substitutions as the templates see them: what
+    ``json_format.MessageToDict`` gives (numbers as floats), at a tenth of its cost. Only
+    for requests acceptance has validated (which refused what JSON cannot hold)."""
+    return _struct(p.substitutions) if p.HasField("substitutions") else {}
+
+
+def _struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return {key: _value(value) for key, value in struct.fields.items()}
+
+
+def _value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return _struct(value.struct_value)
+    if kind == "list_value":
+        return [_value(item) for item in value.list_value.values]
+    return None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from google.protobuf import json_format
 
 from postwave import metrics, native
 from postwave.breakers.gate import Breakers
@@ -202,7 +201,7 @@ class Deliverer:
     ) -> bytes:
         """Render and assemble the MIME bytes (tracking links on ``tracking_base``, else tracking_base_url)."""
         p = req.personalizations[msg.index]
-        context: dict[str, Any] = json_format.MessageToDict(p.substitutions) if p.HasField("substitutions") else {}
+        context = compose.substitutions(p)
         try:
             rendered = compose.render(self.engine, req, template, msg.index, context)
             unsubscribe = self._unsubscribe_url(msg, tracking_base)

@@ -59,6 +59,19 @@ def parse_address(value: str, *, field: str) -> tuple[str, str]:
     Raises:
         InvalidArgumentError: on ``field``, saying precisely what is wrong.
     """
+    if not isinstance(value, str):
+        return _parse_address(value, field)  # the error, from the one place that words it
+    return _parse_address_cached(value, field)
+
+
+# A worker renders the same From and Reply-To for every message of a campaign; a refusal
+# (an exception) is not cached and is raised again each time.
+@functools.lru_cache(maxsize=4096)
+def _parse_address_cached(value: str, field: str) -> tuple[str, str]:
+    return _parse_address(value, field)
+
+
+def _parse_address(value: str, field: str) -> tuple[str, str]:
     text = _clean(value, field)
     _reject_lists(text, field)
     bracket = _find_unquoted(text, "<", field)

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -224,10 +226,16 @@ def _header_text(value: str, field: str) -> str:
 
 def _date(date: datetime | None) -> str:
     if date is None:
-        date = datetime.now(UTC)
-    elif date.tzinfo is None:
+        return _date_of_second(int(time.time()))
+    if date.tzinfo is None:
         date = date.replace(tzinfo=UTC)
     return format_datetime(date)
+
+
+@functools.lru_cache(maxsize=4)
+def _date_of_second(second: int) -> str:
+    """The Date header of a whole second (it has no finer unit): made once a second, not once a message."""
+    return format_datetime(datetime.fromtimestamp(second, UTC))
 
 
 def _message_id(message_id: str) -> str:

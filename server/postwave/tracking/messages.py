@@ -14,7 +14,6 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-from google.protobuf import json_format
 
 from postwave.errors import PostwaveError
 from postwave.pipeline import compose
@@ -85,7 +84,7 @@ class MessageViews:
             if template is None:
                 return None
         p = request.personalizations[record.index]
-        context: dict[str, Any] = json_format.MessageToDict(p.substitutions) if p.HasField("substitutions") else {}
+        context = compose.substitutions(p)
         try:
             rendered = compose.render(self.engine, request, template, record.index, context)
         except PostwaveError:

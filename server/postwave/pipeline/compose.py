@@ -29,8 +29,9 @@ from postwave.v1 import send_pb2
 
 def substitutions(p: send_pb2.Personalization) -> dict[str, Any]:
     """A stored personalization's substitutions as the templates see them: what
-    ``json_format.MessageToDict`` gives (numbers as floats), at a tenth of its cost. Only
-    for requests acceptance has validated (which refused what JSON cannot hold)."""
+    ``json_format.MessageToDict`` gives (numbers as floats), without its generic walk over
+    descriptors (5.4 instead of 8.2 us for four keys). Only for requests acceptance has
+    validated (which refused what JSON cannot hold)."""
     return _struct(p.substitutions) if p.HasField("substitutions") else {}
 
 

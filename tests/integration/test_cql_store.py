@@ -13,7 +13,6 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -36,14 +35,6 @@ from postwave.store.cql_keys import (
 from tests.contract.cassandra import CassandraNode, cassandra, cql_port
 
 __all__ = ["cassandra"]  # the session's Cassandra node, a fixture
-
-
-@pytest.fixture
-def store(cassandra: CassandraNode) -> Iterator[CqlStore]:
-    """A CQL store on a fresh keyspace."""
-    cql = CqlStore(cassandra.config())
-    yield cql
-    cql.close()
 
 
 def _request(rid: str, *, n: int = 1, send_id: str = "", state: str = "accepted", send_at: float = 0.0,

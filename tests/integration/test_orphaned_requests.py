@@ -10,7 +10,6 @@ orphans with the store's own first half of ``accept`` and run the real scheduler
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,6 @@ from postwave.store.cql_session import run_plan
 from postwave.store.sqlite import Database
 from postwave.v1 import send_pb2
 
-from tests.contract.cassandra import CassandraNode, cassandra
-
-__all__ = ["cassandra"]  # the session's Cassandra node, a fixture
-
-
-@pytest.fixture
-def store(cassandra: CassandraNode) -> Iterator[CqlStore]:
-    cql = CqlStore(cassandra.config())
-    yield cql
-    cql.close()
 
 
 @pytest.fixture

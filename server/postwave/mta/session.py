@@ -167,14 +167,13 @@ class Session:
         mail = b"MAIL FROM:<" + mail_from.encode(encoding) + b">" + b"".join(
             b" " + option.encode("ascii") for option in options) + b"\r\n"
         rcpt = b"RCPT TO:<" + rcpt_to.encode(encoding) + b">\r\n"
-        steps = ((b"", "MAIL", (COMPLETED,)), (b"", "RCPT", (COMPLETED, FORWARDED)), (b"", "DATA", (START_INPUT,))) \
-            if self._pipelining else \
-            ((mail, "MAIL", (COMPLETED,)), (rcpt, "RCPT", (COMPLETED, FORWARDED)), (b"DATA\r\n", "DATA", (START_INPUT,)))
+        commands = ((mail, "MAIL", (COMPLETED,)), (rcpt, "RCPT", (COMPLETED, FORWARDED)),
+                    (b"DATA\r\n", "DATA", (START_INPUT,)))
         if self._pipelining:
             self._write("MAIL", mail + rcpt + b"DATA\r\n")
         refusal: SMTPReply | None = None
-        for command, stage, accepted in steps:
-            if command:
+        for command, stage, accepted in commands:
+            if not self._pipelining:
                 if refusal is not None:
                     break  # one at a time: nothing more was sent after a refusal
                 self._write(stage, command)

@@ -363,10 +363,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-dkim", action="store_true", help="do not DKIM-sign (default: rsa-sha256, 2048 bits)")
     parser.add_argument("--distributed", action="store_true",
                         help="one process per role on CQL (the Cassandra node on 127.0.0.1) and NATS JetStream")
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="messages to send first, unmeasured (the Cassandra JVM compiles its hot paths "
+                             "over its first few thousand requests: use 4000 with --distributed)")
     args = parser.parse_args(argv)
     stop_on_sigterm()
     with World(workers=args.workers, dkim=not args.no_dkim, sqlite_synchronous=args.sqlite_synchronous,
                distributed=args.distributed) as world:
+        if args.warmup:
+            print(f"warming up: {args.warmup} messages (not measured)", file=sys.stderr, flush=True)
+            run_point(world, messages=args.warmup, batch=args.batch, tenants=args.tenants)
         point = run_point(world, messages=args.messages, rate=args.rate, batch=args.batch, tenants=args.tenants)
     print(show(point))
     print(json.dumps(point, indent=2))

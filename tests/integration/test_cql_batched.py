@@ -7,6 +7,7 @@ where it pages, groups or fails.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -98,6 +99,40 @@ def test_outcomes_joined_per_message_write_attempts_events_and_state(store: CqlS
     assert delivered >= {o.message_id for o in outcomes}
     still = {m.message_id for m in store.messages_in_state("accepted", "", 100)}
     assert not still & {o.message_id for o in outcomes}  # the state index followed
+
+
+def test_outcomes_take_the_previous_state_from_the_worker_instead_of_reading_it(store: CqlStore,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker passes the message as it read it: no second read, and the index moves from
+    that state. A message passed without it (or scheduled) is read as before."""
+    reqs = [_request(f"pv{i}", b"p") for i in range(3)]
+    store.accept(reqs, [], "d")
+    ids = [r.messages[0].message_id for r in reqs]
+    read_back = {m.message_id: m for m in store.get_messages(ids)}
+    deferred = dataclasses.replace(read_back[ids[0]], attempt_count=4)  # as a worker read it after 4 attempts
+    asked: list[list[str]] = []
+    real_read = store.messages.read_plan
+
+    def counting_read(message_ids):  # type: ignore[no-untyped-def]
+        ids_asked = list(message_ids)
+        asked.append(ids_asked)
+        return real_read(ids_asked)
+
+    monkeypatch.setattr(store.messages, "read_plan", counting_read)
+    now = time.time()
+    store.record_outcomes([
+        Outcome(ids[0], "t1", "deferred", Attempt(ids[0], now, "mx.x.test", 451, "later", "deferred"), (),
+                previous=deferred),
+        Outcome(ids[1], "t1", "delivered", Attempt(ids[1], now, "mx.x.test", 250, "ok", "delivered"), (),
+                previous=read_back[ids[1]]),
+        Outcome(ids[2], "t1", "delivered", Attempt(ids[2], now, "mx.x.test", 250, "ok", "delivered"), ()),
+    ])
+    assert asked == [[ids[2]]]  # only the outcome without its previous record was read
+    assert store.get_message(ids[0]).attempt_count == 5  # counted on from what the worker saw
+    assert [store.get_message(m).state for m in ids] == ["deferred", "delivered", "delivered"]
+    assert store.get_message(ids[2]).attempt_count == 1
+    assert ids[0] in store.messages.page_by_state("deferred", "", 1000)
+    assert not set(store.messages.page_by_state("accepted", "", 1000)) & set(ids)  # each left the index it was in
 
 
 def test_a_failing_statement_is_raised_after_every_other_one_ran(store: CqlStore) -> None:

@@ -328,7 +328,8 @@ class Deliverer:
         if suppression:
             events.append(self._event(msg, "suppressed", f"address suppressed after {state}", now))
         metrics.observe_delivery(msg.lane, state, msg.tenant_id, accepted_at=msg.created, now=now)
-        return Result(lease, Outcome(msg.message_id, msg.tenant_id, state, attempt, tuple(events), suppression))
+        return Result(lease, Outcome(msg.message_id, msg.tenant_id, state, attempt, tuple(events), suppression,
+                                    previous=msg))
 
     def _defer(self, lease: Lease, msg: MessageRecord, attempt: Attempt | None, detail: str) -> Result:
         now = time.time()
@@ -339,7 +340,8 @@ class Deliverer:
         events = (self._event(msg, "deferred", f"{detail}; retry in {delay:.1f}s", now),)
         counted = attempt or Attempt(msg.message_id, now, "", 0, detail, "deferred")
         metrics.observe_delivery(msg.lane, "deferred", msg.tenant_id)
-        return Result(lease, Outcome(msg.message_id, msg.tenant_id, "deferred", counted, events), retry_in=delay)
+        return Result(lease, Outcome(msg.message_id, msg.tenant_id, "deferred", counted, events, previous=msg),
+                      retry_in=delay)
 
     # --- stored reputation and breakers: start, background, stop (owner: reputation helper) ---
 

@@ -148,6 +148,10 @@ class Outcome:
     attempt: Attempt | None
     events: tuple[EventRecord, ...]
     suppress: tuple[str, str] | None = None  # (address, reason)
+    # The message as the worker read it before this attempt: a store that needs the previous
+    # state and attempt count (CQL, for its state index) takes them from here instead of
+    # reading the row again. None: the store reads it.
+    previous: MessageRecord | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ from postwave.store.cql_deliverability import DeliverabilityTables
 from postwave.store.cql_dialect import detect, replication_map
 from postwave.store.cql_events import EventLog, StoredEvent
 from postwave.store.cql_keys import OPEN_STATES, SUPPRESSION_SHARDS, event_id_at, shard
-from postwave.store.cql_messages import Messages, Row, message_record
+from postwave.store.cql_messages import Messages, Row, message_record, previous_row
 from postwave.store.cql_reputation import ReputationTables
 from postwave.store.cql_schedule import Schedule
 from postwave.store.cql_session import (
@@ -412,7 +412,10 @@ class CqlStore:
         """
         if not outcomes:
             return
-        olds = yield from self.messages.read_plan(o.message_id for o in outcomes)
+        known = {o.message_id: previous_row(o.previous) for o in outcomes
+                 if o.previous is not None and o.previous.state != "scheduled"}
+        olds = yield from self.messages.read_plan(o.message_id for o in outcomes if o.message_id not in known)
+        olds.update(known)
         history, states = CallList(self.run), CallList(self.run)
         events: list[EventRecord] = []
         for o in outcomes:

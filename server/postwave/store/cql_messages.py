@@ -54,6 +54,13 @@ def message_record(row: Row) -> MessageRecord:
     )
 
 
+def previous_row(msg: MessageRecord) -> Row:
+    """The fields of a ``messages`` row an outcome's index moves need, from the record the
+    worker read (not for a ``scheduled`` message: that needs ``send_at``, so read the row)."""
+    return {"message_id": msg.message_id, "tenant_id": msg.tenant_id, "state": msg.state,
+            "attempt_count": msg.attempt_count, "send_id": msg.send_id, "batch_id": msg.batch_id, "send_at": None}
+
+
 def _assemble(rows: list[Row]) -> bytes | None:
     """A payload from the rows of its chunks; None if there are none or some are missing."""
     if not rows or rows[0]["chunks"] != len(rows):

@@ -46,6 +46,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("http_listen", str, "127.0.0.1:8081", "host:port of the REST/JSON gateway (OpenAPI document at /v1/openapi.json); empty = no gateway."),
     Option("workers", int, 2, "Worker (delivery) processes to fork; use the number of cores."),
     Option("worker_concurrency", int, 256, "Concurrent deliveries in flight per worker process."),
+    Option("worker_niceness", int, 10, "How much lower the CPU priority of a worker process is than the API's (a nice increment, 0-19): acceptance answers first while deliveries take the CPU the API leaves. 0 = the same priority. Applies to the workers `serve` forks (in distributed mode each role gets its CPU from the orchestrator's requests and limits)."),
     Option("dns_nameservers", str, "", "Comma-separated resolver addresses for MX lookups; empty = /etc/resolv.conf."),
     Option("dns_port", int, 53, "UDP/TCP port of the resolvers in dns_nameservers."),
     Option("smtp_port", int, 25, "Port of receiving mail servers."),
@@ -249,6 +250,8 @@ def _check(values: Mapping[str, Any]) -> None:
     for name in ("workers", "worker_concurrency", "accept_batch_max", "max_recipients"):
         if values[name] < 1:
             raise InvalidArgumentError(name, "must be at least 1")
+    if not 0 <= values["worker_niceness"] <= 19:
+        raise InvalidArgumentError("worker_niceness", "must be from 0 (the API's priority) to 19 (the lowest)")
     _check_cql(values)
     _check_queue(values)
     if values["http_listen"] and not re.fullmatch(r".+:[0-9]{1,5}", values["http_listen"]):

@@ -33,6 +33,15 @@ def test_bad_values_name_the_option_and_how_to_set_it() -> None:
         config.load({"no_such_option": 1}, {})
 
 
+@pytest.mark.parametrize("value", ["-1", "20"])
+def test_worker_niceness_is_a_nice_increment(value: str) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        config.load({"worker_niceness": value}, {})
+    assert info.value.field == "worker_niceness" and "0" in info.value.message and "19" in info.value.message
+    assert config.load({}, {}).worker_niceness == 10
+    assert config.load({"worker_niceness": "0"}, {}).worker_niceness == 0
+
+
 def test_reference_document_is_current() -> None:
     assert (ROOT / "docs" / "configuration.md").read_text() == config.markdown(), \
         "docs/configuration.md is stale: run 'make docs'"

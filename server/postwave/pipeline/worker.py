@@ -323,11 +323,19 @@ def _die_with_parent() -> Callable[[], bool]:
 def main(values: dict[str, Any], index: int) -> None:
     """Entry point of a forked worker process."""
     config = Config(values)
+    lower_priority(config)
     from postwave.roles import init_process
 
     init_process(config, f"worker-{index}")
     alive = _die_with_parent()
     asyncio.run(_serve(config, alive, metrics.worker_admin_listen(config.admin_listen, index)))
+
+
+def lower_priority(config: Config) -> None:
+    """Give this worker process a lower CPU priority than the API (worker_niceness): on a host
+    they share, acceptance latency then holds while the workers take the CPU it leaves."""
+    if config.worker_niceness:
+        os.nice(config.worker_niceness)
 
 
 async def _serve(config: Config, alive: Callable[[], bool], admin_listen: str) -> None:

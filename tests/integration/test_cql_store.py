@@ -29,7 +29,9 @@ from postwave.store.cql import CqlStore
 from postwave.store.cql_keys import (
     EVENT_SEQUENCE,
     SCHEDULE_BUCKET_SECONDS,
+    SCHEDULE_SHARDS,
     schedule_bucket,
+    shard,
 )
 
 from tests.contract.cassandra import CassandraNode, cassandra, cql_port
@@ -179,6 +181,20 @@ def test_release_and_cancel_racing_never_both_win(store: CqlStore) -> None:
         assert types == (["cancelled"] if state == "cancelled" else ["released"]), (message_id, types)
     assert store.due_scheduled(time.time(), 1000) == []
     assert store.cancel_scheduled("t1", "", "promo", time.time()) == []
+
+
+def test_a_release_pass_takes_the_soonest_due_messages_over_every_shard(store: CqlStore) -> None:
+    """One read covers the minute's shards, each up to the limit: the pass still gets the
+    soonest due messages of the whole minute, whichever shards they hashed to."""
+    minute = (schedule_bucket(time.time()) + 2) * SCHEDULE_BUCKET_SECONDS  # a minute of its own, ahead
+    reqs = [_request(f"soon{i:02d}", state="scheduled", send_at=minute + 1 + i) for i in range(24)]
+    store.accept(reqs, [], "d")
+    shards = {shard(r.messages[0].message_id, SCHEDULE_SHARDS) for r in reqs}
+    assert len(shards) > 3  # spread, so a read of one shard could not have found them
+    due = store.due_scheduled(minute + 30, 5)
+    assert [m.message_id for m in due] == [f"soon{i:02d}-m000" for i in range(5)]
+    everything = store.due_scheduled(minute + 59, 1000)
+    assert sorted(m.message_id for m in everything) == sorted(r.messages[0].message_id for r in reqs)
 
 
 def test_the_release_scans_due_minutes_only_and_moves_its_watermark(store: CqlStore) -> None:

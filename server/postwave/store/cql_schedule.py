@@ -65,10 +65,9 @@ class Schedule:
         return sorted(entries)[:limit]
 
     def _bucket(self, bucket: int, now: float, limit: int) -> list[tuple[float, str]]:
-        results = self.run.all("reading due messages", [
-            (self.sql["scheduled_due"], (bucket, part, now, limit)) for part in range(SCHEDULE_SHARDS)
-        ])
-        return [(r["send_at"], r["message_id"]) for rows in results for r in rows]
+        rows = self.run.rows("reading due messages", self.sql["scheduled_due"],
+                             (bucket, list(range(SCHEDULE_SHARDS)), now, limit))
+        return [(r["send_at"], r["message_id"]) for r in rows]
 
     def cancel(self, tenant_id: str, send_id: str, batch_id: str, now: float) -> tuple[list[Row], list[EventRecord]]:
         """Cancel a tenant's scheduled messages by send_id or batch_id: (rows cancelled, their events)."""

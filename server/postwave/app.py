@@ -23,7 +23,7 @@ from postwave.pipeline import worker
 from postwave.pipeline.accept import Acceptor
 from postwave.pipeline.schedule import SWEEP_GRACE, Scheduler, sweep, sweep_forever
 from postwave.queue.base import Queue
-from postwave.roles import init_process, observe_queues, readiness, recheck_domains_forever, stop_event
+from postwave.roles import event_consumers, init_process, observe_queues, readiness, recheck_domains_forever, stop_event
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import Store
 
@@ -169,6 +169,7 @@ async def _run_api(config: Config, supervisor: Supervisor) -> None:
              asyncio.create_task(observe_queues(queue)), asyncio.create_task(recheck_domains_forever(store, config))]
     if split:
         tasks.append(asyncio.create_task(sweep_forever(store, queue, grace=SWEEP_GRACE)))
+    tasks.extend(asyncio.create_task(consumer.run()) for consumer in event_consumers(config, store, queue))
     api = await start_api(config, store, queue)
     admin = await metrics.start_admin_server(config.admin_listen, readiness(store, queue))
     print(f"postwave listening on {api.describe()} with {config.workers} workers; data in {config.db_path}", flush=True)

@@ -7,7 +7,7 @@ backend module.
 from __future__ import annotations
 
 from postwave.config import Config
-from postwave.queue.base import Queue
+from postwave.queue.base import EventSink, Queue
 from postwave.queue.embedded import EmbeddedQueue
 from postwave.store.base import Store
 from postwave.store.embedded import EmbeddedStore
@@ -49,3 +49,15 @@ def open_queue(config: Config, db: Database | None = None, *, role: str = "postw
                          replicas=config.nats_replicas, request_timeout=config.nats_request_timeout,
                          name=f"postwave-{role}")
     return EmbeddedQueue(db or Database(config.db_path, synchronous=config.sqlite_synchronous))
+
+
+def open_event_sink(config: Config, queue: Queue) -> EventSink | None:
+    """Where a worker publishes its outcomes' events: the events stream (queue=nats,
+    store=cql, events_stream on), else None (the store writes them with the outcome)."""
+    if config.queue != "nats" or config.store != "cql" or not config.events_stream:
+        return None
+    from postwave.queue.nats import NatsQueue
+    from postwave.queue.nats_events import EventPublisher
+
+    assert isinstance(queue, NatsQueue)
+    return EventPublisher(queue)

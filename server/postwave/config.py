@@ -92,6 +92,7 @@ OPTIONS: tuple[Option, ...] = (
     # --- distributed mode: queue, roles (owner: lead) ---
     Option("queue", str, "embedded", "Queue backend: embedded (rows of the SQLite file in data_dir) or nats (NATS JetStream at nats_url). A URL sets both: --queue nats://host:4222[,host2:4222]."),
     Option("nats_url", str, "nats://127.0.0.1:4222", "queue=nats: comma-separated NATS server URLs (any node of the cluster; the client learns the others)."),
+    Option("events_stream", bool, True, "queue=nats and store=cql: workers publish their delivery events to the JetStream stream PW_EVENTS (events.<tenant>.<type>); the active scheduler's store writer writes them to the store in stream order, a durable consumer applies the suppressions bounces cause, and event readers stop at the writer's watermark. false: workers write their events to the store directly."),
     Option("nats_replicas", int, 1, "queue=nats: replicas of a newly created lane stream (3 in production, so a node can fail; 1 for one node)."),
     Option("nats_request_timeout", float, 5.0, "queue=nats: seconds to wait for JetStream (a publish acknowledgement, a claim); the API then answers UNAVAILABLE."),
     Option("max_deliveries", int, 1000, "Deliveries of one queue item (every claim counts: retries, shaping hand-backs, crashed workers) after which the worker marks the message failed with an event instead of trying again: a safety net against a message that crashes its worker every time; message_expiry_seconds is the normal limit."),

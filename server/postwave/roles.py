@@ -16,10 +16,10 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from postwave import metrics, tracing
-from postwave.backends import open_backends
+from postwave.backends import open_backends, open_event_sink
 from postwave.config import Config
 from postwave.logs import setup_from_config
 from postwave.pipeline.leader import NatsMembership, scheduler_lease
@@ -124,6 +124,16 @@ def depth_gauge(config: Config, queue: Queue) -> DepthGauge | None:
     if not isinstance(queue, NatsQueue) or config.nats_depth_gauge_cap <= 0:
         return None
     return DepthGauge(queue, cap=config.nats_depth_gauge_cap, replicas=config.nats_replicas)
+
+
+def event_consumers(config: Config, store: Store, queue: Queue) -> list[Any]:
+    """The events stream's store writer and suppression consumer (queue=nats, store=cql,
+    events_stream on; they run in the active scheduler), else none."""
+    if open_event_sink(config, queue) is None:
+        return []
+    from postwave.queue.nats_events import StoreWriter, SuppressionConsumer
+
+    return [StoreWriter(queue, store), SuppressionConsumer(queue, store)]  # type: ignore[arg-type]
 
 
 async def recheck_domains_forever(store: Store, config: Config) -> None:
@@ -236,6 +246,7 @@ async def _lead(config: Config, store: Store, queue: Queue, lease: object, stop:
     gauge = depth_gauge(config, queue)
     if gauge is not None:
         tasks.append(loop.create_task(gauge.run(QUEUE_STATS_INTERVAL)))
+    tasks.extend(loop.create_task(consumer.run()) for consumer in event_consumers(config, store, queue))
     every = config.scheduler_lease_seconds / 3
     try:
         while not stop.is_set():

@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 import pytest
 
-from postwave.v1 import send_pb2
+from postwave.v1 import events_pb2, send_pb2
 from tests.distributed.cluster import Cluster
 from tests.e2e.conftest import World, start_world
 from tests.platform import bearer, request
@@ -114,6 +114,31 @@ def test_kill_9_worker_mid_batch_loses_nothing(world: World, record_property: An
     # again: those in flight (at most its slots) and those whose results waited for the next
     # flush (under load, the store write of up to another slots' worth).
     assert duplicates <= 2 * int(cluster.settings.get("worker_concurrency", 256))
+    # Through the events stream, a repeated delivery publishes the first one's event id again
+    # (the stream drops it): one delivered event per message in the feed, duplicates or not.
+    events = _delivered_events(cluster, key, set(accepted), timeout=120)
+    assert set(events) == set(accepted), f"{len(set(accepted) - set(events))} messages have no delivered event"
+    assert max(events.values()) == 1, [m for m, n in events.items() if n > 1][:5]
+
+
+def _delivered_events(cluster: Cluster, key: str, wanted: set[str], timeout: float) -> collections.Counter[str]:
+    """``delivered`` events per message in the tenant's event feed (ListEvents), once every
+    wanted message has one or after ``timeout`` seconds (the store writer may lag a little)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found: collections.Counter[str] = collections.Counter()
+        token = ""
+        while True:
+            page = cluster.events_stub().ListEvents(
+                events_pb2.ListEventsRequest(types=["delivered"], page_size=1000, page_token=token),
+                metadata=bearer(key), timeout=30)
+            found.update(e.message_id for e in page.events)
+            token = page.next_page_token
+            if not token:
+                break
+        if wanted <= set(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(1.0)
 
 
 class _Sender:

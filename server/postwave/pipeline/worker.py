@@ -17,13 +17,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from postwave import logs, metrics, tracing
-from postwave.backends import open_backends
+from postwave.backends import open_backends, open_event_sink
 from postwave.config import Config
 from postwave.errors import PostwaveError
 from postwave.mta.client import DeliveryPool
 from postwave.mta.mx import MXResolver
 from postwave.pipeline.deliver import Deliverer, Result
-from postwave.queue.base import Lease, Queue
+from postwave.queue.base import EventSink, Lease, Queue
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import MessageRecord, Store
 
@@ -77,11 +77,13 @@ class ClaimWindow:
 class Worker:
     """One delivery process's loop."""
 
-    def __init__(self, *, config: Config, store: Store, queue: Queue, deliverer: Deliverer) -> None:
+    def __init__(self, *, config: Config, store: Store, queue: Queue, deliverer: Deliverer,
+                 events: EventSink | None = None) -> None:
         self.config = config
         self.store = store
         self.queue = queue
         self.deliverer = deliverer
+        self.events = events  # the events stream (queue=nats): outcomes' events go there, not to the store
         self.slots = config.worker_concurrency
         self.window = ClaimWindow(self.slots, MIN_CLAIM)
         self._in_flight: dict[str, set[asyncio.Task[None]]] = {"transactional": set(), "bulk": set()}
@@ -251,7 +253,10 @@ class Worker:
 
     async def _write_and_ack(self, batch: list[Result]) -> None:
         try:
-            await asyncio.to_thread(self.store.record_outcomes, [r.outcome for r in batch if r.outcome])
+            outcomes = [r.outcome for r in batch if r.outcome]
+            if self.events is not None:  # first: a crash before the record below publishes the same ids again
+                outcomes = await self.events.publish_outcomes(outcomes)
+            await asyncio.to_thread(self.store.record_outcomes, outcomes)
             await self.queue.ack([r.lease for r in batch if r.retry_in is None])
             await self.queue.nak([(r.lease, r.retry_in) for r in batch if r.retry_in is not None])
         except Exception:  # noqa: BLE001 - the messages come back: handed back now, or when their leases run out
@@ -305,7 +310,8 @@ def build_worker(config: Config, store: Store, queue: Queue) -> tuple[Worker, De
     )
     deliverer = Deliverer(store=store, config=config, engine=TemplateEngine(), resolver=resolver, pool=pool)
     tracing.instrument_deliverer(deliverer)  # nothing when tracing is off
-    return Worker(config=config, store=store, queue=queue, deliverer=deliverer), pool
+    return Worker(config=config, store=store, queue=queue, deliverer=deliverer,
+                  events=open_event_sink(config, queue)), pool
 
 
 def _die_with_parent() -> Callable[[], bool]:

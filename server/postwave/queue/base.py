@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from postwave.store.base import Outcome
 
 LANES = ("transactional", "bulk")
 
@@ -71,3 +74,10 @@ class Queue(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+class EventSink(Protocol):
+    """Where a worker's delivery events go instead of the store (the events stream)."""
+
+    async def publish_outcomes(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Publish the outcomes' events durably; the outcomes left for the store to record."""

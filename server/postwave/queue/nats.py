@@ -170,6 +170,9 @@ class NatsQueue:
                 description=f"postwave {lane} lane: message ids to deliver, one subject per tenant",
             )
             await ensure_stream(js, config)
+        from postwave.queue.nats_events import events_stream_config  # here: that module imports this one
+
+        await ensure_stream(js, events_stream_config(self.replicas))
 
     async def jetstream(self) -> Any:
         """The JetStream context on this queue's connection (connecting first), for what shares
@@ -188,12 +191,17 @@ class NatsQueue:
     # the Queue protocol
 
     async def publish(self, items: Sequence[QueueItem]) -> None:
-        """Add items durably (stream acknowledgement); an id already queued is not added twice.
+        """Add items durably (stream acknowledgement); an id already queued is not added twice."""
+        await self.publish_raw([(subject(i.lane, i.tenant_id), i.message_id.encode(), i.message_id) for i in items],
+                               "messages")
+
+    async def publish_raw(self, messages: Sequence[tuple[str, bytes, str]], what: str) -> None:
+        """Publish (subject, payload, Nats-Msg-Id) triples and wait for every acknowledgement.
 
         Failed attempts are repeated until ``request_timeout`` has passed in all: a stream
         electing a new leader after a node's loss answers "no responders" or not at all for a
         moment, and the duplicate window makes the repeat of an already stored id a no-op."""
-        if not items:
+        if not messages:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.request_timeout
@@ -202,7 +210,7 @@ class NatsQueue:
             try:
                 # One deadline for connecting and the whole batch: writing to a connection that
                 # just broke can block inside the client, not only the wait for acknowledgements.
-                await asyncio.wait_for(self._publish_once(items, futures), max(0.05, deadline - loop.time()))
+                await asyncio.wait_for(self._publish_once(messages, futures), max(0.05, deadline - loop.time()))
                 return
             except (asyncio.TimeoutError, nats.errors.Error, OSError, StoreUnavailableError) as exc:
                 # Acknowledgements that will never come (the server went away) must not keep
@@ -210,17 +218,17 @@ class NatsQueue:
                 for future in futures:
                     future.cancel()
                 if loop.time() + PUBLISH_RETRY_PAUSE >= deadline:
-                    raise StoreUnavailableError(f"queue unavailable: publishing {len(items)} messages to NATS "
+                    raise StoreUnavailableError(f"queue unavailable: publishing {len(messages)} {what} to NATS "
                                                 f"failed ({_describe(exc)})") from exc
-                log.debug("publishing %d messages failed (%s); trying again", len(items), _describe(exc))
+                log.debug("publishing %d %s failed (%s); trying again", len(messages), what, _describe(exc))
                 await asyncio.sleep(PUBLISH_RETRY_PAUSE)
 
-    async def _publish_once(self, items: Sequence[QueueItem], futures: list[asyncio.Future[Any]]) -> None:
+    async def _publish_once(self, messages: Sequence[tuple[str, bytes, str]],
+                            futures: list[asyncio.Future[Any]]) -> None:
         js = await self._js()
-        for i in items:
-            futures.append(await js.publish_async(
-                subject(i.lane, i.tenant_id), i.message_id.encode(), headers={"Nats-Msg-Id": i.message_id},
-                wait_stall=self.request_timeout))
+        for subj, payload, msg_id in messages:
+            futures.append(await js.publish_async(subj, payload, headers={"Nats-Msg-Id": msg_id},
+                                                  wait_stall=self.request_timeout))
         await asyncio.gather(*futures)
 
     async def claim(self, lane: str, limit: int, lease_seconds: float) -> list[Lease]:

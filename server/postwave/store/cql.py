@@ -65,8 +65,8 @@ from postwave.store.cql_async import AsyncRunner, run_plan_async
 from postwave.store.cql_breakers import BreakerTables
 from postwave.store.cql_deliverability import DeliverabilityTables
 from postwave.store.cql_dialect import detect, replication_map
-from postwave.store.cql_events import EventLog, StoredEvent
-from postwave.store.cql_keys import OPEN_STATES, SUPPRESSION_SHARDS, event_id_at, shard
+from postwave.store.cql_events import MAX_EVENT_ID, EventLog, StoredEvent
+from postwave.store.cql_keys import OPEN_STATES, SUPPRESSION_SHARDS, event_id_at, event_partition, shard
 from postwave.store.cql_messages import Messages, Row, message_record, previous_row
 from postwave.store.cql_reputation import ReputationTables
 from postwave.store.cql_schedule import Schedule
@@ -122,6 +122,8 @@ class CqlStore:
             raise
         self.messages = Messages(self.run, self.sql)
         self.events = EventLog(self.sql, settle_seconds=config.cql_events_settle_seconds)
+        # queue=nats with events_stream: the store writer feeds the event tables; readers stop at its watermark
+        self.streamed_events = config.queue == "nats" and config.events_stream
         self.schedule = Schedule(self.run, self.sql, self.messages)
         self.suppressions = SuppressionTables(self.run, self.sql)
         _close_at_exit(self)
@@ -508,8 +510,41 @@ class CqlStore:
     def list_events(
         self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str, limit: int
     ) -> list[EventRecord]:
-        """A tenant's events with id > after_id, oldest first."""
-        return run_plan(self.run, self.events.read_plan(tenant_id, after_id, types, message_id, limit))
+        """A tenant's events with id > after_id, oldest first (up to the events stream's
+        watermark when the stream feeds the store: nothing a cursor passes is still to come)."""
+        return run_plan(self.run, self._list_plan(tenant_id, after_id, types, message_id, limit))
+
+    def _list_plan(self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str,
+                   limit: int) -> Plan[list[EventRecord]]:
+        ceiling = MAX_EVENT_ID
+        if self.streamed_events and not message_id:
+            [rows] = yield Batch("reading the events watermark", [(self.sql["events_watermark_get"], ())])
+            ceiling = int(rows[0]["id"] or 0) if rows else 0
+        return (yield from self.events.read_plan(tenant_id, after_id, types, message_id, limit, ceiling))
+
+    # the events stream's feed (queue/nats_events.py: one store writer, in stream order)
+
+    def event_watermark(self) -> tuple[int, int]:
+        """(stream sequence, event id) of the last event the store writer stored; (0, 0) at first."""
+        row = self.run.one("reading the events watermark", self.sql["events_watermark_get"])
+        return (int(row["seq"] or 0), int(row["id"] or 0)) if row else (0, 0)
+
+    def store_stream_events(self, events: Sequence[EventRecord], seq: int, last_id: int) -> None:
+        """Write events with the ids the writer gave them (a repeat writes the same rows), then
+        move the watermark to (seq, last_id)."""
+        stamped = [StoredEvent(e, e.id, *event_partition(e.id)) for e in events]
+        run_plan(self.run, self._stored_events_plan(stamped))
+        self.set_event_watermark(seq, last_id)
+
+    def _stored_events_plan(self, stamped: Sequence[StoredEvent]) -> Plan[None]:
+        yield from self.events.mark_plan(stamped)
+        calls = CallList(self.run)
+        self.events.add_writes(calls, stamped)
+        yield calls.step("storing streamed events")
+
+    def set_event_watermark(self, seq: int, last_id: int) -> None:
+        """Record the store writer's position."""
+        self.run.one("moving the events watermark", self.sql["events_watermark_set"], (seq, last_id, time.time()))
 
     def _write_events(self, calls: CallList, events: Sequence[EventRecord]) -> None:
         """Add the writes of these events to ``calls`` (their bucket markers are written now)."""
@@ -569,7 +604,7 @@ class CqlStore:
     async def list_events_async(self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str,
                                 limit: int) -> list[EventRecord]:
         """:meth:`list_events` without blocking the event loop."""
-        return await run_plan_async(self.arun, self.events.read_plan(tenant_id, after_id, types, message_id, limit))
+        return await run_plan_async(self.arun, self._list_plan(tenant_id, after_id, types, message_id, limit))
 
     # --- deliverability: sending domains, DKIM selectors, feedback (owner: deliverability helper) ---
     # The CQL of this block lives in store/cql_deliverability.py.

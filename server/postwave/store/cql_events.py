@@ -110,14 +110,16 @@ class EventLog:
     # reading
 
     def read_plan(self, tenant_id: str, after_id: int, types: Sequence[str], message_id: str,
-                  limit: int) -> Plan[list[EventRecord]]:
-        """A tenant's events with id > after_id, oldest first, optionally of one message or some types."""
+                  limit: int, ceiling: int = MAX_EVENT_ID) -> Plan[list[EventRecord]]:
+        """A tenant's events with after_id < id <= ceiling, oldest first, optionally of one
+        message or some types (``ceiling``: the events stream's watermark, when it feeds the store)."""
         wanted = frozenset(types)
         if message_id:
             [rows] = yield Batch("reading a message's events", [(self.sql["events_of_message"], (message_id, after_id))])
             events = [event_from_row(r) for r in rows]
             return [e for e in events if e.tenant_id == tenant_id and (not wanted or e.type in wanted)][:limit]
         upper = event_id_at(time.time() - self.settle_seconds) if self.settle_seconds > 0 else MAX_EVENT_ID
+        upper = min(upper, ceiling)
         found: list[EventRecord] = []
         day, bucket = event_partition(after_id)
         state: bytes | None = None

@@ -138,6 +138,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     # --- storage (owner: storage helper; versions 2-19) ---
     Migration(2, "suppression sources, soft bounces", cql_suppressions.SCHEMA_2),
+    Migration(4, "the events stream's store watermark", (
+        """CREATE TABLE IF NOT EXISTS {ks}.event_watermark (
+             name text PRIMARY KEY, seq bigint, id bigint, updated double)""",
+    )),
     # --- reputation (owner: reputation helper; versions 3-19 this session) ---
     Migration(3, "learned (source IP, site) reputation lanes", cql_reputation.SCHEMA_3),
     # --- tracking (owner: tracking helper; versions 20-29) ---

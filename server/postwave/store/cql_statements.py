@@ -93,6 +93,8 @@ STATEMENTS: dict[str, tuple[str, bool]] = {
                     " AND message_id = ?"), True),
     "watermark_get": ("SELECT bucket FROM {ks}.scheduler_state WHERE name = 'scheduled'", True),
     "watermark_set": ("UPDATE {ks}.scheduler_state SET bucket = ? WHERE name = 'scheduled'", True),
+    "events_watermark_get": ("SELECT seq, id FROM {ks}.event_watermark WHERE name = 'events'", True),
+    "events_watermark_set": ("UPDATE {ks}.event_watermark SET seq = ?, id = ?, updated = ? WHERE name = 'events'", True),
     # events
     "event_insert": ((f"INSERT INTO {{ks}}.events_by_tenant (tenant_id, day, bucket, id, message_id, {_EVENT_COLUMNS})"
                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), True),

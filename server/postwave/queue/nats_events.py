@@ -1,0 +1,272 @@
+"""The events stream on NATS JetStream: ``PW_EVENTS``, subjects ``events.<tenant>.<type>``.
+
+With ``queue=nats`` and ``store=cql`` (and ``events_stream`` on), a worker publishes the events
+of its delivery outcomes here instead of writing them to the store, and waits for the
+stream's acknowledgement before it records the outcome and acknowledges the message. Three
+consumers read the stream:
+
+- **The store writer** (one, in the active scheduler) writes the events to the store's event
+  tables in stream order. It stamps each event's id from its stream position, ``max(stream
+  timestamp in microseconds * 1000 + sequence % 1000, previous id + 1)``, and after each batch
+  records a watermark ``(stream sequence, id)`` in the store. So ids are strictly increasing in
+  stream order, and a writer that dies between writing a batch and its watermark writes the
+  same events under the same ids again when it (or its successor) resumes from the watermark:
+  no duplicates. Readers of the event feed (ListEvents, StreamEvents, webhooks) read up to the
+  watermark only, so no cursor passes an event the writer has not stored yet. While the stream
+  is idle, the watermark moves on to the present twice a second, so events that other
+  processes write directly (acceptances, feedback, clicks) are not held back.
+- **Suppression** (a durable consumer, ``pw-events-suppression``, on ``events.*.bounced``):
+  a bounce whose reply says the address is bad carries the suppression in its payload; the
+  consumer writes it, idempotently, and acknowledges.
+- **Webhooks and StreamEvents** read the feed the writer keeps in the store, up to its watermark.
+
+Dedupe: each event carries ``Nats-Msg-Id = <message id>:<update time of the row it changes>:<type>:<index>``.
+A worker killed after publishing but before recording the outcome reads the same message row
+on redelivery and publishes the same ids for the same outcome, which the stream drops within
+its duplicate window; a different outcome of the retry (delivered after deferred) has another
+type, so another id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import nats.errors
+from nats.js import api
+
+from postwave.queue.nats import DUPLICATE_WINDOW, NatsQueue, _describe, _tenant, _token
+from postwave.store.base import EventRecord, Outcome, Suppression
+
+log = logging.getLogger(__name__)
+
+EVENTS_STREAM = "PW_EVENTS"
+EVENTS_PREFIX = "events"
+EVENTS_MAX_AGE = 72 * 3600.0  # seconds the stream keeps an event (the store keeps them longer)
+EVENTS_MAX_BYTES = 16 * 2**30
+SUPPRESSION_CONSUMER = "pw-events-suppression"
+WRITER_BATCH = 500  # events a store-writer step takes at most
+IDLE_WAIT = 0.5  # seconds a writer waits for events before moving the watermark to the present
+RETRY_PAUSE = 1.0  # seconds before a consumer starts again after NATS or the store failed
+ID_SEQUENCE = 1000  # the same layout as the store's event ids: microseconds * 1000 + a sequence
+
+
+def events_stream_config(replicas: int) -> api.StreamConfig:
+    """PW_EVENTS: limits retention (every consumer reads every event it wants, nothing is
+    removed by reading), kept EVENTS_MAX_AGE, oldest dropped first beyond EVENTS_MAX_BYTES."""
+    return api.StreamConfig(
+        name=EVENTS_STREAM, subjects=[f"{EVENTS_PREFIX}.>"], retention=api.RetentionPolicy.LIMITS,
+        storage=api.StorageType.FILE, num_replicas=replicas, duplicate_window=DUPLICATE_WINDOW,
+        max_age=EVENTS_MAX_AGE, max_bytes=EVENTS_MAX_BYTES, discard=api.DiscardPolicy.OLD,
+        description="postwave message events: events.<tenant>.<type>",
+    )
+
+
+def event_subject(tenant_id: str, event_type: str) -> str:
+    """``events.<tenant>.<type>`` (a type with dots, breaker.opened, adds subject tokens)."""
+    return f"{EVENTS_PREFIX}.{_token(tenant_id)}.{event_type}"
+
+
+def tenant_of_subject(subject: str) -> str:
+    """The tenant id of an event subject."""
+    return _tenant(subject.split(".", 2)[1])
+
+
+def encode(event: EventRecord, suppress: Suppression | None = None) -> bytes:
+    """An event (and the suppression it causes) as the stream's JSON payload."""
+    body: dict[str, Any] = {"tenant_id": event.tenant_id, "message_id": event.message_id, "type": event.type,
+                            "time": event.time, "detail": event.detail, "recipient": event.recipient,
+                            "send_id": event.send_id, "batch_id": event.batch_id, "custom_args": event.custom_args}
+    if suppress is not None:
+        body["suppress"] = {"address": suppress.address, "reason": suppress.reason}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode(payload: bytes, event_id: int = 0) -> tuple[EventRecord, dict[str, str] | None]:
+    """The event of a payload (with the id given) and its suppression, if any."""
+    body = json.loads(payload)
+    event = EventRecord(body["tenant_id"], body["message_id"], body["type"], float(body["time"]),
+                        body.get("detail", ""), body.get("recipient", ""), body.get("send_id", ""),
+                        body.get("batch_id", ""), body.get("custom_args", ""), id=event_id)
+    return event, body.get("suppress")
+
+
+def stream_event_id(timestamp: dt.datetime, sequence: int) -> int:
+    """The id an event at this stream position gets, before the writer's increasing rule."""
+    micros = int(timestamp.timestamp()) * 1_000_000 + timestamp.microsecond
+    return micros * ID_SEQUENCE + sequence % ID_SEQUENCE
+
+
+class EventPublisher:
+    """What a worker uses: publishes outcomes' events, returns the outcomes left to record."""
+
+    def __init__(self, queue: NatsQueue) -> None:
+        self.queue = queue
+
+    async def publish_outcomes(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Publish the events of these outcomes (and their suppressions) and wait for the
+        stream; the outcomes without them, for the store. Raises StoreUnavailableError."""
+        messages = []
+        rest = []
+        for o in outcomes:
+            base = f"{o.message_id}:{o.previous.updated!r}" if o.previous is not None else \
+                f"{o.message_id}:{o.events[0].time!r}" if o.events else o.message_id
+            cause = next((e for e in o.events if e.type == "bounced"), None) if o.suppress else None
+            for i, e in enumerate(o.events):
+                supp = Suppression(o.tenant_id, o.suppress[0], o.suppress[1]) if o.suppress and e is cause else None
+                messages.append((event_subject(e.tenant_id, e.type), encode(e, supp), f"{base}:{e.type}:{i}"))
+            rest.append(Outcome(o.message_id, o.tenant_id, o.state, o.attempt, (),
+                                o.suppress if o.suppress and cause is None else None, o.previous))
+        await self.queue.publish_raw(messages, "events")
+        return rest
+
+
+class EventFeedStore(Protocol):
+    """The store side of the writer and the suppression consumer (the CQL store)."""
+
+    def event_watermark(self) -> tuple[int, int]: ...
+
+    def store_stream_events(self, events: Sequence[EventRecord], seq: int, last_id: int) -> None: ...
+
+    def set_event_watermark(self, seq: int, last_id: int) -> None: ...
+
+    def record_feedback(self, events: Sequence[EventRecord], suppressions: Sequence[Suppression]) -> None: ...
+
+
+class StoreWriter:
+    """Writes PW_EVENTS into the store in stream order (see the module doc)."""
+
+    def __init__(self, queue: NatsQueue, store: EventFeedStore, *, batch: int = WRITER_BATCH,
+                 idle_wait: float = IDLE_WAIT) -> None:
+        self.queue = queue
+        self.store = store
+        self.batch = batch
+        self.idle_wait = idle_wait
+        self.written = 0  # events stored by this writer (metrics, tests)
+        self.seq = 0
+        self.last_id = 0
+
+    async def run(self) -> None:
+        """Until cancelled; NATS or store trouble: start again from the stored watermark."""
+        await _again_and_again("the events store writer", self._follow)
+
+    async def _follow(self) -> None:
+        self.seq, self.last_id = await asyncio.to_thread(self.store.event_watermark)
+        js = await self.queue.jetstream()
+        last = (await js.stream_info(EVENTS_STREAM)).state.last_seq
+        if last < self.seq:  # the stream was made again (its data lost): its sequences restarted
+            log.warning("PW_EVENTS ends at sequence %d, before the stored watermark %d: the stream was created "
+                        "again; storing it from its start", last, self.seq)
+            self.seq = 0
+        sub = await js.pull_subscribe(f"{EVENTS_PREFIX}.>", durable=None, stream=EVENTS_STREAM,
+                                      config=api.ConsumerConfig(
+                                          deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                                          opt_start_seq=self.seq + 1, ack_policy=api.AckPolicy.NONE,
+                                          inactive_threshold=60.0, max_deliver=1,
+                                          description="postwave store writer (in order, from the stored watermark)"))
+        log.info("events store writer resuming after stream sequence %d (id %d)", self.seq, self.last_id)
+        try:
+            while True:
+                started = time.time()
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=self.idle_wait)
+                except nats.errors.TimeoutError:
+                    msgs = []
+                if msgs:
+                    await self._store(msgs)
+                else:  # caught up: later events get ids above the present
+                    idle_id = int(started * 1_000_000) * ID_SEQUENCE
+                    if idle_id > self.last_id:
+                        self.last_id = idle_id
+                        await asyncio.to_thread(self.store.set_event_watermark, self.seq, self.last_id)
+        finally:
+            try:
+                await sub.unsubscribe()
+            except Exception:  # noqa: BLE001 - the server removes the idle consumer anyway
+                pass
+
+    async def _store(self, msgs: Sequence[Any]) -> None:
+        events: list[EventRecord] = []
+        seq, last_id = self.seq, self.last_id
+        for msg in msgs:
+            meta = msg.metadata
+            if meta.sequence.stream <= seq:  # a repeat of what this writer stored already
+                continue
+            if meta.sequence.stream > seq + 1:
+                log.error("events at stream sequences %d-%d left PW_EVENTS (max age or size) before the store "
+                          "writer stored them", seq + 1, meta.sequence.stream - 1)
+            seq = meta.sequence.stream
+            last_id = max(stream_event_id(meta.timestamp, seq), last_id + 1)
+            try:
+                event, _ = decode(msg.data, last_id)
+            except (ValueError, KeyError) as exc:
+                log.error("skipping unreadable event at stream sequence %d (%s)", seq, exc)
+                continue
+            events.append(event)
+        if seq == self.seq:
+            return
+        await asyncio.to_thread(self.store.store_stream_events, events, seq, last_id)
+        self.seq, self.last_id = seq, last_id
+        self.written += len(events)
+
+
+class SuppressionConsumer:
+    """Writes the suppressions that bounces carry (durable consumer on ``events.*.bounced``)."""
+
+    def __init__(self, queue: NatsQueue, store: EventFeedStore, *, batch: int = 200) -> None:
+        self.queue = queue
+        self.store = store
+        self.batch = batch
+        self.written = 0
+
+    async def run(self) -> None:
+        """Until cancelled; NATS or store trouble: start again (unacknowledged bounces come back)."""
+        await _again_and_again("the suppression consumer", self._follow)
+
+    async def _follow(self) -> None:
+        js = await self.queue.jetstream()
+        sub = await js.pull_subscribe(f"{EVENTS_PREFIX}.*.bounced", durable=SUPPRESSION_CONSUMER, stream=EVENTS_STREAM,
+                                      config=api.ConsumerConfig(
+                                          ack_policy=api.AckPolicy.EXPLICIT, ack_wait=30.0, max_deliver=-1,
+                                          deliver_policy=api.DeliverPolicy.ALL,
+                                          description="postwave suppression: addresses bounces suppress"))
+        while True:
+            try:
+                msgs = await sub.fetch(self.batch, timeout=IDLE_WAIT)
+            except nats.errors.TimeoutError:
+                continue
+            suppressions = []
+            for msg in msgs:
+                try:
+                    event, supp = decode(msg.data)
+                except (ValueError, KeyError) as exc:
+                    log.error("skipping an unreadable bounce event (%s)", exc)
+                    continue
+                if supp:
+                    meta = msg.metadata
+                    suppressions.append(Suppression(
+                        event.tenant_id, supp["address"], supp["reason"], None, source=event.type,
+                        source_event_id=str(stream_event_id(meta.timestamp, meta.sequence.stream)),
+                        message_id=event.message_id, created=event.time))
+            if suppressions:
+                await asyncio.to_thread(self.store.record_feedback, [], suppressions)
+                self.written += len(suppressions)
+            for msg in msgs:
+                await msg.ack()
+
+
+async def _again_and_again(name: str, follow: Callable[[], Awaitable[None]]) -> None:
+    """Run a consumer until cancelled, starting it again RETRY_PAUSE after each failure."""
+    while True:
+        try:
+            await follow()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - each consumer resumes where its record says
+            log.warning("%s stopped (%s); starting again in %g s", name, _describe(exc), RETRY_PAUSE)
+            await asyncio.sleep(RETRY_PAUSE)

@@ -17,6 +17,7 @@ from postwave import config
 from postwave.queue.base import LANES
 from postwave.queue.nats import DUPLICATE_WINDOW, stream_name
 from postwave.queue.nats_depth import depth_consumer, depth_stream
+from postwave.queue.nats_events import EVENTS_STREAM
 from tests.k8s import manifests
 from tests.k8s.jetstream import declare_streams, jsz, keda_lag, seconds
 from tests.k8s.manifests import K8S, ROOT, environment, named, of_kind, pod_template
@@ -53,6 +54,15 @@ async def stream_configs(url: str) -> dict[str, api.StreamConfig]:
     try:
         js = nc.jetstream()
         return {lane: (await js.stream_info(stream_name(lane))).config for lane in LANES}
+    finally:
+        await nc.close()
+
+
+async def stream_config(url: str, name: str) -> api.StreamConfig:
+    """One stream's configuration as the server reports it."""
+    nc = await nats.connect(url)
+    try:
+        return (await nc.jetstream().stream_info(name)).config
     finally:
         await nc.close()
 
@@ -127,8 +137,8 @@ def test_a_lane_stream_never_drops_a_message_silently(built, overlay):
 
 
 def test_the_job_runs_postwave_init_which_makes_the_lanes_as_declared(built, nats_server, tmp_path):
-    """`postwave init` (the Job's container) creates the lane streams as the Stream resources
-    declare them, and the depth gauges KEDA reads (stream and consumer per lane); on streams
+    """`postwave init` (the Job's container) creates the lane and events streams as the Stream
+    resources declare them, and the depth gauges KEDA reads (stream and consumer per lane); on streams
     NACK made first it changes nothing (their limits stay)."""
     objs = built["dev"]
     (c,) = job_spec(objs)["containers"]
@@ -149,9 +159,17 @@ def test_the_job_runs_postwave_init_which_makes_the_lanes_as_declared(built, nat
     for lane in LANES:  # what KEDA reads exists before any scheduler runs: lag 0, from the consumer
         assert keda_lag(report, account="$G", stream=depth_stream(lane), consumer=depth_consumer(lane)) == (0, "consumer")
 
+    events = asyncio.run(stream_config(nats_server.url, EVENTS_STREAM))
+    spec = {s["spec"]["name"]: s["spec"] for s in of_kind(objs, "Stream")}[EVENTS_STREAM]
+    assert (events.subjects, events.retention, events.discard) == (
+        spec["subjects"], api.RetentionPolicy(spec["retention"]), api.DiscardPolicy(spec["discard"]))
+    assert (events.max_age, events.max_bytes, events.duplicate_window) == (
+        seconds(spec["maxAge"]), spec["maxBytes"], seconds(spec["duplicateWindow"]))
+
     for lane in LANES:
         asyncio.run(delete_stream(nats_server.url, stream_name(lane)))
         asyncio.run(delete_stream(nats_server.url, depth_stream(lane)))
+    asyncio.run(delete_stream(nats_server.url, EVENTS_STREAM))
     asyncio.run(declare_streams(nats_server.url, objs))
     again = run_init(objs, nats_server.url, tmp_path / "b")
     assert again.returncode == 0, again.stderr

@@ -74,9 +74,10 @@ async def test_events_reach_the_store_once_in_stream_order_and_a_resumed_writer_
     publisher = EventPublisher(queue)
     try:
         rest = await publisher.publish_outcomes([_outcome(i) for i in range(20)])
-        # What the store still records: state and attempt, without the events.
+        # What the store still records: the state, counting the attempt the stream carries.
         assert [o.events for o in rest] == [()] * 20 and [o.attempt for o in rest] == [_outcome(i).attempt
                                                                                      for i in range(20)]
+        assert all(o.attempt_elsewhere for o in rest)
         # A worker killed before recording publishes the same outcomes again: the stream keeps one copy.
         await publisher.publish_outcomes([_outcome(i) for i in range(20)])
         js = await queue.jetstream()
@@ -94,6 +95,7 @@ async def test_events_reach_the_store_once_in_stream_order_and_a_resumed_writer_
         assert streamed_store.event_watermark() == (20, ids[-1])
         assert feed[3].detail == "detail 3" and feed[3].recipient == "r3@ok.test"
         assert [e.type for e in streamed_store.list_events(TENANT, 0, (), "m00004", 10)] == ["delivered"]
+        assert streamed_store.get_attempts("m00004") == [_outcome(4).attempt]  # written with the event
 
         # A writer that died after writing but before its watermark: the successor starts
         # from the older watermark, writes the same events under the same ids, no copies.
@@ -105,6 +107,7 @@ async def test_events_reach_the_store_once_in_stream_order_and_a_resumed_writer_
         assert [e.id for e in again][:20] == ids
         assert [e.message_id for e in again] == [f"m{i:05d}" for i in range(25)]
         assert len({e.id for e in again}) == 25
+        assert [len(streamed_store.get_attempts(f"m{i:05d}")) for i in range(25)] == [1] * 25
     finally:
         await queue.close()
 

@@ -1,12 +1,12 @@
 """The events stream on NATS JetStream: ``PW_EVENTS``, subjects ``events.<tenant>.<type>``.
 
 With ``queue=nats`` and ``store=cql`` (and ``events_stream`` on), a worker publishes the events
-of its delivery outcomes here instead of writing them to the store, and waits for the
-stream's acknowledgement before it records the outcome and acknowledges the message. Three
-consumers read the stream:
+of its delivery outcomes here instead of writing them to the store (the first event of an
+outcome carries its delivery attempt), and waits for the stream's acknowledgement before it
+records the new state and acknowledges the message. Three consumers read the stream:
 
 - **The store writer** (one, in the active scheduler) writes the events to the store's event
-  tables in stream order. It stamps each event's id from its stream position, ``max(stream
+  tables in stream order, each attempt in one batch with its message's event. It stamps each event's id from its stream position, ``max(stream
   timestamp in microseconds * 1000 + sequence % 1000, previous id + 1)``, and after each batch
   records a watermark ``(stream sequence, id)`` in the store. So ids are strictly increasing in
   stream order, and a writer that dies between writing a batch and its watermark writes the
@@ -30,6 +30,7 @@ type, so another id.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -41,7 +42,7 @@ import nats.errors
 from nats.js import api
 
 from postwave.queue.nats import DUPLICATE_WINDOW, NatsQueue, _describe, _tenant, _token
-from postwave.store.base import EventRecord, Outcome, Suppression
+from postwave.store.base import Attempt, EventRecord, Outcome, Suppression
 
 log = logging.getLogger(__name__)
 
@@ -77,23 +78,37 @@ def tenant_of_subject(subject: str) -> str:
     return _tenant(subject.split(".", 2)[1])
 
 
-def encode(event: EventRecord, suppress: Suppression | None = None) -> bytes:
-    """An event (and the suppression it causes) as the stream's JSON payload."""
+def encode(event: EventRecord, suppress: Suppression | None = None, attempt: Attempt | None = None) -> bytes:
+    """An event (with the suppression it causes and the delivery attempt behind it) as the
+    stream's JSON payload."""
     body: dict[str, Any] = {"tenant_id": event.tenant_id, "message_id": event.message_id, "type": event.type,
                             "time": event.time, "detail": event.detail, "recipient": event.recipient,
                             "send_id": event.send_id, "batch_id": event.batch_id, "custom_args": event.custom_args}
     if suppress is not None:
         body["suppress"] = {"address": suppress.address, "reason": suppress.reason}
+    if attempt is not None:
+        body["attempt"] = [attempt.time, attempt.mx_host, attempt.smtp_code, attempt.smtp_reply, attempt.outcome]
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def decode(payload: bytes, event_id: int = 0) -> tuple[EventRecord, dict[str, str] | None]:
-    """The event of a payload (with the id given) and its suppression, if any."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class StreamedEvent:
+    """A payload read back: the event, and what it carries."""
+
+    event: EventRecord
+    suppress: dict[str, str] | None
+    attempt: Attempt | None
+
+
+def decode(payload: bytes, event_id: int = 0) -> StreamedEvent:
+    """The event of a payload (with the id given), its suppression and its attempt."""
     body = json.loads(payload)
     event = EventRecord(body["tenant_id"], body["message_id"], body["type"], float(body["time"]),
                         body.get("detail", ""), body.get("recipient", ""), body.get("send_id", ""),
                         body.get("batch_id", ""), body.get("custom_args", ""), id=event_id)
-    return event, body.get("suppress")
+    a = body.get("attempt")
+    attempt = Attempt(event.message_id, float(a[0]), a[1], int(a[2]), a[3], a[4]) if a else None
+    return StreamedEvent(event, body.get("suppress"), attempt)
 
 
 def stream_event_id(timestamp: dt.datetime, sequence: int) -> int:
@@ -119,9 +134,12 @@ class EventPublisher:
             cause = next((e for e in o.events if e.type == "bounced"), None) if o.suppress else None
             for i, e in enumerate(o.events):
                 supp = Suppression(o.tenant_id, o.suppress[0], o.suppress[1]) if o.suppress and e is cause else None
-                messages.append((event_subject(e.tenant_id, e.type), encode(e, supp), f"{base}:{e.type}:{i}"))
+                attempt = o.attempt if i == 0 else None  # the first event carries it (joined with it in the store)
+                messages.append((event_subject(e.tenant_id, e.type), encode(e, supp, attempt),
+                                 f"{base}:{e.type}:{i}"))
             rest.append(Outcome(o.message_id, o.tenant_id, o.state, o.attempt, (),
-                                o.suppress if o.suppress and cause is None else None, o.previous))
+                                o.suppress if o.suppress and cause is None else None, o.previous,
+                                attempt_elsewhere=bool(o.events)))
         await self.queue.publish_raw(messages, "events")
         return rest
 
@@ -131,7 +149,8 @@ class EventFeedStore(Protocol):
 
     def event_watermark(self) -> tuple[int, int]: ...
 
-    def store_stream_events(self, events: Sequence[EventRecord], seq: int, last_id: int) -> None: ...
+    def store_stream_events(self, events: Sequence[EventRecord], seq: int, last_id: int,
+                            attempts: Sequence[Attempt] = ()) -> None: ...
 
     def set_event_watermark(self, seq: int, last_id: int) -> None: ...
 
@@ -192,6 +211,7 @@ class StoreWriter:
 
     async def _store(self, msgs: Sequence[Any]) -> None:
         events: list[EventRecord] = []
+        attempts: list[Attempt] = []
         seq, last_id = self.seq, self.last_id
         for msg in msgs:
             meta = msg.metadata
@@ -203,14 +223,16 @@ class StoreWriter:
             seq = meta.sequence.stream
             last_id = max(stream_event_id(meta.timestamp, seq), last_id + 1)
             try:
-                event, _ = decode(msg.data, last_id)
-            except (ValueError, KeyError) as exc:
+                streamed = decode(msg.data, last_id)
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
                 log.error("skipping unreadable event at stream sequence %d (%s)", seq, exc)
                 continue
-            events.append(event)
+            events.append(streamed.event)
+            if streamed.attempt is not None:
+                attempts.append(streamed.attempt)
         if seq == self.seq:
             return
-        await asyncio.to_thread(self.store.store_stream_events, events, seq, last_id)
+        await asyncio.to_thread(self.store.store_stream_events, events, seq, last_id, attempts)
         self.seq, self.last_id = seq, last_id
         self.written += len(events)
 
@@ -243,10 +265,11 @@ class SuppressionConsumer:
             suppressions = []
             for msg in msgs:
                 try:
-                    event, supp = decode(msg.data)
-                except (ValueError, KeyError) as exc:
+                    streamed = decode(msg.data)
+                except (ValueError, KeyError, IndexError, TypeError) as exc:
                     log.error("skipping an unreadable bounce event (%s)", exc)
                     continue
+                event, supp = streamed.event, streamed.suppress
                 if supp:
                     meta = msg.metadata
                     suppressions.append(Suppression(

@@ -152,6 +152,9 @@ class Outcome:
     # state and attempt count (CQL, for its state index) takes them from here instead of
     # reading the row again. None: the store reads it.
     previous: MessageRecord | None = None
+    # The events stream carries the attempt row to the store (queue/nats_events.py): the store
+    # counts it in the message's attempts but does not write it.
+    attempt_elsewhere: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -422,7 +422,7 @@ class CqlStore:
         events: list[EventRecord] = []
         for o in outcomes:
             now = o.attempt.time if o.attempt else (o.events[0].time if o.events else 0.0)
-            if o.attempt:  # in one batch with the message's events (see CallList.join)
+            if o.attempt and not o.attempt_elsewhere:  # in one batch with the message's events (CallList.join)
                 a = o.attempt
                 history.join(a.message_id, self.sql["attempt_insert"], (a.message_id, a.time, a.mx_host, a.smtp_code,
                                                                         a.smtp_reply, a.outcome))
@@ -529,16 +529,20 @@ class CqlStore:
         row = self.run.one("reading the events watermark", self.sql["events_watermark_get"])
         return (int(row["seq"] or 0), int(row["id"] or 0)) if row else (0, 0)
 
-    def store_stream_events(self, events: Sequence[EventRecord], seq: int, last_id: int) -> None:
-        """Write events with the ids the writer gave them (a repeat writes the same rows), then
-        move the watermark to (seq, last_id)."""
+    def store_stream_events(self, events: Sequence[EventRecord], seq: int, last_id: int,
+                            attempts: Sequence[Attempt] = ()) -> None:
+        """Write events with the ids the writer gave them, and the attempts they carry (a
+        repeat writes the same rows), then move the watermark to (seq, last_id)."""
         stamped = [StoredEvent(e, e.id, *event_partition(e.id)) for e in events]
-        run_plan(self.run, self._stored_events_plan(stamped))
+        run_plan(self.run, self._stored_events_plan(stamped, attempts))
         self.set_event_watermark(seq, last_id)
 
-    def _stored_events_plan(self, stamped: Sequence[StoredEvent]) -> Plan[None]:
+    def _stored_events_plan(self, stamped: Sequence[StoredEvent], attempts: Sequence[Attempt]) -> Plan[None]:
         yield from self.events.mark_plan(stamped)
         calls = CallList(self.run)
+        for a in attempts:  # in one batch with the message's events (CallList.join)
+            calls.join(a.message_id, self.sql["attempt_insert"], (a.message_id, a.time, a.mx_host, a.smtp_code,
+                                                                   a.smtp_reply, a.outcome))
         self.events.add_writes(calls, stamped)
         yield calls.step("storing streamed events")
 

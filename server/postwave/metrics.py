@@ -158,6 +158,14 @@ QUEUE_OLDEST_AGE = Gauge(
     "postwave_queue_oldest_age_seconds", "Age of the oldest ready message in a lane (0 when empty).", ["lane"],
 )
 
+# --- the events stream's store writer (active scheduler, queue=nats) ---
+EVENTS_STORED = Counter("postwave_events_stored_total", "Events the store writer copied from PW_EVENTS to the store.")
+EVENTS_STORE_LAG = Gauge(
+    "postwave_events_store_lag_seconds",
+    "Age of the newest event the store writer stored, when it stored it (0 when caught up and idle); "
+    "event readers (webhooks, StreamEvents) are this far behind.",
+)
+
 # --- webhooks (webhooks role) ---
 WEBHOOK_BACKLOG = Gauge("postwave_webhook_backlog", "Webhook deliveries waiting to be sent.")
 WEBHOOK_DELIVERIES = Counter(
@@ -303,6 +311,12 @@ def observe_queue(lane: str, depth: int, oldest_age: float = 0.0) -> None:
     """The current depth of a lane and the age in seconds of its oldest ready message."""
     QUEUE_DEPTH.labels(lane=_lane(lane)).set(depth)
     QUEUE_OLDEST_AGE.labels(lane=_lane(lane)).set(max(0.0, oldest_age))
+
+
+def observe_events_stored(count: int, lag: float) -> None:
+    """A store-writer batch: events stored, and how old its newest was (0: caught up)."""
+    EVENTS_STORED.inc(count)
+    EVENTS_STORE_LAG.set(max(0.0, lag))
 
 
 def observe_webhooks(backlog: int) -> None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import pytest
+from prometheus_client import REGISTRY
 from postwave.queue.nats import NatsQueue
 from postwave.queue.nats_events import (
     EVENTS_STREAM,
@@ -44,6 +45,13 @@ async def _until(what: str, check: Callable[[], Awaitable[bool]], timeout: float
     while not await check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.1)
+
+
+def _sample(name: str) -> float:
+    """A metric of this process's registry (the writer runs in the test's process)."""
+    value = REGISTRY.get_sample_value(name)
+    assert value is not None, name
+    return value
 
 
 def _feed(store: CqlStore) -> list[EventRecord]:
@@ -93,6 +101,7 @@ async def test_events_reach_the_store_once_in_stream_order_and_a_resumed_writer_
         ids = [e.id for e in feed]
         assert ids == sorted(set(ids)) and len(ids) == 20
         assert streamed_store.event_watermark() == (20, ids[-1])
+        assert _sample("postwave_events_stored_total") >= 20
         assert feed[3].detail == "detail 3" and feed[3].recipient == "r3@ok.test"
         assert [e.type for e in streamed_store.list_events(TENANT, 0, (), "m00004", 10)] == ["delivered"]
         assert streamed_store.get_attempts("m00004") == [_outcome(4).attempt]  # written with the event

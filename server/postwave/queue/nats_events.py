@@ -41,6 +41,7 @@ from typing import Any, Protocol
 import nats.errors
 from nats.js import api
 
+from postwave import metrics
 from postwave.queue.nats import DUPLICATE_WINDOW, NatsQueue, _describe, _tenant, _token
 from postwave.store.base import Attempt, EventRecord, Outcome, Suppression
 
@@ -199,6 +200,7 @@ class StoreWriter:
                 if msgs:
                     await self._store(msgs)
                 else:  # caught up: later events get ids above the present
+                    metrics.observe_events_stored(0, 0.0)
                     idle_id = int(started * 1_000_000) * ID_SEQUENCE
                     if idle_id > self.last_id:
                         self.last_id = idle_id
@@ -235,6 +237,7 @@ class StoreWriter:
         await asyncio.to_thread(self.store.store_stream_events, events, seq, last_id, attempts)
         self.seq, self.last_id = seq, last_id
         self.written += len(events)
+        metrics.observe_events_stored(len(events), time.time() - msgs[-1].metadata.timestamp.timestamp())
 
 
 class SuppressionConsumer:

@@ -6,7 +6,7 @@ backend module.
 
 from __future__ import annotations
 
-from postwave.config import Config
+from postwave.config import Config, streams_events
 from postwave.queue.base import EventSink, Queue
 from postwave.queue.embedded import EmbeddedQueue
 from postwave.store.base import Store
@@ -54,7 +54,7 @@ def open_queue(config: Config, db: Database | None = None, *, role: str = "postw
 def open_event_sink(config: Config, queue: Queue) -> EventSink | None:
     """Where a worker publishes its outcomes' events: the events stream (queue=nats,
     store=cql, events_stream on), else None (the store writes them with the outcome)."""
-    if config.queue != "nats" or config.store != "cql" or not config.events_stream:
+    if not streams_events(config):
         return None
     from postwave.queue.nats import NatsQueue
     from postwave.queue.nats_events import EventPublisher

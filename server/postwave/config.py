@@ -429,3 +429,10 @@ def _check_shaping(values: Mapping[str, Any]) -> None:
         from postwave.shaping.policy import load_policy  # reads and checks the file
 
         load_policy(values["shaping_config"], default_ip=values["source_address"])
+
+
+def streams_events(config: Config) -> bool:
+    """Whether delivery events go through the events stream (queue=nats, store=cql and the
+    ``events_stream`` option on): workers publish them; the active scheduler stores them,
+    applies the suppressions and counts the circuit breakers' outcomes."""
+    return bool(config.queue == "nats" and config.store == "cql" and config.events_stream)

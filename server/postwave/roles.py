@@ -127,13 +127,18 @@ def depth_gauge(config: Config, queue: Queue) -> DepthGauge | None:
 
 
 def event_consumers(config: Config, store: Store, queue: Queue) -> list[Any]:
-    """The events stream's store writer and suppression consumer (queue=nats, store=cql,
-    events_stream on; they run in the active scheduler), else none."""
+    """The events stream's store writer, suppression and reputation consumers (queue=nats,
+    store=cql, events_stream on; they run in the active scheduler), else none."""
     if open_event_sink(config, queue) is None:
         return []
-    from postwave.queue.nats_events import StoreWriter, SuppressionConsumer
+    from postwave.breakers.gate import SampleWriter, writer_name
+    from postwave.breakers.policy import BreakerPolicy
+    from postwave.queue.nats_events import ReputationConsumer, StoreWriter, SuppressionConsumer
 
-    return [StoreWriter(queue, store), SuppressionConsumer(queue, store)]  # type: ignore[arg-type]
+    breakers = SampleWriter(store, BreakerPolicy.from_config(config))
+    return [StoreWriter(queue, store), SuppressionConsumer(queue, store),  # type: ignore[arg-type]
+            ReputationConsumer(queue, breakers.record, every=config.breaker_refresh_seconds,  # type: ignore[arg-type]
+                               writer=writer_name("reputation"))]
 
 
 async def recheck_domains_forever(store: Store, config: Config) -> None:

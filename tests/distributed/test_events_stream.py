@@ -13,10 +13,11 @@ from postwave.queue.nats import NatsQueue
 from postwave.queue.nats_events import (
     EVENTS_STREAM,
     EventPublisher,
+    ReputationConsumer,
     StoreWriter,
     SuppressionConsumer,
 )
-from postwave.store.base import Attempt, EventRecord, MessageRecord, Outcome
+from postwave.store.base import Attempt, BreakerTotals, EventRecord, MessageRecord, Outcome
 from postwave.store.cql import CqlStore
 
 from tests.contract.cassandra import CassandraNode
@@ -25,7 +26,8 @@ from tests.servers.nats import NatsCluster
 TENANT = "t_events"
 
 
-def _outcome(i: int, state: str = "delivered", *, updated: float = 1.0, bounce: bool = False) -> Outcome:
+def _outcome(i: int, state: str = "delivered", *, updated: float = 1.0, bounce: bool = False,
+             breaker: str = "") -> Outcome:
     message_id = f"m{i:05d}"
     now = 1_800_000_000.0 + i
     events = [EventRecord(TENANT, message_id, state, now, f"detail {i}", f"r{i}@ok.test")]
@@ -37,7 +39,8 @@ def _outcome(i: int, state: str = "delivered", *, updated: float = 1.0, bounce: 
     attempt = Attempt(message_id, now, "mx.ok.test", 550 if bounce else 250, "5.1.1 no such user" if bounce else "ok",
                       state)
     return Outcome(message_id, TENANT, state, attempt, tuple(events),
-                   (f"r{i}@ok.test", "bounce: 5.1.1 no such user") if bounce else None, previous)
+                   (f"r{i}@ok.test", "bounce: 5.1.1 no such user") if bounce else None, previous,
+                   breaker_stream=breaker)
 
 
 async def _until(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
@@ -160,6 +163,38 @@ async def test_bounces_suppress_their_addresses_through_the_suppression_consumer
         entry = streamed_store.get_suppression(TENANT, "r1@ok.test", now)
         assert entry is not None and entry.source == "bounced" and entry.message_id == "m00001"
         assert int(entry.source_event_id) > 0
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await queue.close()
+
+
+async def test_outcomes_count_toward_their_tenant_breaker_through_the_reputation_consumer(
+        nats_node: NatsCluster, streamed_store: CqlStore) -> None:
+    queue = NatsQueue(servers=nats_node.urls)
+    since = time.time()
+    outcomes = ([_outcome(i, breaker="transactional") for i in range(6)]
+                + [_outcome(i, "bounced", breaker="transactional") for i in range(6, 9)]
+                + [_outcome(i, "bounced", breaker="bulk") for i in range(9, 11)]
+                + [_outcome(i, "bounced") for i in range(11, 15)])  # a refusal of our IP: not the tenant's
+    # Published before the consumer first runs: a new consumer counts the stream from its start.
+    rest = await EventPublisher(queue).publish_outcomes(outcomes)
+    assert {o.breaker_stream for o in rest} == {""}  # the store does not count them again
+    consumer = ReputationConsumer(queue, streamed_store.add_breaker_samples, every=0.2, writer="reputation:test")
+    task = asyncio.get_running_loop().create_task(consumer.run())
+    try:
+        await _until("the counts", lambda: asyncio.sleep(0, consumer.counted == 11))
+        until = time.time() + 1
+        assert streamed_store.breaker_totals(TENANT, "transactional", since, until) == BreakerTotals(6, 3, 0)
+        assert streamed_store.breaker_totals(TENANT, "bulk", since, until) == BreakerTotals(0, 2, 0)
+        # Acknowledged once written: a consumer started again counts nothing twice.
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        again = ReputationConsumer(queue, streamed_store.add_breaker_samples, every=0.2, writer="reputation:test2")
+        task = asyncio.get_running_loop().create_task(again.run())
+        await EventPublisher(queue).publish_outcomes([_outcome(20, breaker="bulk")])
+        await _until("the new count", lambda: asyncio.sleep(0, again.counted == 1))
+        assert streamed_store.breaker_totals(TENANT, "bulk", since, time.time() + 1) == BreakerTotals(1, 2, 0)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -19,7 +19,7 @@ from typing import Any
 from postwave import metrics, native
 from postwave.breakers.gate import Breakers
 from postwave.breakers.policy import BreakerPolicy
-from postwave.config import Config
+from postwave.config import Config, streams_events
 from postwave.domains.signing import DomainSigner, DomainSigning
 from postwave.errors import DeliveryError, PostwaveError
 from postwave.mta.classify import Outcome as Reply, classify
@@ -90,6 +90,7 @@ class Deliverer:
                                        live_workers=config.workers)
         # Tenant circuit breakers (breakers/gate.py): a slowed tenant's rate is shared like the shaper's limits.
         self.breakers = Breakers(store, BreakerPolicy.from_config(config), shares=lambda: self.shaper.live_workers)
+        self.streams_events = streams_events(config)
         log.info("hot path implementations:\n%s", native.report())
 
     async def deliver(self, lease: Lease, message: MessageRecord | None, suppressed: str | None,
@@ -321,15 +322,20 @@ class Deliverer:
     ) -> Result:
         """``counted``: the outcome counts toward the tenant's breaker (not a policy refusal of our IP)."""
         now = time.time()
+        breaker_stream = ""
         if counted and state in ("delivered", "bounced"):
-            self.breakers.count(msg.tenant_id, msg.lane, delivered=state == "delivered", bounced=state == "bounced")
+            if self.streams_events:  # the events stream's reputation consumer counts it
+                breaker_stream = msg.lane
+            else:
+                self.breakers.count(msg.tenant_id, msg.lane, delivered=state == "delivered",
+                                    bounced=state == "bounced")
         suppression = (msg.recipient.lower(), f"bounce: {detail}"[:500]) if suppress else None
         events = [self._event(msg, state, detail, now)]
         if suppression:
             events.append(self._event(msg, "suppressed", f"address suppressed after {state}", now))
         metrics.observe_delivery(msg.lane, state, msg.tenant_id, accepted_at=msg.created, now=now)
         return Result(lease, Outcome(msg.message_id, msg.tenant_id, state, attempt, tuple(events), suppression,
-                                    previous=msg))
+                                    previous=msg, breaker_stream=breaker_stream))
 
     def _defer(self, lease: Lease, msg: MessageRecord, attempt: Attempt | None, detail: str) -> Result:
         now = time.time()

@@ -3,11 +3,12 @@
 With ``queue=nats`` and ``store=cql`` (and ``events_stream`` on), a worker publishes the events
 of its delivery outcomes here instead of writing them to the store (the first event of an
 outcome carries its delivery attempt), and waits for the stream's acknowledgement before it
-records the new state and acknowledges the message. Three consumers read the stream:
+records the new state and acknowledges the message. Four consumers read the stream:
 
 - **The store writer** (one, in the active scheduler) writes the events to the store's event
-  tables in stream order, each attempt in one batch with its message's event. It stamps each event's id from its stream position, ``max(stream
-  timestamp in microseconds * 1000 + sequence % 1000, previous id + 1)``, and after each batch
+  tables in stream order, each attempt in one batch with its message's event. It stamps each
+  event's id from its stream position, ``max(stream timestamp in microseconds * 1000 +
+  sequence % 1000, previous id + 1)``, and after each batch
   records a watermark ``(stream sequence, id)`` in the store. So ids are strictly increasing in
   stream order, and a writer that dies between writing a batch and its watermark writes the
   same events under the same ids again when it (or its successor) resumes from the watermark:
@@ -18,6 +19,10 @@ records the new state and acknowledges the message. Three consumers read the str
 - **Suppression** (a durable consumer, ``pw-events-suppression``, on ``events.*.bounced``):
   a bounce whose reply says the address is bad carries the suppression in its payload; the
   consumer writes it, idempotently, and acknowledges.
+- **Reputation** (a durable consumer, ``pw-events-reputation``, on ``events.*.delivered`` and
+  ``events.*.bounced``): an outcome that counts toward its tenant's circuit breaker names its
+  stream; the consumer writes the counts as breaker samples every ``breaker_refresh_seconds``
+  (evaluating the tenants), then acknowledges them.
 - **Webhooks and StreamEvents** read the feed the writer keeps in the store, up to its watermark.
 
 Dedupe: each event carries ``Nats-Msg-Id = <message id>:<update time of the row it changes>:<type>:<index>``.
@@ -30,12 +35,13 @@ type, so another id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import nats.errors
@@ -43,7 +49,7 @@ from nats.js import api
 
 from postwave import metrics
 from postwave.queue.nats import DUPLICATE_WINDOW, NatsQueue, _describe, _tenant, _token
-from postwave.store.base import Attempt, EventRecord, Outcome, Suppression
+from postwave.store.base import Attempt, BreakerSample, EventRecord, Outcome, Suppression
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,7 @@ EVENTS_PREFIX = "events"
 EVENTS_MAX_AGE = 72 * 3600.0  # seconds the stream keeps an event (the store keeps them longer)
 EVENTS_MAX_BYTES = 16 * 2**30
 SUPPRESSION_CONSUMER = "pw-events-suppression"
+REPUTATION_CONSUMER = "pw-events-reputation"
 WRITER_BATCH = 500  # events a store-writer step takes at most
 IDLE_WAIT = 0.5  # seconds a writer waits for events before moving the watermark to the present
 RETRY_PAUSE = 1.0  # seconds before a consumer starts again after NATS or the store failed
@@ -79,9 +86,10 @@ def tenant_of_subject(subject: str) -> str:
     return _tenant(subject.split(".", 2)[1])
 
 
-def encode(event: EventRecord, suppress: Suppression | None = None, attempt: Attempt | None = None) -> bytes:
-    """An event (with the suppression it causes and the delivery attempt behind it) as the
-    stream's JSON payload."""
+def encode(event: EventRecord, suppress: Suppression | None = None, attempt: Attempt | None = None,
+           breaker_stream: str = "") -> bytes:
+    """An event (with the suppression it causes, the delivery attempt behind it and the tenant
+    stream whose circuit breaker counts it) as the stream's JSON payload."""
     body: dict[str, Any] = {"tenant_id": event.tenant_id, "message_id": event.message_id, "type": event.type,
                             "time": event.time, "detail": event.detail, "recipient": event.recipient,
                             "send_id": event.send_id, "batch_id": event.batch_id, "custom_args": event.custom_args}
@@ -89,6 +97,8 @@ def encode(event: EventRecord, suppress: Suppression | None = None, attempt: Att
         body["suppress"] = {"address": suppress.address, "reason": suppress.reason}
     if attempt is not None:
         body["attempt"] = [attempt.time, attempt.mx_host, attempt.smtp_code, attempt.smtp_reply, attempt.outcome]
+    if breaker_stream:
+        body["breaker"] = breaker_stream
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -99,6 +109,7 @@ class StreamedEvent:
     event: EventRecord
     suppress: dict[str, str] | None
     attempt: Attempt | None
+    breaker_stream: str = ""
 
 
 def decode(payload: bytes, event_id: int = 0) -> StreamedEvent:
@@ -109,7 +120,7 @@ def decode(payload: bytes, event_id: int = 0) -> StreamedEvent:
                         body.get("batch_id", ""), body.get("custom_args", ""), id=event_id)
     a = body.get("attempt")
     attempt = Attempt(event.message_id, float(a[0]), a[1], int(a[2]), a[3], a[4]) if a else None
-    return StreamedEvent(event, body.get("suppress"), attempt)
+    return StreamedEvent(event, body.get("suppress"), attempt, body.get("breaker", ""))
 
 
 def stream_event_id(timestamp: dt.datetime, sequence: int) -> int:
@@ -135,12 +146,12 @@ class EventPublisher:
             cause = next((e for e in o.events if e.type == "bounced"), None) if o.suppress else None
             for i, e in enumerate(o.events):
                 supp = Suppression(o.tenant_id, o.suppress[0], o.suppress[1]) if o.suppress and e is cause else None
-                attempt = o.attempt if i == 0 else None  # the first event carries it (joined with it in the store)
-                messages.append((event_subject(e.tenant_id, e.type), encode(e, supp, attempt),
+                first = i == 0  # the outcome's own event carries its attempt (joined with it in the store)
+                messages.append((event_subject(e.tenant_id, e.type),
+                                 encode(e, supp, o.attempt if first else None, o.breaker_stream if first else ""),
                                  f"{base}:{e.type}:{i}"))
-            rest.append(Outcome(o.message_id, o.tenant_id, o.state, o.attempt, (),
-                                o.suppress if o.suppress and cause is None else None, o.previous,
-                                attempt_elsewhere=bool(o.events)))
+            rest.append(dataclasses.replace(o, events=(), suppress=o.suppress if o.suppress and cause is None else None,
+                                            attempt_elsewhere=bool(o.events), breaker_stream=""))
         await self.queue.publish_raw(messages, "events")
         return rest
 
@@ -190,7 +201,7 @@ class StoreWriter:
                                           inactive_threshold=60.0, max_deliver=1,
                                           description="postwave store writer (in order, from the stored watermark)"))
         log.info("events store writer resuming after stream sequence %d (id %d)", self.seq, self.last_id)
-        try:
+        async with _subscribed(sub):
             while True:
                 started = time.time()
                 try:
@@ -205,11 +216,6 @@ class StoreWriter:
                     if idle_id > self.last_id:
                         self.last_id = idle_id
                         await asyncio.to_thread(self.store.set_event_watermark, self.seq, self.last_id)
-        finally:
-            try:
-                await sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the server removes the idle consumer anyway
-                pass
 
     async def _store(self, msgs: Sequence[Any]) -> None:
         events: list[EventRecord] = []
@@ -260,30 +266,92 @@ class SuppressionConsumer:
                                           ack_policy=api.AckPolicy.EXPLICIT, ack_wait=30.0, max_deliver=-1,
                                           deliver_policy=api.DeliverPolicy.ALL,
                                           description="postwave suppression: addresses bounces suppress"))
-        while True:
-            try:
-                msgs = await sub.fetch(self.batch, timeout=IDLE_WAIT)
-            except nats.errors.TimeoutError:
-                continue
-            suppressions = []
-            for msg in msgs:
+        async with _subscribed(sub):
+            while True:
                 try:
-                    streamed = decode(msg.data)
-                except (ValueError, KeyError, IndexError, TypeError) as exc:
-                    log.error("skipping an unreadable bounce event (%s)", exc)
+                    msgs = await sub.fetch(self.batch, timeout=IDLE_WAIT)
+                except nats.errors.TimeoutError:
                     continue
-                event, supp = streamed.event, streamed.suppress
-                if supp:
-                    meta = msg.metadata
-                    suppressions.append(Suppression(
-                        event.tenant_id, supp["address"], supp["reason"], None, source=event.type,
-                        source_event_id=str(stream_event_id(meta.timestamp, meta.sequence.stream)),
-                        message_id=event.message_id, created=event.time))
-            if suppressions:
-                await asyncio.to_thread(self.store.record_feedback, [], suppressions)
-                self.written += len(suppressions)
-            for msg in msgs:
-                await msg.ack()
+                suppressions = []
+                for msg in msgs:
+                    try:
+                        streamed = decode(msg.data)
+                    except (ValueError, KeyError, IndexError, TypeError) as exc:
+                        log.error("skipping an unreadable bounce event (%s)", exc)
+                        continue
+                    event, supp = streamed.event, streamed.suppress
+                    if supp:
+                        meta = msg.metadata
+                        suppressions.append(Suppression(
+                            event.tenant_id, supp["address"], supp["reason"], None, source=event.type,
+                            source_event_id=str(stream_event_id(meta.timestamp, meta.sequence.stream)),
+                            message_id=event.message_id, created=event.time))
+                if suppressions:
+                    await asyncio.to_thread(self.store.record_feedback, [], suppressions)
+                    self.written += len(suppressions)
+                for msg in msgs:
+                    await msg.ack()
+
+
+class ReputationConsumer:
+    """Counts delivered and bounced outcomes toward the tenants' circuit breakers (durable
+    consumer ``pw-events-reputation`` on ``events.*.delivered`` and ``events.*.bounced``): an
+    event that names a breaker stream is counted, and every ``every`` seconds the counts are
+    written as samples through ``record`` (which evaluates the tenants), then acknowledged. A
+    consumer that dies before writing leaves them unacknowledged: they are counted again."""
+
+    def __init__(self, queue: NatsQueue, record: Callable[[Sequence[BreakerSample]], Any], *, every: float,
+                 writer: str, batch: int = 500) -> None:
+        self.queue = queue
+        self.record = record
+        self.every = every
+        self.writer = writer
+        self.batch = batch
+        self.counted = 0  # outcomes written as samples (tests)
+
+    async def run(self) -> None:
+        """Until cancelled; NATS or store trouble: start again (unacknowledged events come back)."""
+        await _again_and_again("the reputation consumer", self._follow)
+
+    async def _follow(self) -> None:
+        js = await self.queue.jetstream()
+        sub = await js.pull_subscribe("", durable=REPUTATION_CONSUMER, stream=EVENTS_STREAM, config=api.ConsumerConfig(
+            ack_policy=api.AckPolicy.ALL, ack_wait=max(30.0, 10 * self.every), max_deliver=-1,
+            max_ack_pending=100_000, deliver_policy=api.DeliverPolicy.ALL,
+            filter_subjects=[f"{EVENTS_PREFIX}.*.delivered", f"{EVENTS_PREFIX}.*.bounced"],
+            description="postwave reputation: outcomes counted by the tenant circuit breakers"))
+        async with _subscribed(sub):
+            counts: dict[tuple[str, str], list[int]] = {}
+            last: Any = None
+            due = time.monotonic() + self.every
+            while True:
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=max(0.05, min(IDLE_WAIT, due - time.monotonic())))
+                except nats.errors.TimeoutError:
+                    msgs = []
+                for msg in msgs:
+                    last = msg
+                    try:
+                        streamed = decode(msg.data)
+                    except (ValueError, KeyError, IndexError, TypeError) as exc:
+                        log.error("skipping an unreadable event (%s)", exc)
+                        continue
+                    if streamed.breaker_stream:
+                        pair = counts.setdefault((streamed.event.tenant_id, streamed.breaker_stream), [0, 0])
+                        pair[0 if streamed.event.type == "delivered" else 1] += 1
+                if time.monotonic() < due:
+                    continue
+                if last is None:  # nothing came
+                    due = time.monotonic() + self.every
+                    continue
+                now = time.time()
+                samples = [BreakerSample(tenant, stream, now, delivered=d, bounced=b, writer=self.writer)
+                           for (tenant, stream), (d, b) in counts.items()]
+                if samples:
+                    await asyncio.to_thread(self.record, samples)
+                await last.ack()  # acknowledges everything up to it (ack policy all)
+                self.counted += sum(d + b for d, b in counts.values())
+                counts, last, due = {}, None, time.monotonic() + self.every
 
 
 async def _again_and_again(name: str, follow: Callable[[], Awaitable[None]]) -> None:
@@ -296,3 +364,16 @@ async def _again_and_again(name: str, follow: Callable[[], Awaitable[None]]) -> 
         except Exception as exc:  # noqa: BLE001 - each consumer resumes where its record says
             log.warning("%s stopped (%s); starting again in %g s", name, _describe(exc), RETRY_PAUSE)
             await asyncio.sleep(RETRY_PAUSE)
+
+
+@contextlib.asynccontextmanager
+async def _subscribed(sub: Any) -> AsyncIterator[None]:
+    """Unsubscribe when the consumer stops: a pull request still open on a cancelled
+    subscription would take messages the next one then waits an ack wait for."""
+    try:
+        yield
+    finally:
+        try:
+            await sub.unsubscribe()
+        except Exception:  # noqa: BLE001 - a closed connection has no subscription left
+            pass

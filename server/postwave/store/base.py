@@ -155,6 +155,10 @@ class Outcome:
     # The events stream carries the attempt row to the store (queue/nats_events.py): the store
     # counts it in the message's attempts but does not write it.
     attempt_elsewhere: bool = False
+    # With the events stream, a final outcome that counts toward the tenant's circuit breaker
+    # names its stream here (transactional or bulk) and the stream's reputation consumer counts
+    # it; "" = counted in the worker, or not at all (a policy refusal of our IP).
+    breaker_stream: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ import time
 import weakref
 from collections.abc import Sequence
 
-from postwave.config import Config
+from postwave.config import Config, streams_events
 from postwave.errors import (
     AlreadyExistsError,
     InvalidArgumentError,
@@ -123,7 +123,7 @@ class CqlStore:
         self.messages = Messages(self.run, self.sql)
         self.events = EventLog(self.sql, settle_seconds=config.cql_events_settle_seconds)
         # queue=nats with events_stream: the store writer feeds the event tables; readers stop at its watermark
-        self.streamed_events = config.queue == "nats" and config.events_stream
+        self.streamed_events = streams_events(config)
         self.schedule = Schedule(self.run, self.sql, self.messages)
         self.suppressions = SuppressionTables(self.run, self.sql)
         _close_at_exit(self)

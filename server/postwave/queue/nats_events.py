@@ -7,15 +7,15 @@ records the new state and acknowledges the message. Four consumers read the stre
 
 - **The store writer** (one, in the active scheduler) writes the events to the store's event
   tables in stream order, each attempt in one batch with its message's event. It stamps each
-  event's id from its stream position, ``max(stream timestamp in microseconds * 1000 +
-  sequence % 1000, previous id + 1)``, and after each batch
-  records a watermark ``(stream sequence, id)`` in the store. So ids are strictly increasing in
-  stream order, and a writer that dies between writing a batch and its watermark writes the
-  same events under the same ids again when it (or its successor) resumes from the watermark:
-  no duplicates. Readers of the event feed (ListEvents, StreamEvents, webhooks) read up to the
-  watermark only, so no cursor passes an event the writer has not stored yet. While the stream
-  is idle, the watermark moves on to the present twice a second, so events that other
-  processes write directly (acceptances, feedback, clicks) are not held back.
+  event's id from its stream position, ``max(stream timestamp in microseconds * 1000 + sequence
+  % 1000, previous id + 1)``, and after each batch records a watermark ``(stream sequence, id)``
+  in the store. So ids are strictly increasing in stream order, and a writer that dies between
+  writing a batch and its watermark writes the same events under the same ids again when it (or
+  its successor) resumes from the watermark: no duplicates. Readers of the event feed
+  (ListEvents, StreamEvents, webhooks) read up to the watermark only, so no cursor passes an
+  event the writer has not stored yet. While the stream is idle, the watermark moves on to the
+  present twice a second, so events that other processes write directly (acceptances, feedback,
+  clicks) are not held back.
 - **Suppression** (a durable consumer, ``pw-events-suppression``, on ``events.*.bounced``):
   a bounce whose reply says the address is bad carries the suppression in its payload; the
   consumer writes it, idempotently, and acknowledges.
@@ -25,8 +25,8 @@ records the new state and acknowledges the message. Four consumers read the stre
   (evaluating the tenants), then acknowledges them.
 - **Webhooks and StreamEvents** read the feed the writer keeps in the store, up to its watermark.
 
-Dedupe: each event carries ``Nats-Msg-Id = <message id>:<update time of the row it changes>:<type>:<index>``.
-A worker killed after publishing but before recording the outcome reads the same message row
+Dedupe: each event carries ``Nats-Msg-Id``, ``<message id>:<update time of the row it
+changes>:<type>:<index>``. A worker killed after publishing but before recording the outcome reads the same message row
 on redelivery and publishes the same ids for the same outcome, which the stream drops within
 its duplicate window; a different outcome of the retry (delivered after deferred) has another
 type, so another id.
@@ -48,7 +48,7 @@ import nats.errors
 from nats.js import api
 
 from postwave import metrics
-from postwave.queue.nats import DUPLICATE_WINDOW, NatsQueue, _describe, _tenant, _token
+from postwave.queue.nats import DUPLICATE_WINDOW, NatsQueue, _describe, _token
 from postwave.store.base import Attempt, BreakerSample, EventRecord, Outcome, Suppression
 
 log = logging.getLogger(__name__)
@@ -79,11 +79,6 @@ def events_stream_config(replicas: int) -> api.StreamConfig:
 def event_subject(tenant_id: str, event_type: str) -> str:
     """``events.<tenant>.<type>`` (a type with dots, breaker.opened, adds subject tokens)."""
     return f"{EVENTS_PREFIX}.{_token(tenant_id)}.{event_type}"
-
-
-def tenant_of_subject(subject: str) -> str:
-    """The tenant id of an event subject."""
-    return _tenant(subject.split(".", 2)[1])
 
 
 def encode(event: EventRecord, suppress: Suppression | None = None, attempt: Attempt | None = None,
@@ -119,7 +114,8 @@ def decode(payload: bytes, event_id: int = 0) -> StreamedEvent:
                         body.get("detail", ""), body.get("recipient", ""), body.get("send_id", ""),
                         body.get("batch_id", ""), body.get("custom_args", ""), id=event_id)
     a = body.get("attempt")
-    attempt = Attempt(event.message_id, float(a[0]), a[1], int(a[2]), a[3], a[4]) if a else None
+    attempt = Attempt(event.message_id, float(a[0]), a[1], a[2] if a[2] is None else int(a[2]), a[3], a[4]) \
+        if a else None
     return StreamedEvent(event, body.get("suppress"), attempt, body.get("breaker", ""))
 
 

@@ -160,17 +160,26 @@ class Platform:
         return tenant.tenant_id, created.secret
 
     def wait_state(self, key: str, message_id: str, states: set[str], timeout: float = 30.0) -> send_pb2.MessageStatus:
-        """Poll GetStatus until the message reaches one of ``states``."""
+        """Poll GetStatus until the message reaches one of ``states``, and its event of that
+        state is there too: in distributed mode the events stream's store writer stores the
+        event a moment after the worker records the state (docs/distributed.md); after
+        EVENT_GRACE seconds without it, the status is returned as it is."""
         stub = self.send_stub()
         deadline = time.monotonic() + timeout
         status = None
+        reached = 0.0
         while time.monotonic() < deadline:
             status = stub.GetStatus(send_pb2.GetStatusRequest(message_id=message_id), metadata=bearer(key), timeout=10)
             if status.state in states:
-                return status
+                reached = reached or time.monotonic()
+                if any(e.type == status.state for e in status.events) or time.monotonic() - reached > EVENT_GRACE:
+                    return status
             time.sleep(0.1)
         raise AssertionError(f"message {message_id} still {status.state if status else '?'} after {timeout}s; "
                              f"events: {[(e.type, e.detail) for e in status.events] if status else []}\n{self.log()[-4000:]}")
+
+
+EVENT_GRACE = 15.0  # seconds wait_state waits for a reached state's event
 
 
 def bearer(key: str) -> list[tuple[str, str]]:

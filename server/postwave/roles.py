@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from postwave import metrics, tracing
-from postwave.backends import open_backends, open_event_sink
-from postwave.config import Config
+from postwave.backends import open_backends
+from postwave.config import Config, streams_events
 from postwave.logs import setup_from_config
 from postwave.pipeline.leader import NatsMembership, scheduler_lease
 from postwave.pipeline.worker import Worker
@@ -129,15 +129,18 @@ def depth_gauge(config: Config, queue: Queue) -> DepthGauge | None:
 def event_consumers(config: Config, store: Store, queue: Queue) -> list[Any]:
     """The events stream's store writer, suppression and reputation consumers (queue=nats,
     store=cql, events_stream on; they run in the active scheduler), else none."""
-    if open_event_sink(config, queue) is None:
+    if not streams_events(config):
         return []
     from postwave.breakers.gate import SampleWriter, writer_name
     from postwave.breakers.policy import BreakerPolicy
+    from postwave.queue.nats import NatsQueue
     from postwave.queue.nats_events import ReputationConsumer, StoreWriter, SuppressionConsumer
+    from postwave.store.cql import CqlStore
 
+    assert isinstance(queue, NatsQueue) and isinstance(store, CqlStore), "streams_events implies nats and cql"
     breakers = SampleWriter(store, BreakerPolicy.from_config(config))
-    return [StoreWriter(queue, store), SuppressionConsumer(queue, store),  # type: ignore[arg-type]
-            ReputationConsumer(queue, breakers.record, every=config.breaker_refresh_seconds,  # type: ignore[arg-type]
+    return [StoreWriter(queue, store), SuppressionConsumer(queue, store),
+            ReputationConsumer(queue, breakers.record, every=config.breaker_refresh_seconds,
                                writer=writer_name("reputation"))]
 
 

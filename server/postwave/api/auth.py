@@ -20,6 +20,7 @@ import grpc
 from postwave.api import keys
 from postwave.config import Config
 from postwave.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
+from postwave.lookups import Lookups
 from postwave.store.base import ApiKeyRecord, Store
 
 log = logging.getLogger(__name__)
@@ -123,11 +124,11 @@ class Authenticator:
     def __init__(self, store: Store, *, throttle: FailureThrottle | None = None) -> None:
         self.store = store
         self.throttle = throttle
-        self._cache: collections.OrderedDict[str, tuple[float, ApiKeyRecord | None, bool]] = collections.OrderedDict()
+        self._cache: Lookups[str, tuple[ApiKeyRecord | None, bool]] = Lookups(CACHE_SECONDS, CACHE_MAX_KEYS)
 
     def forget(self, key_id: str) -> None:
         """Drop a cached key (after revoking it)."""
-        self._cache.pop(key_id, None)
+        self._cache.forget(key_id)
 
     async def authenticate(self, context: grpc.aio.ServicerContext, scope: str) -> Principal:
         """The caller's principal; raises AuthenticationError, PermissionDeniedError, or
@@ -158,16 +159,7 @@ class Authenticator:
         return Principal(record.tenant_id, key_id, record.scopes, operator)
 
     async def _record(self, key_id: str) -> tuple[ApiKeyRecord | None, bool]:
-        now = time.monotonic()
-        hit = self._cache.get(key_id)
-        if hit and hit[0] > now:
-            return hit[1], hit[2]
-        record, operator = await asyncio.to_thread(self._load, key_id)
-        self._cache[key_id] = (now + CACHE_SECONDS, record, operator)
-        self._cache.move_to_end(key_id)
-        while len(self._cache) > CACHE_MAX_KEYS:
-            self._cache.popitem(last=False)
-        return record, operator
+        return await self._cache.get(key_id, lambda: asyncio.to_thread(self._load, key_id))
 
     def _load(self, key_id: str) -> tuple[ApiKeyRecord | None, bool]:
         record = self.store.get_key(key_id)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 from postwave.config import Config
 from postwave.domains.records import DMARC
 from postwave.errors import FailedPreconditionError
+from postwave.lookups import Lookups
 from postwave.render.addresses import domain_of, parse_address
 from postwave.store.base import SendingDomain, Store
 
@@ -41,8 +41,8 @@ class SenderPolicy:
         self.store = store
         self.require_all = bool(config.require_verified_domain)
         self.one_click = config.tracking_base_url.startswith("https://")
-        self._domains: dict[str, tuple[float, SendingDomain | None]] = {}
-        self._tenants: dict[str, tuple[float, bool]] = {}
+        self._domains: Lookups[str, SendingDomain | None] = Lookups(CACHE_SECONDS)
+        self._tenants: Lookups[str, bool] = Lookups(CACHE_SECONDS)
 
     async def check(self, tenant_id: str, from_header: str, lane: str) -> None:
         """Raise FailedPreconditionError when the tenant may not send from this domain."""
@@ -76,9 +76,9 @@ class SenderPolicy:
 
     def forget(self, tenant_id: str, domain: str) -> None:
         """Drop cached lookups after a change made in this process (others expire in seconds)."""
-        self._tenants.pop(tenant_id, None)
+        self._tenants.forget(tenant_id)
         for name in candidates(domain):
-            self._domains.pop(name, None)
+            self._domains.forget(name)
 
     async def _covering(self, from_domain: str) -> SendingDomain | None:
         for name in candidates(from_domain):
@@ -88,22 +88,13 @@ class SenderPolicy:
         return None
 
     async def _domain(self, name: str) -> SendingDomain | None:
-        now = time.monotonic()
-        hit = self._domains.get(name)
-        if hit is None or hit[0] < now:
-            found = await asyncio.to_thread(self.store.get_domain, name)
-            hit = self._domains[name] = (now + CACHE_SECONDS, found)
-            if len(self._domains) > 100_000:  # bounded: drop expired entries
-                self._domains = {k: v for k, v in self._domains.items() if v[0] >= now}
-        return hit[1]
+        return await self._domains.get(name, lambda: asyncio.to_thread(self.store.get_domain, name))
 
     async def _has_domains(self, tenant_id: str) -> bool:
-        now = time.monotonic()
-        hit = self._tenants.get(tenant_id)
-        if hit is None or hit[0] < now:
-            has = bool(await asyncio.to_thread(self.store.list_domains, tenant_id))
-            hit = self._tenants[tenant_id] = (now + CACHE_SECONDS, has)
-        return hit[1]
+        async def lookup() -> bool:
+            return bool(await asyncio.to_thread(self.store.list_domains, tenant_id))
+
+        return await self._tenants.get(tenant_id, lookup)
 
 
 def _report(domain: SendingDomain) -> list[dict[str, object]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from postwave.domains import keys, masterkey
 from postwave.domains.policy import candidates
 from postwave.errors import DeliveryError, MasterKeyError
 from postwave.feedback.verp import Verp
+from postwave.lookups import Lookups
 from postwave.render.addresses import domain_of, parse_address
 from postwave.render.dkim import DkimKey
 from postwave.store.base import Store
@@ -47,7 +47,7 @@ class DomainSigner:
     def __init__(self, store: Store, config: Config) -> None:
         self.store = store
         self.config = config
-        self._cache: dict[str, tuple[float, DomainSigning | None]] = {}
+        self._cache: Lookups[str, DomainSigning | None] = Lookups(CACHE_SECONDS)
         self._verp: Verp | None = None
 
     async def lookup(self, from_header: str, load: Load) -> DomainSigning | None:
@@ -57,11 +57,7 @@ class DomainSigner:
             DeliveryError: (temporary) the domain's keys cannot be decrypted.
         """
         from_domain = domain_of(parse_address(from_header, field="from")[1])
-        now = time.monotonic()
-        hit = self._cache.get(from_domain)
-        if hit is None or hit[0] < now:
-            hit = self._cache[from_domain] = (now + CACHE_SECONDS, await self._fetch(from_domain, load))
-        return hit[1]
+        return await self._cache.get(from_domain, lambda: self._fetch(from_domain, load))
 
     def return_path(self, message_id: str, signing: DomainSigning | None) -> str | None:
         """The VERP envelope sender of a message from a registered domain, else None."""

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from postwave import metrics, native, tracing
 from postwave.config import Config
 from postwave.domains.policy import SenderPolicy
+from postwave.lookups import Lookups
 from postwave.errors import (
     AlreadyExistsError,
     NotFoundError,
@@ -49,6 +50,7 @@ from postwave.v1 import send_pb2
 log = logging.getLogger(__name__)
 
 SCHEDULE_THRESHOLD = 1.0  # a send_at closer than this is sent at once
+TENANT_SECONDS = 5.0  # a tenant's quota and rate changes reach the API processes within this
 # A commit overlaps one already running only with at least this many requests: each commit
 # has a fixed cost in statements (suppression shards, usage, bucket markers), and on a busy
 # client CPU many small commits cost more than they gain.
@@ -88,7 +90,7 @@ class Acceptor:
         self._buckets = native.tokenbucket.TokenBuckets(1.0)
         self._rates: dict[str, float] = {}
         self._usage: dict[tuple[str, str], int] = {}
-        self._tenant_cache: dict[str, tuple[float, Tenant]] = {}
+        self._tenants: Lookups[str, Tenant | None] = Lookups(TENANT_SECONDS)
         self.senders = SenderPolicy(store, config)  # deliverability: the From-domain rule
         # The group commit runs on the store's own asyncio face where it has one.
         self._async: AsyncStore | None = as_async(store) if native_async(store) and config.store_async else None
@@ -202,14 +204,11 @@ class Acceptor:
             self._usage[(tenant_id, day)] = used + count
 
     async def _tenant(self, tenant_id: str) -> Tenant:
-        now = time.monotonic()
-        hit = self._tenant_cache.get(tenant_id)
-        if hit is None or hit[0] < now:
-            tenant = await asyncio.to_thread(self.store.get_tenant, tenant_id)
-            if tenant is None:
-                raise NotFoundError(f"tenant {tenant_id} no longer exists")
-            hit = self._tenant_cache[tenant_id] = (now + 5.0, tenant)
-        return hit[1]
+        tenant = await self._tenants.get(tenant_id, lambda: asyncio.to_thread(self.store.get_tenant, tenant_id))
+        if tenant is None:
+            self._tenants.forget(tenant_id)  # looked up again next time (it may be created again)
+            raise NotFoundError(f"tenant {tenant_id} no longer exists")
+        return tenant
 
     # group commit
 

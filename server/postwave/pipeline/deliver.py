@@ -22,6 +22,7 @@ from postwave.breakers.policy import BreakerPolicy
 from postwave.config import Config, streams_events
 from postwave.domains.signing import DomainSigner, DomainSigning
 from postwave.errors import DeliveryError, PostwaveError
+from postwave.lookups import Lookups
 from postwave.mta.classify import Outcome as Reply, classify
 from postwave.mta.client import DeliveryPool
 from postwave.mta.mx import MXResolver, Target
@@ -76,7 +77,8 @@ class Deliverer:
         self.resolver = resolver
         self.pool = pool
         self._requests: OrderedDict[str, send_pb2.SendRequest] = OrderedDict()
-        self._templates: OrderedDict[tuple[str, str, int], TemplateRecord | None] = OrderedDict()
+        # A pinned template version never changes: kept an hour, one store read per version at a time.
+        self._templates: Lookups[tuple[str, str, int], TemplateRecord | None] = Lookups(3600.0, 256)
         route = config.route_all_to
         self._route = [Target(route.rsplit(":", 1)[0], route.rsplit(":", 1)[0], int(route.rsplit(":", 1)[1]))] if route else None
         self._dkim_keys = load_keys(
@@ -188,10 +190,7 @@ class Deliverer:
         if not req.template_id:
             return None
         key = (msg.tenant_id, req.template_id, req.template_version)
-        if key not in self._templates:
-            found = await load(self.store.get_template, *key)
-            _remember(self._templates, key, found, 256)
-        template = self._templates[key]
+        template = await self._templates.get(key, lambda: load(self.store.get_template, *key))
         if template is None:
             raise _Stop(self._final(lease, msg, "failed", f"template {req.template_id!r} was deleted"))
         return template

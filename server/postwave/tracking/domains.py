@@ -19,7 +19,6 @@ verification reaches delivered mail within that time, at one store read per inte
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from postwave.domains.policy import candidates
 from postwave.domains.records import TRACKING
 from postwave.domains.verify import OK
 from postwave.errors import PostwaveError
+from postwave.lookups import Lookups
 from postwave.render.addresses import domain_of, parse_address
 from postwave.store.base import SendingDomain, Store
 
@@ -54,7 +54,7 @@ class TrackingHosts:
         self.store = store
         self.shared = config.tracking_base_url.rstrip("/")
         self.scheme = config.tracking_domain_scheme
-        self._cache: dict[tuple[str, str], tuple[float, str]] = {}
+        self._cache: Lookups[tuple[str, str], str] = Lookups(CACHE_SECONDS, CACHE_SIZE)
 
     async def base_url(self, tenant_id: str, from_header: str, load: Load) -> str:
         """The base URL of the tracking links of a tenant's message from ``from_header``;
@@ -63,15 +63,11 @@ class TrackingHosts:
             from_domain = domain_of(parse_address(from_header, field="from")[1])
         except PostwaveError:
             from_domain = ""
-        key = (tenant_id, from_domain)
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is None or hit[0] < now:
+        async def lookup() -> str:
             host = await self._host(tenant_id, from_domain, load)
-            if len(self._cache) >= CACHE_SIZE:
-                self._cache.clear()
-            hit = self._cache[key] = (now + CACHE_SECONDS, f"{self.scheme}://{host}" if host else self.shared)
-        return hit[1]
+            return f"{self.scheme}://{host}" if host else self.shared
+
+        return await self._cache.get((tenant_id, from_domain), lookup)
 
     async def _host(self, tenant_id: str, from_domain: str, load: Load) -> str:
         for name in candidates(from_domain) if from_domain else ():

@@ -5,10 +5,10 @@ that tenant's messages."""
 from __future__ import annotations
 
 import asyncio
-import time
 from urllib.parse import urlsplit
 
 from postwave.config import Config
+from postwave.lookups import Lookups
 from postwave.store.base import Store
 
 CACHE_SECONDS = 60.0
@@ -22,7 +22,7 @@ class HostRouter:
         self.store = store
         self.shared = (urlsplit(config.tracking_base_url).hostname or "").lower()
         self.label = config.tracking_subdomain.lower()
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._cache: Lookups[str, str | None] = Lookups(CACHE_SECONDS)
 
     async def tenant_for(self, host_header: str) -> str | None:
         """ANY_TENANT for the shared host, a tenant id for a tenant's host, None for any other host."""
@@ -31,12 +31,7 @@ class HostRouter:
             return None
         if host == self.shared:
             return ANY_TENANT
-        cached = self._cache.get(host)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        tenant = await self._lookup(host)
-        self._cache[host] = (time.monotonic() + CACHE_SECONDS, tenant)
-        return tenant
+        return await self._cache.get(host, lambda: self._lookup(host))
 
     async def _lookup(self, host: str) -> str | None:
         label, _, domain = host.partition(".")

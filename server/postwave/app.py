@@ -12,7 +12,7 @@ from multiprocessing.process import BaseProcess
 
 import grpc
 
-from postwave import metrics
+from postwave import loop, metrics
 from postwave.api import keys
 from postwave.api.admin import new_tenant
 from postwave.api.rest import RestGateway
@@ -108,7 +108,7 @@ def serve(config: Config) -> None:
     supervisor = Supervisor(config)
     supervisor.start()
     try:
-        asyncio.run(_run_api(config, supervisor))
+        loop.run(_run_api(config, supervisor), config)
     finally:
         supervisor.stop()
         log.info("stopped")

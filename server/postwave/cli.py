@@ -232,12 +232,11 @@ def _deliverability(args: argparse.Namespace) -> int:
     if args.list_kept:
         receiver.print_kept(config, args.list_kept)
         return 0
-    import asyncio
-
+    from postwave import loop
     from postwave.roles import init_process
 
     init_process(config, "feedback")
-    asyncio.run(receiver.run_feedback(config))
+    loop.run(receiver.run_feedback(config), config)
     return 0
 
 
@@ -253,8 +252,7 @@ def _doctor() -> int:
 
 def _tracking_role(args: argparse.Namespace) -> int:
     """``postwave tracker`` / ``postwave webhooks`` / ``postwave erasure-index`` (tracking helper)."""
-    import asyncio
-
+    from postwave import loop
     from postwave.roles import init_process
 
     config = config_mod.load({o.name: getattr(args, o.name) for o in config_mod.OPTIONS})
@@ -274,11 +272,11 @@ def _tracking_role(args: argparse.Namespace) -> int:
     if args.command == "tracker":
         from postwave.tracking.service import run_tracker
 
-        asyncio.run(run_tracker(config))
+        loop.run(run_tracker(config), config)
     else:
         from postwave.webhooks.dispatcher import run_webhooks
 
-        asyncio.run(run_webhooks(config))
+        loop.run(run_webhooks(config), config)
     return 0
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("workers", int, 2, "Worker (delivery) processes to fork; use the number of cores."),
     Option("worker_concurrency", int, 256, "Concurrent deliveries in flight per worker process."),
     Option("worker_niceness", int, 10, "How much lower the CPU priority of a worker process is than the API's (a nice increment, 0-19): acceptance answers first while deliveries take the CPU the API leaves. 0 = the same priority. Applies to the workers `serve` forks (in distributed mode each role gets its CPU from the orchestrator's requests and limits)."),
+    Option("event_loop", str, "uvloop", "The event loop of every process: uvloop (libuv, the default; faster: see the README) or asyncio (the standard library's)."),
     Option("dns_nameservers", str, "", "Comma-separated resolver addresses for MX lookups; empty = /etc/resolv.conf."),
     Option("dns_port", int, 53, "UDP/TCP port of the resolvers in dns_nameservers."),
     Option("smtp_port", int, 25, "Port of receiving mail servers."),
@@ -251,6 +252,8 @@ def _check(values: Mapping[str, Any]) -> None:
     for name in ("workers", "worker_concurrency", "accept_batch_max", "max_recipients"):
         if values[name] < 1:
             raise InvalidArgumentError(name, "must be at least 1")
+    if values["event_loop"] not in ("uvloop", "asyncio"):
+        raise InvalidArgumentError("event_loop", "must be uvloop or asyncio")
     if not 0 <= values["worker_niceness"] <= 19:
         raise InvalidArgumentError("worker_niceness", "must be from 0 (the API's priority) to 19 (the lowest)")
     _check_cql(values)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from postwave import metrics, tracing
+from postwave import loop, metrics, tracing
 from postwave.backends import open_backends
 from postwave.config import Config, streams_events
 from postwave.logs import setup_from_config
@@ -62,7 +62,7 @@ def run(role: str, config: Config) -> None:
     main: dict[str, Callable[[Config], Awaitable[None]]] = {
         "api": _api, "worker": _worker, "scheduler": _scheduler, "init": _init}
     try:
-        asyncio.run(main[role](config))
+        loop.run(main[role](config), config)
     finally:
         tracing.shutdown()
 

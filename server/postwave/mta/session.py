@@ -9,7 +9,6 @@ Pooling and target order live in ``client.py``.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 import ssl
@@ -109,7 +108,7 @@ class Session:
         self.source = source  # the local address it was opened from (None: the kernel's choice)
         self.messages = 0
         self._smtp = smtp  # what EHLO said (extensions) and the TLS state
-        assert isinstance(smtp.transport, asyncio.Transport), "a session starts on an open connection"
+        assert smtp.transport is not None, "a session starts on an open connection"
         self._wire = Wire(smtp.transport, smtp.timeout or DEFAULT_TIMEOUT)
         self._pipelining = smtp.supports_extension("pipelining")
 

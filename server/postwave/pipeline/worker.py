@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from postwave import logs, metrics, tracing
+from postwave import logs, loop, metrics, tracing
 from postwave.backends import open_backends, open_event_sink
 from postwave.config import Config
 from postwave.errors import PostwaveError
@@ -334,7 +334,7 @@ def main(values: dict[str, Any], index: int) -> None:
 
     init_process(config, f"worker-{index}")
     alive = _die_with_parent()
-    asyncio.run(_serve(config, alive, metrics.worker_admin_listen(config.admin_listen, index)))
+    loop.run(_serve(config, alive, metrics.worker_admin_listen(config.admin_listen, index)), config)
 
 
 def lower_priority(config: Config) -> None:

@@ -44,7 +44,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-import nats.errors
 from nats.js import api
 
 from postwave import metrics
@@ -202,7 +201,7 @@ class StoreWriter:
                 started = time.time()
                 try:
                     msgs = await sub.fetch(self.batch, timeout=self.idle_wait)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats' own, or asyncio's from inside the client on a busy host
                     msgs = []
                 if msgs:
                     await self._store(msgs)
@@ -266,7 +265,7 @@ class SuppressionConsumer:
             while True:
                 try:
                     msgs = await sub.fetch(self.batch, timeout=IDLE_WAIT)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats' own, or asyncio's from inside the client on a busy host
                     continue
                 suppressions = []
                 for msg in msgs:
@@ -323,7 +322,7 @@ class ReputationConsumer:
             while True:
                 try:
                     msgs = await sub.fetch(self.batch, timeout=max(0.05, min(IDLE_WAIT, due - time.monotonic())))
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats' own, or asyncio's from inside the client on a busy host
                     msgs = []
                 for msg in msgs:
                     last = msg
@@ -345,7 +344,9 @@ class ReputationConsumer:
                            for (tenant, stream), (d, b) in counts.items()]
                 if samples:
                     await asyncio.to_thread(self.record, samples)
-                await last.ack()  # acknowledges everything up to it (ack policy all)
+                # Acknowledges everything up to it (ack policy all), confirmed before it counts: a
+                # consumer started next (a new active scheduler) must not get these outcomes again.
+                await last.ack_sync(timeout=self.queue.request_timeout)
                 self.counted += sum(d + b for d, b in counts.values())
                 counts, last, due = {}, None, time.monotonic() + self.every
 

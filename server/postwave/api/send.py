@@ -85,8 +85,10 @@ class SendServicer(Servicer):
         msg = await asyncio.to_thread(self.store.get_message, request.message_id)
         if msg is None or msg.tenant_id != who.tenant_id:
             raise NotFoundError(f"message {request.message_id!r} not found")
-        attempts = await asyncio.to_thread(self.store.get_attempts, msg.message_id)
+        # Events before attempts: the events stream's store writer writes an outcome's event and
+        # its attempt in one batch, so a status that shows the event also shows the attempt.
         events = await as_async(self.store).list_events_async(who.tenant_id, 0, (), msg.message_id, 1000)
+        attempts = await asyncio.to_thread(self.store.get_attempts, msg.message_id)
         return convert.status(msg, attempts, events)
 
     @rpc("mail.send")

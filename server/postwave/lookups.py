@@ -11,6 +11,7 @@ message. Here concurrent misses of one key wait for a single lookup.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
@@ -34,7 +35,7 @@ class Lookups(Generic[K, V]):
         self.size = size
         self.lookups = 0  # lookups started (metrics, tests)
         self._clock = clock
-        self._values: dict[K, tuple[float, V]] = {}
+        self._values: collections.OrderedDict[K, tuple[float, V]] = collections.OrderedDict()
         self._running: dict[K, asyncio.Future[V]] = {}
         self._generation: dict[K, int] = {}
 
@@ -85,12 +86,16 @@ class Lookups(Generic[K, V]):
 
     def _keep(self, key: K, value: V) -> None:
         now = self._clock()
-        self._values.pop(key, None)  # re-inserted last: the oldest entries come first
-        self._values[key] = (now + self.ttl, value)
-        if len(self._values) > self.size:
-            self._values = {k: v for k, v in self._values.items() if v[0] > now}
-            while len(self._values) > self.size:
-                del self._values[next(iter(self._values))]
+        values = self._values
+        values[key] = (now + self.ttl, value)
+        values.move_to_end(key)  # the oldest entries come first
+        # Entries go in in the order they expire (one ttl): dropping from the front, the expired
+        # ones and then the oldest while over the size, costs O(1) per entry kept.
+        while values:
+            first = next(iter(values.values()))
+            if first[0] > now and len(values) <= self.size:
+                break
+            values.popitem(last=False)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

@@ -8,11 +8,14 @@ where it pages, groups or fails.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cassandra import InvalidRequest
+from cassandra.query import BatchStatement
 from postwave.store import cql_messages
 from postwave.store.base import (
     AcceptedRequest,
@@ -22,13 +25,15 @@ from postwave.store.base import (
     Outcome,
 )
 from postwave.store.cql import CqlStore
-from postwave.store.cql_session import CallList, run_plan
+from postwave.store.cql_session import BATCH_ROWS, CallList, colocated, run_plan
 from postwave.store.embedded import EmbeddedStore
 from postwave.store.sqlite import Database
 
-from tests.contract.cassandra import CassandraNode, cassandra
+from tests.contract.cassandra import ROOT, CassandraNode, cassandra
 
 __all__ = ["cassandra"]  # the session's Cassandra node, a fixture
+
+NODE_LOG = Path(os.environ.get("POSTWAVE_CASSANDRA_DIR", ROOT / "var" / "cassandra")) / "logs" / "system.log"
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +170,30 @@ def _read_plan(store: CqlStore, name: str):  # type: ignore[no-untyped-def]
     read = store.session.prepare(f"SELECT bucket FROM {store.keyspace}.scheduler_state WHERE name = ?")
     [rows] = yield Batch("reading", [(read, (name,))])
     return rows[0]["bucket"]
+
+
+def test_rows_of_many_partitions_share_batches_on_a_single_node(store: CqlStore) -> None:
+    # One node holds every partition: the rows of 60 one-recipient requests (their message
+    # rows, events and index rows) travel in batches across partitions, each small enough
+    # that the node does not warn about it, and every row arrives.
+    assert colocated(store.session, store.keyspace)
+    reqs = [_request(f"pk{i}", b"p") for i in range(60)]
+    calls = CallList(store.run)
+    for r in reqs:
+        store.messages.insert(calls, r)
+    singles = len(calls.single)  # the payload chunks: one per request, on their own
+    units = len(calls._joined) + sum(len(by_partition) for by_partition in calls._grouped.values())
+    built = calls.calls()
+    assert singles == 60 and units >= 60
+    assert len(built) - singles <= units // 5, "five or more partitions per batch on average"
+    assert all(len(batch) <= BATCH_ROWS for batch, _ in built if isinstance(batch, BatchStatement))
+
+    log = NODE_LOG.read_text(errors="replace") if NODE_LOG.exists() else ""
+    store.accept(reqs, [EventRecord("t1", r.messages[0].message_id, "accepted", time.time()) for r in reqs], "d")
+    ids = [r.messages[0].message_id for r in reqs]
+    assert sorted(m.message_id for m in store.get_messages(ids)) == sorted(ids)
+    assert all([e.type for e in store.list_events("t1", 0, (), m, 10)] == ["accepted"] for m in ids)
+    assert {m.message_id for m in store.messages_in_state("accepted", "", 1000)} >= set(ids)
+    new_lines = NODE_LOG.read_text(errors="replace")[len(log):] if NODE_LOG.exists() else ""
+    warned = [line for line in new_lines.splitlines() if store.keyspace in line and "atch" in line]
+    assert warned == [], warned[:3]

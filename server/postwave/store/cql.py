@@ -430,7 +430,7 @@ class CqlStore:
             old = olds.get(o.message_id)
             if old is not None:  # an update of a missing row would create a partial one
                 count = (old["attempt_count"] or 0) + (1 if o.attempt else 0)
-                states.add(self.sql["message_update"], (o.state, now, count, o.message_id))
+                states.join(o.message_id, self.sql["message_update"], (o.state, now, count, o.message_id))
                 self.messages.move(states, old, o.state)
         stamped = yield from self._events_plan(history, events)
         first_event: dict[str, StoredEvent] = {}

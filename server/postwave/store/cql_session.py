@@ -74,6 +74,13 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 WINDOW = 512  # requests in flight from one call; the rest wait for a free slot
 BATCH_ROWS = 50  # rows per single-partition batch (well under batch_size_fail_threshold)
+# A batch across partitions (colocated): at most 10 partitions (Cassandra's
+# unlogged_batch_across_partitions_warn_threshold) and about 4 KiB (its
+# batch_size_warn_threshold is 5 KiB), counting each value's length and VALUE_OVERHEAD
+# bytes for its cell (measured against the sizes the node reports for these tables).
+PACK_PARTITIONS = 10
+PACK_BYTES = 4096
+VALUE_OVERHEAD = 20
 
 Call = tuple[PreparedStatement | BoundStatement | BatchStatement, Sequence[Any] | None]
 Row = dict[str, Any]
@@ -352,6 +359,45 @@ def _joined_batches(statements: Sequence[tuple[PreparedStatement, Sequence[Any]]
     return calls
 
 
+def colocated(session: Session, keyspace: str | None) -> bool:
+    """Whether every node of the cluster holds every partition of ``keyspace`` (one node, or
+    as many replicas as nodes). There a write reaches the same nodes whichever node
+    coordinates it, so rows of many partitions can share one batch: one request for the
+    client and the coordinator instead of one each, and no extra hop."""
+    metadata = session.cluster.metadata
+    hosts = metadata.all_hosts()
+    if len(hosts) < 2:
+        return True
+    return keyspace is not None and len(metadata.get_replicas(keyspace, b"\0")) >= len(hosts)
+
+
+def _packed(units: Sequence[Sequence[tuple[PreparedStatement, Sequence[Any]]]]) -> list[Call]:
+    """Units (the statements of one partition) packed into unlogged batches of at most
+    PACK_PARTITIONS units and about PACK_BYTES of values, so that a batch stays under the
+    node's warning thresholds for batches across partitions and for batch size."""
+    calls: list[Call] = []
+    pack: list[tuple[PreparedStatement, Sequence[Any]]] = []
+    partitions = size = 0
+    for unit in units:
+        unit_size = sum(_value_size(params) for _, params in unit)
+        if len(unit) > BATCH_ROWS or unit_size > PACK_BYTES:
+            calls.extend(_joined_batches(unit))
+            continue
+        if partitions == PACK_PARTITIONS or len(pack) + len(unit) > BATCH_ROWS or size + unit_size > PACK_BYTES:
+            calls.extend(_joined_batches(pack))
+            pack, partitions, size = [], 0, 0
+        pack.extend(unit)
+        partitions += 1
+        size += unit_size
+    if pack:
+        calls.extend(_joined_batches(pack))
+    return calls
+
+
+def _value_size(params: Sequence[Any]) -> int:
+    return sum(VALUE_OVERHEAD + (len(v) if isinstance(v, (str, bytes)) else 8) for v in params)
+
+
 class CallList:
     """Statements to run together: single ones, and rows grouped per partition into batches."""
 
@@ -381,12 +427,17 @@ class CallList:
         self.single.extend(calls)
 
     def calls(self) -> list[Call]:
-        """Everything added, grouped rows as batches."""
+        """Everything added, grouped rows as batches: one partition's rows per batch, or, where
+        every node holds every partition (:func:`colocated`), several partitions' per batch."""
         calls = list(self.single)
-        for statement, by_partition in self._grouped.items():
-            calls.extend(batches(statement, by_partition))
-        for joined in self._joined.values():
-            calls.extend(_joined_batches(joined))
+        units = [[(statement, params) for params in rows]
+                 for statement, by_partition in self._grouped.items() for rows in by_partition.values()]
+        units.extend(self._joined.values())
+        if len(units) > 1 and colocated(self.runner.session, units[0][0][0].keyspace):
+            calls.extend(_packed(units))
+        else:
+            for unit in units:
+                calls.extend(_joined_batches(unit))
         return calls
 
     def step(self, what: str) -> Batch:

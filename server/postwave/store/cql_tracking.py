@@ -177,8 +177,9 @@ class TrackingTables(PreparedCache):
     def index_recipients(self, calls: CallList, req: AcceptedRequest) -> None:
         """The lookup rows of a new request's messages (written with the messages)."""
         for m in req.messages:
-            calls.add(self["recipient_index_put"], (req.tenant_id, address_hash(m.recipient), m.message_id,
-                                                    req.request_id))
+            digest = address_hash(m.recipient)
+            calls.group(self["recipient_index_put"], (req.tenant_id, digest),
+                        (req.tenant_id, digest, m.message_id, req.request_id))
 
     def backfill_recipient_index(self, page: int = 1000) -> int:
         """Write the lookup rows of every stored message (``postwave erasure-index``): one pass

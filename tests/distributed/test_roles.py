@@ -12,6 +12,8 @@ test_same_send_id_same_body_returns_same_ids_and_delivers_once = (
     test_api_semantics.test_same_send_id_same_body_returns_same_ids_and_delivers_once)
 test_scheduled_mail_waits_then_goes_and_cancel_stops_it = (
     test_api_semantics.test_scheduled_mail_waits_then_goes_and_cancel_stops_it)
+test_a_suppression_added_while_a_message_waits_stops_it_at_delivery = (
+    test_api_semantics.test_a_suppression_added_while_a_message_waits_stops_it_at_delivery)
 
 
 def test_workers_share_limits_by_heartbeat_and_stop_gracefully(world) -> None:  # type: ignore[no-untyped-def]

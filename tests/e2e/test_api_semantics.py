@@ -68,6 +68,31 @@ def test_scheduled_mail_waits_then_goes_and_cancel_stops_it(world: World) -> Non
     assert [r.rcpt_tos for r in world.ok.received] == [["soon@ok.test"]]
 
 
+def test_a_suppression_added_while_a_message_waits_stops_it_at_delivery(world: World) -> None:
+    # The worker checks suppressions again when it delivers (in distributed mode on the CQL
+    # store's asyncio face, read together with the message's request).
+    _, key = world.platform.tenant("acme")
+    stub = world.platform.send_stub()
+    refs = {}
+    for address in ("gone@ok.test", "stays@ok.test"):
+        req = request(to=[address])
+        req.send_at.FromNanoseconds(int((time.time() + 2.0) * 1e9))
+        refs[address] = stub.Send(req, metadata=bearer(key), timeout=10).messages[0]
+        assert refs[address].state == "scheduled"
+    world.platform.admin_stub().AddSuppressions(admin_pb2.AddSuppressionsRequest(
+        suppressions=[admin_pb2.NewSuppression(address="gone@ok.test", reason="asked by phone")]),
+        metadata=bearer(key), timeout=10)
+
+    gone = world.platform.wait_state(key, refs["gone@ok.test"].message_id, {"dropped", "delivered"})
+    assert gone.state == "dropped"
+    assert [e.type for e in gone.events] == ["scheduled", "released", "dropped"]
+    assert "suppressed" in gone.events[-1].detail and "asked by phone" in gone.events[-1].detail
+    assert list(gone.attempts) == []
+    stays = world.platform.wait_state(key, refs["stays@ok.test"].message_id, {"delivered"})
+    assert [e.type for e in stays.events] == ["scheduled", "released", "delivered"]
+    assert [r.rcpt_tos for r in world.ok.received] == [["stays@ok.test"]]
+
+
 def test_stored_template_versions_render_and_send(world: World) -> None:
     _, key = world.platform.tenant("acme")
     admin = world.platform.admin_stub()

@@ -159,11 +159,13 @@ class Platform:
         )
         return tenant.tenant_id, created.secret
 
-    def wait_state(self, key: str, message_id: str, states: set[str], timeout: float = 30.0) -> send_pb2.MessageStatus:
+    def wait_state(self, key: str, message_id: str, states: set[str], timeout: float = 30.0,
+                   events: tuple[str, ...] = ()) -> send_pb2.MessageStatus:
         """Poll GetStatus until the message reaches one of ``states``, and its event of that
-        state is there too: in distributed mode the events stream's store writer stores the
-        event a moment after the worker records the state (docs/distributed.md); after
-        EVENT_GRACE seconds without it, the status is returned as it is."""
+        state (and any ``events`` named) is there too: in distributed mode the events stream's
+        store writer stores the events a moment after the worker records the state, and may
+        store an outcome's events in two batches (docs/distributed.md); after EVENT_GRACE
+        seconds without them, the status is returned as it is."""
         stub = self.send_stub()
         deadline = time.monotonic() + timeout
         status = None
@@ -172,14 +174,31 @@ class Platform:
             status = stub.GetStatus(send_pb2.GetStatusRequest(message_id=message_id), metadata=bearer(key), timeout=10)
             if status.state in states:
                 reached = reached or time.monotonic()
-                if any(e.type == status.state for e in status.events) or time.monotonic() - reached > EVENT_GRACE:
+                shown = {e.type for e in status.events}
+                if shown >= {status.state, *events} or time.monotonic() - reached > EVENT_GRACE:
                     return status
             time.sleep(0.1)
         raise AssertionError(f"message {message_id} still {status.state if status else '?'} after {timeout}s; "
                              f"events: {[(e.type, e.detail) for e in status.events] if status else []}\n{self.log()[-4000:]}")
 
 
-EVENT_GRACE = 15.0  # seconds wait_state waits for a reached state's event
+    def wait_suppressed(self, key: str, address: str, timeout: float = 15.0) -> admin_pb2.Suppression:
+        """Poll GetSuppression until the tenant's list has ``address``: in distributed mode the
+        suppression a bounce carries is written by a consumer of the events stream, a moment
+        after the bounce (docs/distributed.md)."""
+        admin = self.admin_stub()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return admin.GetSuppression(admin_pb2.GetSuppressionRequest(address=address), metadata=bearer(key),
+                                            timeout=10)
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+
+
+EVENT_GRACE = 15.0  # seconds wait_state waits for a reached state's events
 
 
 def bearer(key: str) -> list[tuple[str, str]]:

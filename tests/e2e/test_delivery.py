@@ -68,11 +68,12 @@ def test_bounce_suppresses_and_greylist_retries(world: World) -> None:
     bounced = stub.Send(request(to=["nobody@bounce.test"]), metadata=bearer(key), timeout=10).messages[0]
     flaky = stub.Send(request(to=["late@flaky.test"]), metadata=bearer(key), timeout=10).messages[0]
 
-    status = world.platform.wait_state(key, bounced.message_id, {"bounced"})
+    status = world.platform.wait_state(key, bounced.message_id, {"bounced"}, events=("suppressed",))
     assert status.attempts[0].smtp_code == 550
     assert "5.1.1" in status.attempts[0].smtp_reply
     assert [e.type for e in status.events] == ["accepted", "bounced", "suppressed"]
     assert world.bounce.received == []
+    assert world.platform.wait_suppressed(key, "nobody@bounce.test").reason.startswith("bounce")
 
     again = stub.Send(request(to=["nobody@bounce.test"]), metadata=bearer(key), timeout=10).messages[0]
     assert again.state == "dropped" and "suppressed" in again.detail

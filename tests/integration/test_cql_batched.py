@@ -28,6 +28,7 @@ from postwave.store.cql import CqlStore
 from postwave.store.cql_session import BATCH_ROWS, CallList, colocated, run_plan
 from postwave.store.embedded import EmbeddedStore
 from postwave.store.sqlite import Database
+from postwave.v1 import send_pb2
 
 from tests.contract.cassandra import ROOT, CassandraNode, cassandra
 
@@ -52,6 +53,16 @@ def _request(rid: str, payload: bytes, n: int = 1) -> AcceptedRequest:
         messages=tuple(NewMessage(f"{rid}-m{i}", i, f"u{i}@x.test", "accepted") for i in range(n)),
         response=b"r",
     )
+
+
+def _html_payload(i: int) -> bytes:
+    """A ~21 KB SendRequest: an HTML newsletter with its text alternative."""
+    rows = "".join(f"<tr><td class='item'>Item {n} of order {i}</td><td>{n * 7 % 13}.99 EUR</td></tr>"
+                   for n in range(210))
+    html = f"<html><body><h1>Your order {i}</h1><table>{rows}</table></body></html>"
+    text = "\n".join(f"Item {n} of order {i}: {n * 7 % 13}.99 EUR" for n in range(210))
+    return send_pb2.SendRequest(subject=f"Order {i}", html=html, text=text,
+                                personalizations=[send_pb2.Personalization(to=[f"u{i}@x.test"])]).SerializeToString()
 
 
 def test_payloads_of_many_requests_in_few_reads_pages_and_all(store: CqlStore, tmp_path,  # type: ignore[no-untyped-def]
@@ -173,19 +184,22 @@ def _read_plan(store: CqlStore, name: str):  # type: ignore[no-untyped-def]
 
 
 def test_rows_of_many_partitions_share_batches_on_a_single_node(store: CqlStore) -> None:
-    # One node holds every partition: the rows of 60 one-recipient requests (their message
-    # rows, events and index rows) travel in batches across partitions, each small enough
-    # that the node does not warn about it, and every row arrives.
+    # One node holds every partition: the rows of 60 one-recipient requests (their ~20 KB
+    # payloads, compressed, their message rows, events and index rows) travel in batches
+    # across partitions, each small enough that the node does not warn about it, and every
+    # row arrives.
     assert colocated(store.session, store.keyspace)
-    reqs = [_request(f"pk{i}", b"p") for i in range(60)]
+    reqs = [_request(f"pk{i}", _html_payload(i)) for i in range(60)]
+    assert all(len(r.payload) > 20_000 for r in reqs)
     calls = CallList(store.run)
     for r in reqs:
         store.messages.insert(calls, r)
-    singles = len(calls.single)  # the payload chunks: one per request, on their own
+    singles = len(calls.single)
     units = len(calls._joined) + sum(len(by_partition) for by_partition in calls._grouped.values())
     built = calls.calls()
-    assert singles == 60 and units >= 60
-    assert len(built) - singles <= units // 5, "five or more partitions per batch on average"
+    assert singles == 0 and units >= 120  # each request: its payload row and its message's rows
+    # each payload (~2.2 KB compressed) takes half a batch's 4 KiB: two or more partitions a batch
+    assert len(built) <= units // 2, "two or more partitions per batch on average"
     assert all(len(batch) <= BATCH_ROWS for batch, _ in built if isinstance(batch, BatchStatement))
 
     log = NODE_LOG.read_text(errors="replace") if NODE_LOG.exists() else ""
@@ -194,6 +208,7 @@ def test_rows_of_many_partitions_share_batches_on_a_single_node(store: CqlStore)
     assert sorted(m.message_id for m in store.get_messages(ids)) == sorted(ids)
     assert all([e.type for e in store.list_events("t1", 0, (), m, 10)] == ["accepted"] for m in ids)
     assert {m.message_id for m in store.messages_in_state("accepted", "", 1000)} >= set(ids)
+    assert store.get_payloads([r.request_id for r in reqs]) == {r.request_id: r.payload for r in reqs}
     new_lines = NODE_LOG.read_text(errors="replace")[len(log):] if NODE_LOG.exists() else ""
     warned = [line for line in new_lines.splitlines() if store.keyspace in line and "atch" in line]
     assert warned == [], warned[:3]

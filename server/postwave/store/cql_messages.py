@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from postwave.store import payloads
 from postwave.store.base import AcceptedRequest, MessageRecord
 from postwave.store.cql_keys import (
     OPEN_STATES,
@@ -61,11 +62,19 @@ def previous_row(msg: MessageRecord) -> Row:
             "attempt_count": msg.attempt_count, "send_id": msg.send_id, "batch_id": msg.batch_id, "send_at": None}
 
 
-def _assemble(rows: list[Row]) -> bytes | None:
-    """A payload from the rows of its chunks; None if there are none or some are missing."""
+def _assemble(rows: list[Row], request_id: str) -> bytes | None:
+    """A payload from the rows of its chunks; None if there are none, some are missing, or
+    its compressed form is damaged (payloads.unpack)."""
     if not rows or rows[0]["chunks"] != len(rows):
         return None
-    return b"".join(r["data"] or b"" for r in sorted(rows, key=lambda r: r["chunk"]))
+    return payloads.unpack(b"".join(r["data"] or b"" for r in sorted(rows, key=lambda r: r["chunk"])),
+                           request_id)
+
+
+def chunked(payload: bytes) -> list[bytes]:
+    """The stored form of a payload (payloads.pack) cut into the rows of ``requests``."""
+    stored = payloads.pack(payload)
+    return [stored[i:i + PAYLOAD_CHUNK] for i in range(0, len(stored), PAYLOAD_CHUNK)]
 
 
 class Messages:
@@ -95,7 +104,7 @@ class Messages:
     def payload_plan(self, request_id: str) -> Plan[bytes | None]:
         """The request payload, reassembled from its chunks; None if missing or incomplete."""
         [rows] = yield Batch("reading a request", [(self.sql["request_get"], (request_id,))])
-        return _assemble(rows)
+        return _assemble(rows, request_id)
 
     def payloads_plan(self, request_ids: Iterable[str]) -> Plan[dict[str, bytes]]:
         """Payloads of several requests by id (missing or incomplete ones left out)."""
@@ -109,8 +118,8 @@ class Messages:
         for rows in results:
             for r in rows:
                 chunks.setdefault(r["request_id"], []).append(r)
-        payloads = {request_id: _assemble(rows) for request_id, rows in chunks.items()}
-        return {request_id: payload for request_id, payload in payloads.items() if payload is not None}
+        found = {request_id: _assemble(rows, request_id) for request_id, rows in chunks.items()}
+        return {request_id: payload for request_id, payload in found.items() if payload is not None}
 
     def page_by_state(self, state: str, after_id: str, limit: int) -> list[str]:
         """Ids in the state index after ``after_id``, in id order (merged over the shards)."""
@@ -123,9 +132,14 @@ class Messages:
 
     def insert(self, calls: CallList, req: AcceptedRequest) -> None:
         """Add a new request: payload chunks, message rows, and their index rows."""
-        chunks = [req.payload[i:i + PAYLOAD_CHUNK] for i in range(0, len(req.payload), PAYLOAD_CHUNK)] or [b""]
-        for number, data in enumerate(chunks):
-            calls.add(self.sql["request_chunk"], (req.request_id, number, req.tenant_id, req.created, len(chunks), data))
+        chunks = chunked(req.payload)
+        if len(chunks) == 1:  # may share a batch with other rows (CallList.join); large ones go alone
+            calls.join(req.request_id, self.sql["request_chunk"], (req.request_id, 0, req.tenant_id, req.created, 1,
+                                                                    chunks[0]))
+        else:
+            for number, data in enumerate(chunks):
+                calls.add(self.sql["request_chunk"], (req.request_id, number, req.tenant_id, req.created,
+                                                      len(chunks), data))
         for m in req.messages:  # in one batch with the message's first events (see CallList.join)
             calls.join(m.message_id, self.sql["message_insert"], (
                 m.message_id, req.tenant_id, req.request_id, m.index, m.recipient, m.state, req.lane,

@@ -28,7 +28,8 @@ from cassandra.cluster import Session
 
 from postwave.store.base import AcceptedRequest, EventRecord, WebhookEndpoint
 from postwave.store.cql_keys import SUPPRESSION_SHARDS, event_partition, shard
-from postwave.store.cql_messages import PAYLOAD_CHUNK
+from postwave.store import payloads
+from postwave.store.cql_messages import chunked
 from postwave.store.cql_prepared import PreparedCache
 from postwave.store.cql_session import CallList, Runner
 from postwave.store.tracking_erasure import address_hash, scrub_payload, scrub_text
@@ -241,11 +242,16 @@ class TrackingTables(PreparedCache):
         rows = sorted(self.run.rows("reading a payload", self["request_read"], (request_id,)), key=lambda r: r["chunk"])
         if not rows or rows[0]["chunks"] != len(rows):
             return
-        scrubbed, changed = scrub_payload(b"".join(r["data"] or b"" for r in rows), address, replacement)
+        payload = payloads.unpack(b"".join(r["data"] or b"" for r in rows), request_id)
+        if payload is None:
+            return
+        scrubbed, changed = scrub_payload(payload, address, replacement)
         if not changed:
             return
-        # Scrubbing only shortens a payload: keep its chunk count (readers check it) with empty tail chunks.
-        chunks = [scrubbed[i * PAYLOAD_CHUNK:(i + 1) * PAYLOAD_CHUNK] for i in range(len(rows))]
+        # Rewrite every chunk row with the new count (readers check it); a shorter payload keeps
+        # its rows as empty tail chunks, so no stale chunk is left behind.
+        chunks = chunked(scrubbed)
+        chunks += [b""] * (len(rows) - len(chunks))
         for number, data in enumerate(chunks):
             calls.add(self["request_put"], (request_id, number, rows[0]["tenant_id"], rows[0]["created"],
                                             len(chunks), data))

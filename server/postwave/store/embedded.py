@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 
 from postwave.errors import AlreadyExistsError
-from postwave.store import embedded_reputation, embedded_shaping, embedded_suppressions, embedded_tracking
+from postwave.store import embedded_reputation, embedded_shaping, embedded_suppressions, embedded_tracking, payloads
 from postwave.store.base import (
     AcceptedRequest,
     AcceptResult,
@@ -269,7 +269,8 @@ class EmbeddedStore:
     @staticmethod
     def _insert_request(conn: sqlite3.Connection, req: AcceptedRequest) -> None:
         conn.execute(
-            "INSERT INTO requests VALUES (?,?,?,?)", (req.request_id, req.tenant_id, req.payload, req.created)
+            "INSERT INTO requests VALUES (?,?,?,?)",
+            (req.request_id, req.tenant_id, payloads.pack(req.payload), req.created),
         )
         conn.executemany(
             f"INSERT INTO messages ({_MESSAGE_COLUMNS}, send_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -300,7 +301,7 @@ class EmbeddedStore:
     def get_payload(self, request_id: str) -> bytes | None:
         """The serialized SendRequest of a request."""
         rows = self.db.query("SELECT payload FROM requests WHERE request_id=?", (request_id,))
-        return bytes(rows[0][0]) if rows else None  # type: ignore[arg-type]
+        return payloads.unpack(bytes(rows[0][0]), request_id) if rows else None  # type: ignore[arg-type]
 
     def get_attempts(self, message_id: str) -> list[Attempt]:
         """Delivery attempts, oldest first."""
@@ -599,7 +600,9 @@ class EmbeddedStore:
             marks = ",".join("?" * len(chunk))
             for request_id, payload in self.db.query(
                     f"SELECT request_id, payload FROM requests WHERE request_id IN ({marks})", chunk):
-                found[str(request_id)] = bytes(payload)  # type: ignore[call-overload]
+                unpacked = payloads.unpack(bytes(payload), str(request_id))  # type: ignore[call-overload]
+                if unpacked is not None:
+                    found[str(request_id)] = unpacked
         return found
 
 

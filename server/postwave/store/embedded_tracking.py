@@ -10,6 +10,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
+from postwave.store import payloads
 from postwave.store.base import EventRecord, WebhookEndpoint
 from postwave.store.sqlite import Database
 from postwave.store.tracking_erasure import scrub_payload, scrub_response, scrub_text
@@ -127,9 +128,12 @@ def _scrub_payloads(conn: sqlite3.Connection, request_ids: set[str], address: st
         row = conn.execute("SELECT payload FROM requests WHERE request_id=?", (request_id,)).fetchone()
         if row is None:
             continue
-        scrubbed, changed = scrub_payload(bytes(row[0]), address, replacement)
+        payload = payloads.unpack(bytes(row[0]), request_id)
+        if payload is None:
+            continue
+        scrubbed, changed = scrub_payload(payload, address, replacement)
         if changed:
-            conn.execute("UPDATE requests SET payload=? WHERE request_id=?", (scrubbed, request_id))
+            conn.execute("UPDATE requests SET payload=? WHERE request_id=?", (payloads.pack(scrubbed), request_id))
 
 
 def _scrub_rows(conn: sqlite3.Connection, message_ids: list[str], address: str, replacement: str) -> None:

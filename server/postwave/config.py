@@ -72,6 +72,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("cql_consistency", str, "LOCAL_QUORUM", "store=cql: consistency of reads and writes; lightweight transactions use LOCAL_SERIAL."),
     Option("cql_request_timeout", float, 5.0, "store=cql: seconds before a CQL request fails; the API then answers UNAVAILABLE."),
     Option("cql_connect_timeout", float, 5.0, "store=cql: seconds to wait for a connection to a node."),
+    Option("cql_compression", bool, False, "store=cql: LZ4-compress the CQL protocol's frames. Off by default: payloads are stored compressed already, and on a local network compressing every frame costs client and node more CPU than it saves (docs/storage.md); turn it on across slow links."),
     Option("cql_username", str, "", "store=cql: user name when the cluster requires authentication; empty = none."),
     Option("cql_password", str, "", "store=cql: password of cql_username."),
     Option("cql_dialect", str, "auto", "store=cql: auto, scylla or cassandra: which server the schema is written for (ScyllaDB gets tablets disabled so LWT works); auto asks the server."),

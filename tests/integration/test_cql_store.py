@@ -62,6 +62,21 @@ def test_payloads_over_a_mebibyte_are_chunked_and_reassembled(store: CqlStore) -
     assert store.get_payload("missing") is None
 
 
+@pytest.mark.parametrize("compression", [False, True])
+def test_protocol_compression_is_what_the_option_says(cassandra: CassandraNode, compression: bool) -> None:
+    # What the node was asked for at STARTUP, as it lists its clients (system_views.clients).
+    from postwave.store.cql_session import connect
+
+    cluster, session = connect(cassandra.config(cql_compression=compression))
+    try:
+        mine = [r["client_options"] for r in session.execute("SELECT client_options FROM system_views.clients")
+                if r["client_options"].get("SESSION_ID") == str(cluster.session_id)]
+    finally:
+        cluster.shutdown()
+    assert mine, "the node lists this session's connections"
+    assert {o.get("COMPRESSION") for o in mine} == ({"lz4"} if compression else {None})
+
+
 def test_concurrent_template_versions_are_distinct_and_consecutive(store: CqlStore) -> None:
     def create(i: int) -> int:
         return store.create_template(TemplateRecord("t1", "welcome", 0, "n", f"s{i}", "x", "", time.time())).version

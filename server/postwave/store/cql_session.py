@@ -160,6 +160,7 @@ def connect(config: Config) -> tuple[Cluster, Session]:
         # libev (compiled into the wheel): about 1.7x less client CPU per statement than the
         # asyncio reactor, measured here. See release_event_loop for its one wart.
         connection_class=LibevConnection,
+        compression=config.cql_compression,
     )
     try:
         with unavailable(f"connecting to {config.cql_contact_points}:{config.cql_port}"):

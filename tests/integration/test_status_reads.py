@@ -18,10 +18,6 @@ from postwave.store.base import AcceptedRequest, Attempt, EventRecord, NewMessag
 from postwave.store.cql import CqlStore
 from postwave.v1 import send_pb2
 
-from tests.integration.conftest import cassandra, store
-
-__all__ = ["cassandra", "store"]  # fixtures
-
 
 def _then(fn: Callable[..., Any], after: Callable[[], None]) -> Callable[..., Any]:
     """``fn``, running ``after`` once the call has read its rows."""

@@ -26,9 +26,9 @@ from typing import Any
 
 from cassandra.cluster import Session
 
+from postwave.store import payloads
 from postwave.store.base import AcceptedRequest, EventRecord, WebhookEndpoint
 from postwave.store.cql_keys import SUPPRESSION_SHARDS, event_partition, shard
-from postwave.store import payloads
 from postwave.store.cql_messages import chunked
 from postwave.store.cql_prepared import PreparedCache
 from postwave.store.cql_session import CallList, Runner

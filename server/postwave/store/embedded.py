@@ -233,14 +233,15 @@ class EmbeddedStore:
         """
         results: list[AcceptResult] = []
         skipped: set[str] = set()
+        stored = [payloads.pack(req.payload) for req in requests]  # compressed before the write lock is taken
         with self.db.transaction() as conn:
-            for req in requests:
+            for req, payload in zip(requests, stored):
                 written = self._claim_send_id(conn, req)
                 results.append(AcceptResult(req.request_id, written))
                 if not written:
                     skipped.update(m.message_id for m in req.messages)
                     continue
-                self._insert_request(conn, req)
+                self._insert_request(conn, req, payload)
             counts: dict[str, int] = {}
             for req, res in zip(requests, results):
                 if res.written:
@@ -267,11 +268,9 @@ class EmbeddedStore:
         return cur.rowcount == 1
 
     @staticmethod
-    def _insert_request(conn: sqlite3.Connection, req: AcceptedRequest) -> None:
-        conn.execute(
-            "INSERT INTO requests VALUES (?,?,?,?)",
-            (req.request_id, req.tenant_id, payloads.pack(req.payload), req.created),
-        )
+    def _insert_request(conn: sqlite3.Connection, req: AcceptedRequest, payload: bytes) -> None:
+        """The request's rows; ``payload`` is its stored form (payloads.pack)."""
+        conn.execute("INSERT INTO requests VALUES (?,?,?,?)", (req.request_id, req.tenant_id, payload, req.created))
         conn.executemany(
             f"INSERT INTO messages ({_MESSAGE_COLUMNS}, send_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [

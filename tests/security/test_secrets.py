@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from postwave.api import keys
 from postwave.domains.masterkey import KEY_FILE, MasterKey, decode
 from postwave.store.embedded import _selector  # the row format of dkim_selectors
 from postwave.v1 import admin_pb2, send_pb2
@@ -134,8 +135,8 @@ def test_secrets_are_encrypted_at_rest_never_logged_and_shown_once(site: Site, r
 
     db = p.data_dir / "postwave.db"
     needles = {
-        "api key": tenant.key.encode(), "api key secret": tenant.key.rpartition("_")[2].encode(),
-        "second api key": extra.secret.encode(), "second api key secret": extra.secret.rpartition("_")[2].encode(),
+        "api key": tenant.key.encode(), "api key secret": keys.split_key(tenant.key)[1].encode(),
+        "second api key": extra.secret.encode(), "second api key secret": keys.split_key(extra.secret)[1].encode(),
         "webhook secret": first.encode(), "rotated webhook secret": second.encode(),
         "webhook key bytes": signing.secret_key(first), "rotated webhook key bytes": signing.secret_key(second),
         "operator key": p.operator_key.encode(),

@@ -13,7 +13,9 @@ Per endpoint, one task repeats three guard steps:
    delivers everything it missed.
 
 At least once: the cursor moves only after a 2xx, so a crash between the answer and the
-write repeats one batch (same ``webhook-id`` and event ids, for the receiver to drop).
+write repeats that batch's events (same event ids, for the receiver to drop): as the same
+batch (same ``webhook-id``) if it was full, else possibly inside a larger batch under a new
+``webhook-id``, since the dispatcher that takes over reads after the cursor again.
 Never twice otherwise: events at or before the cursor are never read again. Per-message
 order holds because an endpoint's events go in event-id order, one batch at a time.
 

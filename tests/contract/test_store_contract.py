@@ -136,6 +136,23 @@ def test_webhook_endpoints_keep_settings_and_progress_apart(store) -> None:  # t
     assert store.get_webhook("w1") is None and [e.endpoint_id for e in store.list_webhooks("t1")] == ["w2"]
 
 
+def test_webhook_batch_in_flight_is_kept_apart_from_progress_and_settings(store) -> None:  # type: ignore[no-untyped-def]
+    store.create_webhook(_endpoint("w1"))
+    assert store.get_webhook("w1").pending == 0
+    store.set_webhook_pending("w1", 57)
+    store.set_webhook_progress("w1", "active", 40, 3.0, "HTTP 503")  # a failed try: the batch stays
+    store.set_webhook_settings(WebhookEndpoint("w1", "t1", "https://hooks.example/z", (), "whsec_c", "", 0.0,
+                                               "active", 0, 0.0, 1.0))
+    got = store.get_webhook("w1")
+    assert (got.pending, got.cursor, got.failing_since, got.url) == (57, 40, 3.0, "https://hooks.example/z")
+    assert [e.pending for e in store.list_webhooks("t1")] == [57]
+    store.set_webhook_pending("w1", 0)
+    assert store.get_webhook("w1").pending == 0
+    store.create_webhook(WebhookEndpoint("w2", "t1", "https://hooks.example/x", (), "whsec_a", "", 0.0, "active",
+                                         0, 0.0, 2.0, "", 9))
+    assert store.get_webhook("w2").pending == 9
+
+
 def test_engagement_events_and_unsubscribe_suppression(store) -> None:  # type: ignore[no-untyped-def]
     now = time.time()
     store.accept([_request("r1")], [EventRecord("t1", "r1-m0", "accepted", now - 5)], "d")

@@ -24,6 +24,7 @@ from postwave.store.base import (
     NewMessage,
     Outcome,
     TemplateRecord,
+    WebhookEndpoint,
 )
 from postwave.store.cql import CqlStore
 from postwave.store.cql_keys import (
@@ -239,6 +240,27 @@ def test_a_changed_retention_alters_the_table_ttls(store: CqlStore, cassandra: C
         tables = reopened.cluster.metadata.keyspaces[store.keyspace].tables
         assert tables["events_by_tenant"].options["default_time_to_live"] == 45 * 86400
         assert tables["messages"].options["default_time_to_live"] == 45 * 86400
+    finally:
+        reopened.close()
+
+
+def test_a_keyspace_from_before_migration_22_gets_the_webhook_pending_column(
+        store: CqlStore, cassandra: CassandraNode) -> None:
+    ks = store.keyspace
+    store.create_webhook(WebhookEndpoint("w1", "t1", "https://hooks.example/x", (), "whsec_a", "", 0.0, "active",
+                                         41, 0.0, 1.0))
+    store.session.execute(f"ALTER TABLE {ks}.webhook_endpoints DROP pending")  # as an older release left it
+    store.session.execute(f"DELETE FROM {ks}.schema_migrations WHERE version = 22")
+    store.close()
+    reopened = CqlStore(cassandra.config().replace(cql_keyspace=ks))
+    try:
+        assert "pending" in reopened.cluster.metadata.keyspaces[ks].tables["webhook_endpoints"].columns
+        assert [r["version"] for r in reopened.session.execute(
+            f"SELECT version FROM {ks}.schema_migrations WHERE version = 22")] == [22]
+        old = reopened.get_webhook("w1")
+        assert (old.cursor, old.pending) == (41, 0)  # the row from before reads with no batch in flight
+        reopened.set_webhook_pending("w1", 45)
+        assert reopened.get_webhook("w1").pending == 45
     finally:
         reopened.close()
 

@@ -148,3 +148,49 @@ async def test_event_types_filter_and_two_secrets_during_rotation(
     finally:
         await sender.close()
     assert answer.status == 401 and old_only.forged == 1
+
+
+async def test_a_dispatcher_taking_over_posts_the_unrecorded_batch_again_as_it_was(
+        store: Any, clock: FakeClock, make_receiver: Any, running: list[Any]) -> None:
+    secret = signing.new_secret()
+    first = write_events(store, "t_one", 3)  # a partial batch (the size is 7)
+    receiver = await make_receiver([secret])
+    receiver.script, receiver.slow_seconds = ["slow"], 2.0  # keeps the batch, answers late
+    store.create_webhook(endpoint(receiver.url, secret))
+    config = settings(webhook_timeout_seconds=30.0)
+    await start(store, config, clock, running)
+    try:
+        await wait_until(lambda: len(receiver.accepted) == 1)
+        await stop_all(running)  # the dispatcher dies before it hears the 2xx: nothing recorded
+        running.clear()
+        held = store.get_webhook("wh_1")
+        assert (held.cursor, held.pending) == (0, first[-1].id)
+        everything = write_events(store, "t_one", 4)  # a batch read now would hold all seven
+        await start(store, config, clock, running)
+        await wait_until(lambda: len(receiver.unique_event_ids()) >= 7)
+    finally:
+        await stop_all(running)
+    lost_answer, again, rest = receiver.accepted[0], receiver.accepted[1], receiver.accepted[2:]
+    assert (again.webhook_id, again.event_ids) == (lost_answer.webhook_id, [str(e.id) for e in first])
+    assert [i for d in rest for i in d.event_ids] == [str(e.id) for e in everything[3:]]
+    assert receiver.unique_event_ids() == [str(e.id) for e in everything]  # none twice after the dedupe
+    final = store.get_webhook("wh_1")
+    assert final.cursor == everything[-1].id
+
+
+async def test_a_batch_in_flight_whose_events_are_no_longer_wanted_does_not_stall_the_endpoint(
+        store: Any, clock: FakeClock, make_receiver: Any, running: list[Any]) -> None:
+    secret = signing.new_secret()
+    events = write_events(store, "t_one", 20)
+    delivered = [e for e in events if e.type == "delivered"]
+    receiver = await make_receiver([secret])
+    store.create_webhook(endpoint(receiver.url, secret, types=("delivered",)))
+    store.set_webhook_progress("wh_1", "active", events[0].id, 0.0, "")
+    # In flight when the endpoint's types were changed: events of another type only.
+    store.set_webhook_pending("wh_1", next(e.id for e in events if e.id < delivered[0].id and e.id > events[0].id))
+    await start(store, settings(), clock, running)
+    try:
+        await wait_until(lambda: len(receiver.unique_event_ids()) >= len(delivered))
+    finally:
+        await stop_all(running)
+    assert receiver.unique_event_ids() == [str(e.id) for e in delivered]

@@ -337,6 +337,10 @@ class Store(Protocol):
                              detail: str) -> None:
         """Write an endpoint's delivery progress: state, cursor (last event delivered), failure start."""
 
+    def set_webhook_pending(self, endpoint_id: str, pending: int) -> None:
+        """Write the last event id of the batch about to be posted (0 = none), so that a
+        dispatcher that takes over after a crash posts that same batch again."""
+
     def events_since(self, tenant_id: str, since: float, after_id: int, limit: int) -> list[EventRecord]:
         """A tenant's events with id > after_id and time >= since, oldest first; page until an empty page."""
 
@@ -469,6 +473,7 @@ class WebhookEndpoint:
     failing_since: float  # 0 = the last attempt succeeded
     created: float
     detail: str = ""  # why it was disabled, the last failure
+    pending: int = 0  # id of the last event of the batch being posted; above the cursor = in flight
 
 
 # --- reputation (owner: reputation helper) ---

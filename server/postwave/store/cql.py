@@ -724,6 +724,10 @@ class CqlStore:
         """Write delivery progress."""
         self._tracking.set_webhook_progress(endpoint_id, state, cursor, failing_since, detail)
 
+    def set_webhook_pending(self, endpoint_id: str, pending: int) -> None:
+        """Write the batch in flight."""
+        self._tracking.set_webhook_pending(endpoint_id, pending)
+
     def events_since(self, tenant_id: str, since: float, after_id: int, limit: int) -> list[EventRecord]:
         """Events after after_id from time ``since`` on (an empty page is the end): event ids are
         time-ordered, so the scan starts at the first id of ``since``; an event stamped later than

@@ -147,6 +147,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # --- tracking (owner: tracking helper; versions 20-29) ---
     Migration(20, "webhook endpoints", cql_tracking.SCHEMA_20),
     Migration(21, "recipient lookup for erasure", cql_tracking.SCHEMA_21),
+    Migration(22, "the webhook batch in flight", cql_tracking.SCHEMA_22),
     # --- deliverability (owner: deliverability helper; versions 30-39) ---
     Migration(30, "sending domains, DKIM selectors, kept feedback reports", cql_deliverability.SCHEMA_30),
     # --- shaping (owner: shaping helper; versions 40-49) ---

@@ -1,10 +1,11 @@
 """CQL tables and statements of the tracking feature: webhook endpoints, statistics reads, erasure.
 
-Owned by the tracking feature; its schema is CQL migrations 20-21 (tracking owns 20-29).
+Owned by the tracking feature; its schema is CQL migrations 20-22 (tracking owns 20-29).
 Partition keys:
 
 - ``webhook_endpoints``: the endpoint id -- one partition read per dispatcher step; the
-  cursor and state are updated in place (last write wins: one dispatcher per endpoint).
+  cursor, state and batch in flight (``pending``) are updated in place (last write wins: one
+  dispatcher per endpoint).
 - ``webhook_endpoints_by_tenant``: (tenant_id) -> endpoint ids; a tenant has a handful.
 - ``recipient_messages``: (tenant_id, recipient hash) -> message and request ids, written
   with the messages at acceptance (one row per message, the messages' TTL), so erasure
@@ -50,11 +51,15 @@ SCHEMA_21: tuple[str, ...] = (
        WITH default_time_to_live = {ttl_messages}""",
 )
 
+SCHEMA_22: tuple[str, ...] = (
+    "ALTER TABLE {ks}.webhook_endpoints ADD pending bigint",
+)
+
 _WEBHOOK = ("endpoint_id, tenant_id, url, event_types, secret, previous_secret, previous_until, state, cursor,"
-            " failing_since, created, detail")
+            " failing_since, created, detail, pending")
 
 _STATEMENTS: dict[str, tuple[str, bool]] = {
-    "webhook_put": (f"INSERT INTO {{ks}}.webhook_endpoints ({_WEBHOOK}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", True),
+    "webhook_put": (f"INSERT INTO {{ks}}.webhook_endpoints ({_WEBHOOK}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", True),
     "webhook_index_put": ("INSERT INTO {ks}.webhook_endpoints_by_tenant (tenant_id, endpoint_id) VALUES (?, ?)", True),
     "webhook_get": ("SELECT * FROM {ks}.webhook_endpoints WHERE endpoint_id = ?", True),
     "webhook_all": ("SELECT * FROM {ks}.webhook_endpoints", True),
@@ -66,6 +71,7 @@ _STATEMENTS: dict[str, tuple[str, bool]] = {
                           " previous_secret = ?, previous_until = ? WHERE endpoint_id = ?"), True),
     "webhook_progress": (("UPDATE {ks}.webhook_endpoints SET state = ?, cursor = ?, failing_since = ?, detail = ?"
                           " WHERE endpoint_id = ?"), True),
+    "webhook_pending": ("UPDATE {ks}.webhook_endpoints SET pending = ? WHERE endpoint_id = ?", True),
     "suppress_forever": (("INSERT INTO {ks}.suppressions (tenant_id, shard, address, reason, created, expires)"
                           " VALUES (?, ?, ?, ?, ?, null)"), True),
     "suppression_get": ("SELECT * FROM {ks}.suppressions WHERE tenant_id = ? AND shard = ? AND address = ?", True),
@@ -98,7 +104,7 @@ def _webhook(row: dict[str, Any]) -> WebhookEndpoint:
     return WebhookEndpoint(
         row["endpoint_id"], row["tenant_id"], row["url"] or "", tuple(row["event_types"] or ()), row["secret"] or "",
         row["previous_secret"] or "", row["previous_until"] or 0.0, row["state"] or "active", row["cursor"] or 0,
-        row["failing_since"] or 0.0, row["created"] or 0.0, row["detail"] or "",
+        row["failing_since"] or 0.0, row["created"] or 0.0, row["detail"] or "", row.get("pending") or 0,
     )
 
 
@@ -130,7 +136,7 @@ class TrackingTables(PreparedCache):
         """The endpoint row, then its place in the tenant's list."""
         self.run.all("storing a webhook endpoint", [(self["webhook_put"], (
             e.endpoint_id, e.tenant_id, e.url, list(e.event_types), e.secret, e.previous_secret, e.previous_until,
-            e.state, e.cursor, e.failing_since, e.created, e.detail))])
+            e.state, e.cursor, e.failing_since, e.created, e.detail, e.pending))])
         self.run.all("listing a webhook endpoint", [(self["webhook_index_put"], (e.tenant_id, e.endpoint_id))])
 
     def get_webhook(self, endpoint_id: str) -> WebhookEndpoint | None:
@@ -168,6 +174,10 @@ class TrackingTables(PreparedCache):
         """Write delivery progress."""
         self.run.all("recording webhook progress", [(self["webhook_progress"], (
             state, cursor, failing_since, detail, endpoint_id))])
+
+    def set_webhook_pending(self, endpoint_id: str, pending: int) -> None:
+        """Write the batch in flight."""
+        self.run.all("recording the webhook batch in flight", [(self["webhook_pending"], (pending, endpoint_id))])
 
     # erasure
 

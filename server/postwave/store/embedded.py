@@ -531,6 +531,10 @@ class EmbeddedStore:
         """Write delivery progress."""
         embedded_tracking.set_webhook_progress(self.db, endpoint_id, state, cursor, failing_since, detail)
 
+    def set_webhook_pending(self, endpoint_id: str, pending: int) -> None:
+        """Write the batch in flight."""
+        embedded_tracking.set_webhook_pending(self.db, endpoint_id, pending)
+
     def events_since(self, tenant_id: str, since: float, after_id: int, limit: int) -> list[EventRecord]:
         """Events after after_id from time ``since`` on."""
         return embedded_tracking.events_since(self.db, tenant_id, since, after_id, limit)

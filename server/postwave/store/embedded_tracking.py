@@ -17,7 +17,7 @@ from postwave.store.tracking_erasure import scrub_payload, scrub_response, scrub
 
 _EVENT_COLUMNS = "tenant_id, message_id, type, time, detail, recipient, send_id, batch_id, custom_args"
 _WEBHOOK_COLUMNS = ("endpoint_id, tenant_id, url, event_types, secret, previous_secret, previous_until, state,"
-                    " cursor, failing_since, created, detail")
+                    " cursor, failing_since, created, detail, pending")
 
 
 def _webhook(row: tuple[object, ...]) -> WebhookEndpoint:
@@ -46,9 +46,9 @@ def record_engagement(db: Database, events: Sequence[EventRecord],
 def create_webhook(db: Database, e: WebhookEndpoint) -> None:
     """Insert an endpoint."""
     with db.transaction() as conn:
-        conn.execute(f"INSERT INTO webhook_endpoints ({_WEBHOOK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", (
+        conn.execute(f"INSERT INTO webhook_endpoints ({_WEBHOOK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", (
             e.endpoint_id, e.tenant_id, e.url, " ".join(e.event_types), e.secret, e.previous_secret,
-            e.previous_until, e.state, e.cursor, e.failing_since, e.created, e.detail))
+            e.previous_until, e.state, e.cursor, e.failing_since, e.created, e.detail, e.pending))
 
 
 def get_webhook(db: Database, endpoint_id: str) -> WebhookEndpoint | None:
@@ -90,6 +90,12 @@ def set_webhook_progress(db: Database, endpoint_id: str, state: str, cursor: int
     with db.transaction() as conn:
         conn.execute("UPDATE webhook_endpoints SET state=?, cursor=?, failing_since=?, detail=? WHERE endpoint_id=?",
                      (state, cursor, failing_since, detail, endpoint_id))
+
+
+def set_webhook_pending(db: Database, endpoint_id: str, pending: int) -> None:
+    """Write the batch in flight."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE webhook_endpoints SET pending=? WHERE endpoint_id=?", (pending, endpoint_id))
 
 
 def events_since(db: Database, tenant_id: str, since: float, after_id: int, limit: int) -> list[EventRecord]:

@@ -87,7 +87,8 @@ CREATE INDEX IF NOT EXISTS feedback_reports_received ON feedback_reports (receiv
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
   endpoint_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, url TEXT NOT NULL, event_types TEXT NOT NULL,
   secret TEXT NOT NULL, previous_secret TEXT NOT NULL, previous_until REAL NOT NULL, state TEXT NOT NULL,
-  cursor INTEGER NOT NULL, failing_since REAL NOT NULL, created REAL NOT NULL, detail TEXT NOT NULL);
+  cursor INTEGER NOT NULL, failing_since REAL NOT NULL, created REAL NOT NULL, detail TEXT NOT NULL,
+  pending INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS webhook_endpoints_tenant ON webhook_endpoints (tenant_id, created);
 -- tracking: erasure finds an address's messages without a scan (built over existing rows on open)
 CREATE INDEX IF NOT EXISTS messages_recipient ON messages (tenant_id, lower(recipient));
@@ -116,6 +117,12 @@ CREATE TABLE IF NOT EXISTS breaker_audit (
 CREATE INDEX IF NOT EXISTS breaker_audit_tenant ON breaker_audit (tenant_id, time);
 """
 
+# Columns added to a table after its first release: (table, column, declaration). CREATE TABLE
+# above already has them; a file made before gets them when it is opened (see add_columns).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("webhook_endpoints", "pending", "INTEGER NOT NULL DEFAULT 0"),  # tracking: the batch in flight
+)
+
 
 class Database:
     """Per-thread connections to one SQLite file in WAL mode."""
@@ -130,8 +137,22 @@ class Database:
         try:
             os.makedirs(directory, exist_ok=True)
             self.connection().executescript(SCHEMA)
+            self.add_columns()
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailableError(f"cannot open the database {path}: {exc}") from exc
+
+    def add_columns(self) -> None:
+        """Add the ADDED_COLUMNS a file made by an older release lacks, in one write
+        transaction (two processes opening the file at once add each column once)."""
+        conn = self.connection()
+        missing = [(t, c, d) for t, c, d in ADDED_COLUMNS
+                   if c not in {row[1] for row in conn.execute(f"PRAGMA table_info({t})")}]
+        if not missing:
+            return
+        with self.transaction() as conn:
+            for table, column, declaration in missing:
+                if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""

@@ -139,6 +139,7 @@ class TrackingRpcs:
         if request.after_event_id < 0:
             raise InvalidArgumentError("after_event_id", "must be >= 0")
         cursor = request.after_event_id or endpoint.cursor
+        await asyncio.to_thread(self.store.set_webhook_pending, endpoint.endpoint_id, 0)  # batches start afresh
         await asyncio.to_thread(self.store.set_webhook_progress, endpoint.endpoint_id, "active", cursor, 0.0, "")
         return webhook_message(await self._endpoint(who, request.endpoint_id))
 

@@ -3,7 +3,8 @@
 Per endpoint, one task repeats three guard steps:
 
 1. ``next_batch`` -- the endpoint's events after its cursor (its event types only), at most
-   ``webhook_batch_size``; none: wait ``webhook_poll_seconds``;
+   ``webhook_batch_size``; none: wait ``webhook_poll_seconds``. ``hold`` stores the batch's
+   last event id as the endpoint's ``pending`` before the first POST;
 2. ``post_batch`` -- one signed POST of the batch as JSON; 2xx is success, anything else
    (an error status, a timeout, a refused connection, a blocked address) a failure;
 3. success: ``advance`` the durable cursor to the batch's last event; failure: ``retry_later``
@@ -13,10 +14,11 @@ Per endpoint, one task repeats three guard steps:
    delivers everything it missed.
 
 At least once: the cursor moves only after a 2xx, so a crash between the answer and the
-write repeats that batch's events (same event ids, for the receiver to drop): as the same
-batch (same ``webhook-id``) if it was full, else possibly inside a larger batch under a new
-``webhook-id``, since the dispatcher that takes over reads after the cursor again.
-Never twice otherwise: events at or before the cursor are never read again. Per-message
+write repeats that batch, for the receiver to drop by its ``webhook-id``: a dispatcher that
+takes over finds ``pending`` above the cursor and rebuilds exactly that batch (the events
+after the cursor up to ``pending``), so it goes again with the same events and the same
+``webhook-id`` even when more events have arrived since. Never twice otherwise: events at
+or before the cursor are never read again. Per-message
 order holds because an endpoint's events go in event-id order, one batch at a time.
 
 Time comes from an injectable :class:`Clock`, so tests can run a day of retries at once.
@@ -232,6 +234,7 @@ class Dispatcher:
                 if not batch:
                     await self.clock.sleep(self.config.webhook_poll_seconds)
                     continue
+                await self.hold(endpoint, batch)
             answer = await self.post_batch(endpoint, batch)
             if answer.ok:
                 await self.advance(endpoint, batch)
@@ -250,17 +253,29 @@ class Dispatcher:
                 await self.clock.sleep(self.config.webhook_poll_seconds)
 
     async def next_batch(self, endpoint: WebhookEndpoint) -> list[EventRecord]:
-        """Events after the cursor, of the endpoint's types; cursor 0 = from the endpoint's creation."""
+        """Events after the cursor, of the endpoint's types; cursor 0 = from the endpoint's creation.
+        With ``pending`` above the cursor (a batch was posted and not recorded), that batch:
+        only the events up to ``pending``, if any of them are still there."""
         size = self.config.webhook_batch_size
         if endpoint.cursor:
-            return await asyncio.to_thread(self.store.list_events, endpoint.tenant_id, endpoint.cursor,
-                                           list(endpoint.event_types), "", size)
-        page = await asyncio.to_thread(self.store.events_since, endpoint.tenant_id, endpoint.created, 0, size)
-        wanted = [e for e in page if not endpoint.event_types or e.type in endpoint.event_types]
-        if page and not wanted:  # none of its types yet: start after them
-            await asyncio.to_thread(self.store.set_webhook_progress, endpoint.endpoint_id, "active", page[-1].id,
-                                    0.0, "")
+            wanted = await asyncio.to_thread(self.store.list_events, endpoint.tenant_id, endpoint.cursor,
+                                             list(endpoint.event_types), "", size)
+        else:
+            page = await asyncio.to_thread(self.store.events_since, endpoint.tenant_id, endpoint.created, 0, size)
+            wanted = [e for e in page if not endpoint.event_types or e.type in endpoint.event_types]
+            if page and not wanted:  # none of its types yet: start after them
+                await asyncio.to_thread(self.store.set_webhook_progress, endpoint.endpoint_id, "active",
+                                        page[-1].id, 0.0, "")
+        if endpoint.pending > endpoint.cursor:
+            held = [e for e in wanted if e.id <= endpoint.pending]
+            wanted = held or wanted  # none left (expired, or no longer of its types): go on after them
         return wanted
+
+    async def hold(self, endpoint: WebhookEndpoint, batch: Sequence[EventRecord]) -> None:
+        """Store the batch about to be posted as the endpoint's ``pending`` (unless it is that
+        one already): after a crash, the dispatcher that takes over posts it again as it was."""
+        if endpoint.pending != batch[-1].id:
+            await asyncio.to_thread(self.store.set_webhook_pending, endpoint.endpoint_id, batch[-1].id)
 
     async def post_batch(self, endpoint: WebhookEndpoint, batch: Sequence[EventRecord]) -> Answer:
         """One signed POST; the webhook-id names the endpoint and the batch's event range."""

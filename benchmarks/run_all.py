@@ -75,6 +75,8 @@ def meta(mode: str) -> dict[str, Any]:
         "message": {"text_plus_html_bytes": message.rendered_size(), "links": len(message.LINKS),
                     "personalized": True, "click_tracking": True, "open_tracking": True, "dkim": "rsa-sha256 2048"},
         "note": "measured on a shared, loaded 2-core machine; the load client runs on the same cores",
+        "client": "benchmarks/loadgen (Go, BatchSend stream)",
+        "cpu_window": "first request to the sink's last message; the events read for the latencies come after",
     }
 
 

@@ -76,3 +76,28 @@ def test_smtp_client_benchmark_runs_every_way() -> None:
     for name, (cpu, rate) in rows.items():
         assert float(cpu) > 0 and float(rate) > 0, (name, cpu, rate)
     assert "less CPU than one-at-a-time" in done.stdout
+
+
+def test_both_load_clients_send_the_same_messages_and_report_every_request() -> None:
+    points = {}
+    for client in ("go", "python"):
+        done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "e2e.py"), "--messages", "60", "--batch", "3",
+                               "--client", client], capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, (client, done.stderr[-4000:])
+        point = json.loads(done.stdout[done.stdout.index("{"):])
+        check_point(point, 60)
+        points[client] = point
+    # 60 messages in requests of 3: one acceptance latency per request, every message delivered.
+    assert all(p["batch"] == 3 and p["delivered"] == 60 for p in points.values())
+
+
+def test_the_go_load_generator_explains_bad_input() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import e2e
+
+    binary = e2e.loadgen_binary()
+    done = subprocess.run([str(binary), "-messages", "5"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "-key, -base" in done.stderr
+    done = subprocess.run([str(binary), "-key", "k", "-base", "/nonexistent/request.bin"], capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 2 and "reading the base request" in done.stderr

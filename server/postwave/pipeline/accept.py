@@ -14,7 +14,9 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
+from typing import Any
 
 from postwave import metrics, native, tracing
 from postwave.config import Config
@@ -99,6 +101,10 @@ class Acceptor:
         # A queue that can publish from a blocking thread (the embedded one) is written by the
         # commit's own thread, right after the store: one thread hop a commit instead of two.
         self._publish_sync: Callable[[Sequence[QueueItem]], None] | None = getattr(queue, "publish_sync", None)
+        # The embedded store and queue share one SQLite file: their writes go in one
+        # transaction (one write lock, one fsync a commit; stored and queued, or neither).
+        shared = getattr(store, "db", None)
+        self._shared_db: Any = shared if shared is not None and shared is getattr(queue, "db", None) else None
 
     def start(self) -> None:
         """Start the committer task."""
@@ -294,16 +300,18 @@ class Acceptor:
         hits = {key: self.store.get_idempotency(*key, now) for key in _send_ids(batch)}
         suppressed = {t: self.store.suppressed(t, addresses, now) for t, addresses in _recipients(batch).items()}
         commit = self._prepare(batch, hits, suppressed, now)
-        results = self.store.accept(commit.requests, commit.events, utc_day(now)) if commit.requests else []
-        hits.update({key: self.store.get_idempotency(*key, now) for key in commit.lost(results)})
-        responses, items = commit.finish(results, hits)
-        if items and self._publish_sync is not None:
-            try:
-                self._publish_sync(items)
-            except Exception as exc:  # noqa: BLE001 - stored: _publish tries again from the event loop
-                log.warning("queueing %d stored messages failed (%s); trying again", len(items), exc)
-                return responses, items
-            return responses, []
+        together = self._shared_db.transaction() if self._shared_db is not None and commit.requests else nullcontext()
+        with together:
+            results = self.store.accept(commit.requests, commit.events, utc_day(now)) if commit.requests else []
+            hits.update({key: self.store.get_idempotency(*key, now) for key in commit.lost(results)})
+            responses, items = commit.finish(results, hits)
+            if items and self._publish_sync is not None:
+                try:
+                    self._publish_sync(items)
+                except Exception as exc:  # noqa: BLE001 - stored: _publish tries again from the event loop
+                    log.warning("queueing %d stored messages failed (%s); trying again", len(items), exc)
+                    return responses, items
+                return responses, []
         return responses, items
 
     async def _write_async(

@@ -170,13 +170,27 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so two
-        processes never deadlock upgrading a read lock."""
+        processes never deadlock upgrading a read lock.
+
+        Opened inside another on the same thread, it joins that one: its writes commit (or
+        roll back) with the outer transaction, so callers can make the store's and the
+        queue's writes one commit (see Acceptor._write)."""
         conn = self.connection()
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield conn
+            finally:
+                self._local.depth -= 1
+            return
         self._begin(conn)
+        self._local.depth = 1
         try:
             yield conn
+            self._local.depth = 0
             conn.execute("COMMIT")
         except BaseException as exc:
+            self._local.depth = 0
             if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
                 conn.execute("ROLLBACK")
             if _disk_full(exc):  # reliability: a full disk is an outage, not a bug (owner: fault helper)

@@ -1,0 +1,77 @@
+"""The embedded store and queue share a SQLite file: acceptance writes both in one transaction.
+
+One write lock and one fsync per group commit instead of two, and no moment at which a
+request is stored but not yet queued.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from postwave import config as config_mod
+from postwave.app import bootstrap
+from postwave.backends import open_backends
+from postwave.pipeline.accept import Acceptor
+from postwave.render.templates import TemplateEngine
+from postwave.store.sqlite import Database
+
+from tests.integration.test_accept_lookups import _request
+
+
+async def test_a_group_commit_stores_and_queues_in_one_transaction(tmp_path: Path) -> None:
+    config = config_mod.load({"data_dir": str(tmp_path), "admin_listen": ""}, environ={})
+    store, queue = open_backends(config)
+    assert bootstrap(store, config)
+    tenant_id = store.list_tenants()[0].tenant_id
+    db: Database = store.db  # type: ignore[attr-defined]
+    begins: list[int] = []
+    plain_begin = db._begin
+
+    def counting_begin(conn: sqlite3.Connection) -> None:
+        begins.append(1)
+        plain_begin(conn)
+
+    acceptor = Acceptor(store=store, queue=queue, config=config, engine=TemplateEngine())
+    acceptor.start()
+    try:
+        await acceptor.send(tenant_id, _request(0))  # lookups cached; the tenant's usage row made
+        db._begin = counting_begin  # type: ignore[method-assign]
+        response = await acceptor.send(tenant_id, _request(1))
+        assert len(begins) == 1, f"{len(begins)} write transactions for one request"
+        message_id = response.messages[0].message_id
+        assert [m.message_id for m in store.get_messages([message_id])] == [message_id]
+        queued = db.query("SELECT message_id FROM queue WHERE message_id=?", (message_id,))
+        assert queued == [(message_id,)]
+    finally:
+        await acceptor.stop()
+        await queue.close()
+        store.close()
+
+
+def test_a_transaction_opened_inside_another_joins_it(tmp_path: Path) -> None:
+    db = Database(str(tmp_path / "nested.db"))
+    try:
+        db.connection().execute("CREATE TABLE t (v INTEGER)")
+        with db.transaction() as outer:
+            outer.execute("INSERT INTO t VALUES (1)")
+            with db.transaction() as inner:
+                assert inner is outer
+                inner.execute("INSERT INTO t VALUES (2)")
+            assert outer.in_transaction  # the inner one did not commit
+        assert db.query("SELECT v FROM t ORDER BY v") == [(1,), (2,)]
+
+        with pytest.raises(RuntimeError):
+            with db.transaction() as outer:
+                outer.execute("INSERT INTO t VALUES (3)")
+                with db.transaction() as inner:
+                    inner.execute("INSERT INTO t VALUES (4)")
+                    raise RuntimeError("fails inside")
+        assert db.query("SELECT v FROM t ORDER BY v") == [(1,), (2,)]  # both rolled back
+
+        with db.transaction() as again:  # a new top-level transaction after the failure
+            again.execute("INSERT INTO t VALUES (5)")
+        assert db.query("SELECT count(*) FROM t") == [(3,)]
+    finally:
+        db.close()

@@ -145,7 +145,7 @@ class World:
             # is taken before the message is rendered and signed); the SMTP connections are capped
             # by max_connections_per_host, 16 per worker: 32 in all, as many as the Postfix relay
             # opens. With max_connections = 32 the grants, not the connections, were the limit:
-            # 811-873 delivered/s against 1,054-1,064 with 128, still over 32 connections.
+            # 900 delivered/s against 1,054 and 1,064 with 128, still over 32 connections.
             (tmp / "shaping.toml").write_text(SHAPING)
             settings["shaping_config"] = str(tmp / "shaping.toml")
             data = tmp / "data"

@@ -141,11 +141,12 @@ class World:
                 settings = {"dkim_domain": "postwave.test", "dkim_selector": "bench",
                             "dkim_private_key_path": str(tmp / "dkim.pem")}
             # The sink is one site: no rate limit toward it -- the benchmark measures the platform,
-            # not a policy. A site's max_connections counts deliveries in progress (a shaping grant
-            # is taken before the message is rendered and signed); the SMTP connections are capped
-            # by max_connections_per_host, 16 per worker: 32 in all, as many as the Postfix relay
+            # not a policy. A site's max_connections counts deliveries in progress (from the
+            # shaping grant to the reply); the SMTP connections are capped by
+            # max_connections_per_host, 16 per worker: 32 in all, as many as the Postfix relay
             # opens. With max_connections = 32 the grants, not the connections, were the limit:
-            # 900 delivered/s against 1,054 and 1,064 with 128, still over 32 connections.
+            # 900 and 932 delivered/s against 1,054 and 1,064 with 128, over 30-32 connections
+            # either way (docs/shaping.md).
             (tmp / "shaping.toml").write_text(SHAPING)
             settings["shaping_config"] = str(tmp / "shaping.toml")
             data = tmp / "data"

@@ -145,8 +145,8 @@ class World:
             # shaping grant to the reply); the SMTP connections are capped by
             # max_connections_per_host, 16 per worker: 32 in all, as many as the Postfix relay
             # opens. With max_connections = 32 the grants, not the connections, were the limit:
-            # 900 and 932 delivered/s against 1,054 and 1,064 with 128, over 30-32 connections
-            # either way (docs/shaping.md).
+            # 900 and 932 delivered/s against 1,054 and 1,064 with 128, when `ss` counted 30-32
+            # connections open (docs/shaping.md).
             (tmp / "shaping.toml").write_text(SHAPING)
             settings["shaping_config"] = str(tmp / "shaping.toml")
             data = tmp / "data"

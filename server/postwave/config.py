@@ -79,6 +79,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("cql_events_settle_seconds", float, 0.0, "store=cql: the event stream holds back events younger than this, so one whose write lands late (other processes, clock skew) is not skipped by a resuming cursor; 0 = none."),
     Option("events_retention_days", int, 30, "store=cql: days events are kept (table TTL; finished messages and their payloads too, at least as long as a message can live)."),
     Option("accept_batch_max", int, 512, "Most send requests written in one group commit."),
+    Option("accept_linger_ms", float, 0.0, "The embedded store (and store=cql with store_async=false): milliseconds a small group commit (fewer than 4 requests, none running) waits for more requests, within this long after a commit that had company (more than one request, or more waiting before its answers). Fewer, fuller commits cost less CPU per request (a commit has a fixed cost: write lock, WAL write and fsync, thread hand-offs); each request may wait this long more. One client sending one request at a time never waits. 0 = off. Measured in the README (Performance)."),
     Option("scheduler_interval", float, 0.5, "Seconds between scheduler passes (releasing due send_at mail, sweeping)."),
     Option("max_schedule_ahead_hours", float, 72.0, "Furthest a send_at may lie in the future."),
     Option("max_recipients", int, 1000, "Most recipients (to+cc+bcc over all personalizations) per request."),

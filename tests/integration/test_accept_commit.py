@@ -6,8 +6,10 @@ request is stored but not yet queued.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from postwave import config as config_mod
@@ -75,3 +77,58 @@ def test_a_transaction_opened_inside_another_joins_it(tmp_path: Path) -> None:
         assert db.query("SELECT count(*) FROM t") == [(3,)]
     finally:
         db.close()
+
+
+async def _acceptor(tmp_path: Path, linger_ms: float) -> tuple[Acceptor, Any, Database, str]:
+    config = config_mod.load({"data_dir": str(tmp_path), "admin_listen": "", "accept_linger_ms": linger_ms},
+                             environ={})
+    store, queue = open_backends(config)
+    assert bootstrap(store, config)
+    acceptor = Acceptor(store=store, queue=queue, config=config, engine=TemplateEngine())
+    acceptor.start()
+    return acceptor, queue, store.db, store.list_tenants()[0].tenant_id  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("linger_ms", [0.0, 300.0])
+async def test_with_a_linger_requests_arriving_together_share_a_commit(tmp_path: Path, linger_ms: float) -> None:
+    acceptor, queue, db, tenant_id = await _acceptor(tmp_path, linger_ms)
+    begins: list[int] = []
+    plain_begin = db._begin
+
+    def counting_begin(conn: sqlite3.Connection) -> None:
+        begins.append(1)
+        plain_begin(conn)
+
+    try:
+        # Three at once: a commit with company, after which small commits wait for more.
+        await asyncio.gather(*(acceptor.send(tenant_id, _request(i)) for i in range(3)))
+        db._begin = counting_begin  # type: ignore[method-assign]
+
+        async def later(i: int) -> Any:
+            await asyncio.sleep(0.03 * (i - 3))
+            return await acceptor.send(tenant_id, _request(i))
+
+        responses = await asyncio.gather(*(later(i) for i in range(3, 6)))  # 30 ms apart
+        assert all(len(r.messages) == 1 for r in responses)
+        # Without a linger each goes alone; with one they wait for each other.
+        assert len(begins) == (1 if linger_ms else 3), f"{len(begins)} commits for 3 requests"
+    finally:
+        await acceptor.stop()
+        await queue.close()
+        acceptor.store.close()
+
+
+async def test_a_lone_client_never_waits_for_a_linger(tmp_path: Path) -> None:
+    acceptor, queue, db, tenant_id = await _acceptor(tmp_path, 5000.0)
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for i in range(3):  # one at a time, each answered before the next is sent
+            response = await acceptor.send(tenant_id, _request(i))
+            assert len(response.messages) == 1
+        # Each commit had no company, so none waited the 5 s: a broken gate takes 10 s or more.
+        assert loop.time() - started < 5.0
+    finally:
+        await acceptor.stop()
+        await queue.close()
+        acceptor.store.close()

@@ -57,6 +57,8 @@ TENANT_SECONDS = 5.0  # a tenant's quota and rate changes reach the API processe
 # has a fixed cost in statements (suppression shards, usage, bucket markers), and on a busy
 # client CPU many small commits cost more than they gain.
 OVERLAP_MIN = 64
+# With accept_linger_ms, a commit of fewer requests than this may wait that long for more first.
+LINGER_MIN = 4
 
 
 def new_message_id() -> str:
@@ -97,6 +99,10 @@ class Acceptor:
         # The group commit runs on the store's own asyncio face where it has one.
         self._async: AsyncStore | None = as_async(store) if native_async(store) and config.store_async else None
         self._commits: set[asyncio.Task[None]] = set()
+        # accept_linger_ms: until this loop time a small commit waits for company. Set when a
+        # commit ends that had company (more than one request, or more waiting before its
+        # answers went out): one client sending one request at a time never waits.
+        self._crowded_until = float("-inf")
         self._republishing: set[asyncio.Task[None]] = set()  # stored, waiting for the queue to return
         # A queue that can publish from a blocking thread (the embedded one) is written by the
         # commit's own thread, right after the store: one thread hop a commit instead of two.
@@ -223,12 +229,19 @@ class Acceptor:
         # the cluster's round trips, not on a lock); a blocking store gets one at a time.
         room = asyncio.Semaphore(self.config.accept_commits_in_flight if self._async else 1)
         loop = asyncio.get_running_loop()
+        linger = 0.0 if self._async else self.config.accept_linger_ms / 1000
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
                 if self._commits and len(self._pending) < OVERLAP_MIN:
                     break  # a small batch waits for the running commit: fewer, fuller commits cost less
+                if linger and not self._commits and len(self._pending) < LINGER_MIN \
+                        and loop.time() < self._crowded_until:
+                    # Requests are arriving together: a moment's wait lets the next few share
+                    # this commit's write lock, fsync and thread hand-offs (docs/storage.md).
+                    self._crowded_until = float("-inf")
+                    await asyncio.sleep(linger)
                 await room.acquire()
                 batch = self._pending[: self.config.accept_batch_max]
                 del self._pending[: len(batch)]
@@ -257,6 +270,8 @@ class Acceptor:
                 if not p.future.done():
                     p.future.set_exception(error)
             return
+        if len(batch) > 1 or self._pending:  # company; read before the answers wake their senders
+            self._crowded_until = asyncio.get_running_loop().time() + self.config.accept_linger_ms / 1000
         for p, outcome in zip(batch, outcomes):
             if p.future.done():
                 continue

@@ -53,7 +53,7 @@ class Plan:
     substitutions: tuple[dict[str, Any], ...]
     lane: str
     send_at: float
-    body_hash: bytes
+    body_hash: bytes  # sha256 of the request with a send_id; empty without one
 
 
 def validate(req: send_pb2.SendRequest, *, max_recipients: int, max_bytes: int,
@@ -77,7 +77,8 @@ def validate(req: send_pb2.SendRequest, *, max_recipients: int, max_bytes: int,
         ),
         lane="bulk" if req.stream == send_pb2.STREAM_BULK else "transactional",
         send_at=_send_at(req, now, max_ahead_seconds),
-        body_hash=hashlib.sha256(req.SerializeToString(deterministic=True)).digest(),
+        # Only a send_id's idempotency record keeps it (a retry with another body is refused).
+        body_hash=hashlib.sha256(req.SerializeToString(deterministic=True)).digest() if req.send_id else b"",
     )
 
 

@@ -35,6 +35,9 @@ BULK_SHARE = 0.75  # bulk may fill at most this share of the slots: transactiona
 # write lock free for the API's acceptance commits.
 FLUSH_INTERVAL = 0.05
 MIN_CLAIM = 32
+# After a claim that emptied the lanes (fewer ready than free slots), the next one waits this
+# long: messages trickling in are claimed a few at a time instead of one transaction each.
+CLAIM_PAUSE = 0.02
 IDLE_POLL_MAX = 0.05
 FLUSH_FAILED_RETRY = 5.0  # seconds before a message whose outcome could not be written is tried again
 
@@ -91,6 +94,11 @@ class Worker:
         self._stopping = asyncio.Event()
         self._claimed_at: dict[str, tuple[Lease, float]] = {}  # in flight: lease, when claimed or touched
         self._queue_down = False
+        self._drained = False  # the last claim took every ready item (fewer than it asked for)
+        # The embedded store and queue share one SQLite file: a flush writes the results and
+        # settles their queue items in one transaction (one write lock and one fsync, not three).
+        shared = getattr(store, "db", None)
+        self._shared_db: Any = shared if shared is not None and shared is getattr(queue, "db", None) else None
         self.delivered = 0
 
     def stop(self) -> None:
@@ -115,6 +123,8 @@ class Worker:
                 if leases:
                     idle = 0.01
                     await self._start(leases)
+                    if self._drained:
+                        await self._wait(CLAIM_PAUSE)
                 else:
                     idle = min(IDLE_POLL_MAX, idle * 2)
                     await self._wait(idle)
@@ -158,6 +168,7 @@ class Worker:
         bulk_room = min(free - len(leases), int(window * BULK_SHARE) - len(self._in_flight["bulk"]))
         if bulk_room > 0:
             leases += interleave(await self.queue.claim("bulk", bulk_room, lease))
+        self._drained = len(leases) < free
         return leases
 
     async def _start(self, leases: Sequence[Lease]) -> None:
@@ -256,9 +267,14 @@ class Worker:
             outcomes = [r.outcome for r in batch if r.outcome]
             if self.events is not None:  # first: a crash before the record below publishes the same ids again
                 outcomes = await self.events.publish_outcomes(outcomes)
-            await asyncio.to_thread(self.store.record_outcomes, outcomes)
-            await self.queue.ack([r.lease for r in batch if r.retry_in is None])
-            await self.queue.nak([(r.lease, r.retry_in) for r in batch if r.retry_in is not None])
+            done = [r.lease for r in batch if r.retry_in is None]
+            again = [(r.lease, r.retry_in) for r in batch if r.retry_in is not None]
+            if self._shared_db is not None:
+                await asyncio.to_thread(self._settle_together, outcomes, done, again)
+            else:
+                await asyncio.to_thread(self.store.record_outcomes, outcomes)
+                await self.queue.ack(done)
+                await self.queue.nak(again)
         except Exception:  # noqa: BLE001 - the messages come back: handed back now, or when their leases run out
             log.exception("writing %d delivery results failed; handing the messages back to retry in %g s",
                           len(batch), FLUSH_FAILED_RETRY)
@@ -269,6 +285,12 @@ class Worker:
                             len(batch), exc)
             return
         self.delivered += sum(1 for r in batch if r.outcome and r.outcome.state == "delivered")
+
+    def _settle_together(self, outcomes: list[Any], done: list[Lease], again: list[tuple[Lease, float]]) -> None:
+        """Results and their queue items in one transaction of the shared file (a worker thread)."""
+        with self._shared_db.transaction():
+            self.store.record_outcomes(outcomes)
+            self.queue.settle_sync(done, again)  # type: ignore[attr-defined]
 
     async def _drain(self) -> None:
         tasks = [t for group in self._in_flight.values() for t in group]

@@ -106,6 +106,16 @@ class EmbeddedQueue:
         with self.db.transaction() as conn:
             conn.executemany("DELETE FROM queue WHERE message_id=?", ids)
 
+    def settle_sync(self, done: Sequence[Lease], again: Sequence[tuple[Lease, float]]) -> None:
+        """``ack(done)`` and ``nak(again)`` in one transaction, for callers already on a worker
+        thread; inside a transaction of the same database (the worker's results) it joins it."""
+        now = time.time()
+        with self.db.transaction():
+            if done:
+                self._ack([(lease.message_id,) for lease in done])
+            if again:
+                self._nak([(now + delay, lease.message_id) for lease, delay in again])
+
     async def nak(self, leases: Sequence[tuple[Lease, float]]) -> None:
         """Give items back, each claimable again after its delay in seconds."""
         if leases:

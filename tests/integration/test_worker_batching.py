@@ -1,0 +1,123 @@
+"""A worker on the embedded store and queue keeps its write transactions few.
+
+Every write transaction on the shared SQLite file takes the write lock the API's acceptance
+commits need, and costs an fsync and two thread hand-offs. So a flush writes its results and
+settles their queue items in one transaction, and a claim that emptied the lanes is followed
+by a short pause, so mail trickling in is claimed a few messages at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import traceback
+from pathlib import Path
+from typing import Any
+
+from postwave import config as config_mod
+from postwave.app import bootstrap
+from postwave.backends import open_backends
+from postwave.pipeline import worker as worker_mod
+from postwave.pipeline.accept import Acceptor
+from postwave.pipeline.worker import build_worker
+from postwave.queue.base import Lease
+from postwave.render.templates import TemplateEngine
+from postwave.store.sqlite import Database
+
+from tests.integration.test_accept_lookups import _request
+
+
+async def _run(tmp_path: Path, make_smtp_peer: Any, offer: Any, watch: Any) -> list[str]:
+    """Accept what ``offer(send)`` sends while a worker delivers to a real SMTP peer;
+    ``watch(worker, db)`` instruments the worker first. The ids, once all are delivered."""
+    peer = make_smtp_peer()
+    config = config_mod.load({
+        "data_dir": str(tmp_path), "admin_listen": "", "route_all_to": f"{peer.address}:25",
+        "helo_name": "postwave.test", "smtp_starttls": False, "worker_concurrency": 64,
+    }, environ={})
+    store, queue = open_backends(config)
+    assert bootstrap(store, config)
+    tenant_id = store.list_tenants()[0].tenant_id
+    acceptor = Acceptor(store=store, queue=queue, config=config, engine=TemplateEngine())
+    acceptor.start()
+    wstore, wqueue = open_backends(config)
+    worker, pool = build_worker(config, wstore, wqueue)
+    watch(worker, wstore.db)  # type: ignore[attr-defined]
+    task = asyncio.get_running_loop().create_task(worker.run())
+    try:
+        ids = await offer(lambda i: acceptor.send(tenant_id, _request(i)))
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:
+            states = {m.state for m in await asyncio.to_thread(store.get_messages, ids)}
+            if states == {"delivered"}:
+                break
+            assert asyncio.get_running_loop().time() < deadline, f"not delivered in 60 s: {states}"
+            await asyncio.sleep(0.05)
+        while await asyncio.to_thread(store.db.query, "SELECT 1 FROM queue LIMIT 1"):  # type: ignore[attr-defined]
+            assert asyncio.get_running_loop().time() < deadline, "queue items never acknowledged"
+            await asyncio.sleep(0.05)
+        return ids
+    finally:
+        worker.stop()
+        await task
+        await pool.close()
+        await acceptor.stop()
+        for q, s in ((wqueue, wstore), (queue, store)):
+            await q.close()
+            s.close()
+
+
+async def test_a_flush_writes_results_and_settles_the_queue_in_one_transaction(
+        tmp_path: Path, make_smtp_peer: Any) -> None:
+    begun: list[str] = []  # what each write transaction of the worker's file was for
+
+    def watch(worker: Any, db: Database) -> None:
+        plain = db._begin
+
+        def counting_begin(conn: sqlite3.Connection) -> None:
+            names = {frame.name for frame in traceback.extract_stack()}
+            results = {"record_outcomes", "_settle_together"} & names
+            begun.append("results" if results else "ack" if "_ack" in names else "other")
+            plain(conn)
+
+        db._begin = counting_begin  # type: ignore[method-assign]
+
+    async def offer(send: Any) -> list[str]:
+        responses = await asyncio.gather(*(send(i) for i in range(20)))
+        return [r.messages[0].message_id for r in responses]
+
+    ids = await _run(tmp_path, make_smtp_peer, offer, watch)
+    assert len(ids) == 20
+    assert "results" in begun, begun
+    assert "ack" not in begun, f"acknowledgements took transactions of their own: {begun}"
+
+
+async def test_a_claim_that_empties_the_lanes_is_followed_by_a_pause(
+        tmp_path: Path, make_smtp_peer: Any) -> None:
+    claims: list[tuple[float, int, int]] = []  # loop time, asked, got: the transactional lane
+
+    def watch(worker: Any, db: Database) -> None:
+        plain = worker.queue.claim
+
+        async def recording_claim(lane: str, limit: int, lease_seconds: float) -> list[Lease]:
+            started = asyncio.get_running_loop().time()
+            got = await plain(lane, limit, lease_seconds)
+            if lane == "transactional":
+                claims.append((started, limit, len(got)))
+            return got
+
+        worker.queue.claim = recording_claim
+
+    async def offer(send: Any) -> list[str]:
+        ids = []
+        for i in range(30):  # a trickle: one request every 3 ms
+            ids.append((await send(i)).messages[0].message_id)
+            await asyncio.sleep(0.003)
+        return ids
+
+    await _run(tmp_path, make_smtp_peer, offer, watch)
+    gaps = [later[0] - earlier[0] for earlier, later in zip(claims, claims[1:]) if 0 < earlier[2] < earlier[1]]
+    assert gaps, f"no claim took some but not all it asked for: {claims}"
+    # The pause is a sleep: never shorter (less a timer's rounding), however loaded the machine.
+    assert min(gaps) >= worker_mod.CLAIM_PAUSE * 0.8, f"claims {min(gaps) * 1000:.1f} ms apart after emptying the lanes"
+    assert sum(got for _, _, got in claims) >= 30

@@ -101,3 +101,36 @@ def test_the_go_load_generator_explains_bad_input() -> None:
     done = subprocess.run([str(binary), "-key", "k", "-base", "/nonexistent/request.bin"], capture_output=True,
                           text=True, timeout=30)
     assert done.returncode == 2 and "reading the base request" in done.stderr
+
+
+def test_accept_cost_reports_cpu_and_commits_per_concurrency() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accept_cost.py"), "--messages", "60",
+                           "--concurrency", "1,4", "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-4000:]
+    one, four = json.loads(done.stdout)
+    assert (one["concurrency"], four["concurrency"]) == (1, 4)
+    for p in (one, four):
+        assert p["messages"] == 60 and 1 <= p["commits"] <= 60
+        for key in ("cpu_ms_per_request", "commit_thread_cpu_ms_per_request", "commit_thread_cpu_ms_per_commit",
+                    "requests_per_s"):
+            assert isinstance(p[key], float) and math.isfinite(p[key]) and p[key] > 0, key
+        assert p["commit_thread_cpu_ms_per_request"] <= p["cpu_ms_per_request"]
+        assert p["requests_per_commit"] == 60 / p["commits"]
+    assert one["commits"] == 60  # one sender waits for each answer: a commit per request
+
+
+def test_accept_cost_refuses_bad_input() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accept_cost.py"), "--concurrency", "1,two"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--concurrency must be comma-separated whole numbers" in done.stderr
+
+
+def test_grpc_floor_reports_the_server_cpu_per_request() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "grpc_floor.py"), "--messages", "200",
+                           "--rate", "0", "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout)
+    assert result["messages"] == 200 and result["rate"] is None and result["seconds"] > 0
+    assert math.isfinite(result["server_cpu_ms_per_request"]) and result["server_cpu_ms_per_request"] > 0
+    q = result["latency_ms"]
+    assert 0 <= q["p50"] <= q["p95"] <= q["p99"], q

@@ -239,7 +239,7 @@ class Acceptor:
                 if linger and not self._commits and len(self._pending) < LINGER_MIN \
                         and loop.time() < self._crowded_until:
                     # Requests are arriving together: a moment's wait lets the next few share
-                    # this commit's write lock, fsync and thread hand-offs (docs/storage.md).
+                    # this commit's write lock, fsync and thread hand-offs (README, Performance).
                     self._crowded_until = float("-inf")
                     await asyncio.sleep(linger)
                 await room.acquire()

@@ -1,9 +1,10 @@
 """The worker process: claim from the lanes, deliver concurrently, write results in batches.
 
 Results are written before the queue items are acknowledged: a crash between the two
-leaves an item whose message is already final, which the next claimer skips. A crash
-before the write leaves the lease to run out and the message is delivered again
-(at-least-once; the duplicate is the price of never losing one).
+leaves an item whose message is already final, which the next claimer skips. (On the
+embedded store and queue, one SQLite file, both go in one transaction.) A crash before the
+write leaves the lease to run out and the message is delivered again (at-least-once; the
+duplicate is the price of never losing one).
 """
 
 from __future__ import annotations

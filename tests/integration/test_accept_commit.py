@@ -89,7 +89,7 @@ async def _acceptor(tmp_path: Path, linger_ms: float) -> tuple[Acceptor, Any, Da
     return acceptor, queue, store.db, store.list_tenants()[0].tenant_id  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("linger_ms", [0.0, 300.0])
+@pytest.mark.parametrize("linger_ms", [0.0, 1000.0])
 async def test_with_a_linger_requests_arriving_together_share_a_commit(tmp_path: Path, linger_ms: float) -> None:
     acceptor, queue, db, tenant_id = await _acceptor(tmp_path, linger_ms)
     begins: list[int] = []
@@ -105,10 +105,10 @@ async def test_with_a_linger_requests_arriving_together_share_a_commit(tmp_path:
         db._begin = counting_begin  # type: ignore[method-assign]
 
         async def later(i: int) -> Any:
-            await asyncio.sleep(0.03 * (i - 3))
+            await asyncio.sleep(0.1 * (i - 3))
             return await acceptor.send(tenant_id, _request(i))
 
-        responses = await asyncio.gather(*(later(i) for i in range(3, 6)))  # 30 ms apart
+        responses = await asyncio.gather(*(later(i) for i in range(3, 6)))  # 100 ms apart
         assert all(len(r.messages) == 1 for r in responses)
         # Without a linger each goes alone; with one they wait for each other.
         assert len(begins) == (1 if linger_ms else 3), f"{len(begins)} commits for 3 requests"

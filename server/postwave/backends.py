@@ -61,3 +61,10 @@ def open_event_sink(config: Config, queue: Queue) -> EventSink | None:
 
     assert isinstance(queue, NatsQueue)
     return EventPublisher(queue)
+
+
+def shared_database(store: Store, queue: Queue) -> Database | None:
+    """The SQLite file a store and a queue share (the embedded pair), else None: writes to
+    both can then go in one transaction (one write lock, one fsync)."""
+    db = getattr(store, "db", None)
+    return db if isinstance(db, Database) and db is getattr(queue, "db", None) else None

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
-from typing import Any
 
 from postwave import metrics, native, tracing
+from postwave.backends import shared_database
 from postwave.config import Config
 from postwave.domains.policy import SenderPolicy
 from postwave.lookups import Lookups
@@ -109,8 +109,7 @@ class Acceptor:
         self._publish_sync: Callable[[Sequence[QueueItem]], None] | None = getattr(queue, "publish_sync", None)
         # The embedded store and queue share one SQLite file: their writes go in one
         # transaction (one write lock, one fsync a commit; stored and queued, or neither).
-        shared = getattr(store, "db", None)
-        self._shared_db: Any = shared if shared is not None and shared is getattr(queue, "db", None) else None
+        self._shared_db = shared_database(store, queue)
 
     def start(self) -> None:
         """Start the committer task."""

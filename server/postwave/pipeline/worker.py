@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from postwave import logs, loop, metrics, tracing
-from postwave.backends import open_backends, open_event_sink
+from postwave.backends import open_backends, open_event_sink, shared_database
 from postwave.config import Config
 from postwave.errors import PostwaveError
 from postwave.mta.client import DeliveryPool
@@ -27,6 +27,7 @@ from postwave.pipeline.deliver import Deliverer, Result
 from postwave.queue.base import EventSink, Lease, Queue
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import MessageRecord, Store
+from postwave.store.sqlite import Database
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,7 @@ class Worker:
         self._drained = False  # the last claim took every ready item (fewer than it asked for)
         # The embedded store and queue share one SQLite file: a flush writes the results and
         # settles their queue items in one transaction (one write lock and one fsync, not three).
-        shared = getattr(store, "db", None)
-        self._shared_db: Any = shared if shared is not None and shared is getattr(queue, "db", None) else None
+        self._shared_db = shared_database(store, queue)
         self.delivered = 0
 
     def stop(self) -> None:
@@ -271,7 +271,7 @@ class Worker:
             done = [r.lease for r in batch if r.retry_in is None]
             again = [(r.lease, r.retry_in) for r in batch if r.retry_in is not None]
             if self._shared_db is not None:
-                await asyncio.to_thread(self._settle_together, outcomes, done, again)
+                await asyncio.to_thread(self._settle_together, self._shared_db, outcomes, done, again)
             else:
                 await asyncio.to_thread(self.store.record_outcomes, outcomes)
                 await self.queue.ack(done)
@@ -287,9 +287,10 @@ class Worker:
             return
         self.delivered += sum(1 for r in batch if r.outcome and r.outcome.state == "delivered")
 
-    def _settle_together(self, outcomes: list[Any], done: list[Lease], again: list[tuple[Lease, float]]) -> None:
+    def _settle_together(self, db: Database, outcomes: list[Any], done: list[Lease],
+                         again: list[tuple[Lease, float]]) -> None:
         """Results and their queue items in one transaction of the shared file (a worker thread)."""
-        with self._shared_db.transaction():
+        with db.transaction():
             self.store.record_outcomes(outcomes)
             self.queue.settle_sync(done, again)  # type: ignore[attr-defined]
 

@@ -121,7 +121,10 @@ def test_compiled_equals_twin(
 
 def test_bodies_compiled_equal_twin_on_edge_cases(fixed_random: None) -> None:
     cases = ["", ".", "a\n.", ".\r\n", "From x", "a" * 75 + ".", "a" * 74 + ".\n", "a" * 75 + " \nb", "x\t",
-             "a\r\rb", "é" * 100, "é" * 10 + "a" * 200, "=" * 80, " " * 200, "a" * 75 + "\nFrom y", "\n" * 5]
+             "a\r\rb", "é" * 100, "é" * 10 + "a" * 200, "=" * 80, " " * 200, "a" * 75 + "\nFrom y", "\n" * 5,
+             # a blank before each kind of line break; runs of literals across the line limit
+             "a \r\nb", "a\t\r\nb", "a \rb", "a\t\nb", "x" * 74 + " \r\n.", "a" * 300 + "=" + "b" * 150 + " ",
+             "a" * 73 + "é" + "b" * 80, "a" * 150 + ".\n." + "\t" * 3]
     for text in cases:
         fields = {**BASE, "text": text, "attachments": [Attachment("f", "a/b", text.encode())]}
         assert compiled("mime").build_message(**fields) == twin("mime").build_message(**fields), repr(text)

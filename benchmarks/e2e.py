@@ -25,6 +25,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import sys
 import tempfile
 import threading
@@ -216,8 +217,15 @@ class World:
             [p.pid for p in self._nats.procs if p is not None]
 
     def roles(self) -> dict[int, str]:
-        """Which role (or "nats") each of the distributed platform's processes is."""
+        """Which role each of the platform's processes is: embedded, "api" (``postwave serve``
+        itself) and "worker" (the workers it forks); distributed, each role process's name and
+        "nats"."""
         assert self.platform is not None
+        if not self.distributed:
+            assert self.platform.proc is not None
+            leader = self.platform.proc.pid
+            return {pid: "api" if pid == leader else "worker" if procstat.is_forked_worker(pid) else "other"
+                    for pid in procstat.group(leader)}
         names = {pid: name.split("-")[0] for name, proc in getattr(self.platform, "procs", {}).items()
                  for pid in procstat.group(proc.pid)}
         if self._nats is not None:
@@ -258,17 +266,24 @@ def offer_go(platform: Platform, keys: Sequence[str], total: int, rate: float, b
 
     base = build_request(0, 1)
     del base.personalizations[:]  # loadgen adds them, as build_request does
+    binary = loadgen_binary()  # built first: its compiler's CPU is no part of the client's
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.NamedTemporaryFile(prefix="postwave-loadgen-", suffix=".bin") as f:
         f.write(base.SerializeToString())
         f.flush()
-        done = subprocess.run([str(loadgen_binary()), "-target", f"127.0.0.1:{platform.port}", "-key", ",".join(keys),
+        done = subprocess.run([str(binary), "-target", f"127.0.0.1:{platform.port}", "-key", ",".join(keys),
                                "-base", f.name, "-messages", str(total), "-rate", str(rate), "-batch", str(batch)],
                               capture_output=True, text=True, env={**os.environ, "GOMAXPROCS": "1"})
     if done.returncode:
         raise RuntimeError(f"loadgen failed: {done.stderr.strip()}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     reports = json.loads(done.stdout)
-    for out, report in zip(outs, reports if isinstance(reports, list) else [reports], strict=True):
-        out.update(latencies=report["latencies_ms"], ids=report["ids"], seconds=report["seconds"])
+    reports = reports if isinstance(reports, list) else [reports]
+    for out, report in zip(outs, reports, strict=True):
+        # one process serves every tenant: its CPU is shared out by messages
+        out.update(latencies=report["latencies_ms"], ids=report["ids"], seconds=report["seconds"],
+                   cpu_seconds=client_cpu * len(report["ids"]) / max(1, sum(len(r["ids"]) for r in reports)))
 
 
 def offer(platform: Platform, key: str, total: int, rate: float, batch: int, first: int,
@@ -364,7 +379,9 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
     share = [messages // tenants + (1 if t < messages % tenants else 0) for t in range(tenants)]
     sunk = world.sink.messages
     meter = procstat.CpuMeter(world.processes)
+    outside_meter = procstat.CpuMeter(lambda: [pid for pid in [world.sink.pid] if pid is not None])
     meter.start()
+    outside_meter.start()
     outs: list[dict[str, Any]] = [{} for _ in range(tenants)]
     errors: list[BaseException] = []
 
@@ -396,10 +413,13 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
     accept_secs = max(o["seconds"] for o in outs)
     span = (max(delivered.values()) - min(accepted.values())) if delivered else float("nan")
     count = len(delivered)
-    by_role: dict[str, float] = {}
-    if world.distributed:  # where the CPU goes: api, worker, scheduler, nats
-        for pid, role in world.roles().items():
-            by_role[role] = by_role.get(role, 0.0) + meter.per_pid.get(pid, 0.0) / max(1, count) * 1000
+    by_role: dict[str, float] = {}  # where the CPU goes: api, worker (and scheduler, nats distributed)
+    for pid, role in world.roles().items():
+        by_role[role] = by_role.get(role, 0.0) + meter.per_pid.get(pid, 0.0) / max(1, count) * 1000
+    # The machine's other tenants during the run, not counted above: the load client and the sink.
+    outside = {"sink": outside_meter.stop()[0] / max(1, count) * 1000}
+    if "cpu_seconds" in outs[0]:
+        outside["client"] = sum(o["cpu_seconds"] for o in outs) / max(1, count) * 1000
     return {
         "offered_per_s": rate or None, "messages": messages, "batch": batch, "tenants": tenants,
         "workers": world.workers, "dkim": "rsa-sha256" if world.dkim else "off",
@@ -412,6 +432,7 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
         "accept_to_250_ms": percentiles([(delivered[m] - accepted[m]) * 1000 for m in delivered if m in accepted]),
         "cpu_seconds_per_1000": cpu / max(1, count) * 1000, "peak_pss_mb": rss / 2**20,
         **({"cpu_seconds_per_1000_by_role": {r: round(v, 3) for r, v in sorted(by_role.items())}} if by_role else {}),
+        "cpu_seconds_per_1000_outside": {k: round(v, 3) for k, v in sorted(outside.items())},
     }
 
 
@@ -426,7 +447,15 @@ def show(point: dict[str, Any]) -> str:
     return (f"offered {offered:>6}  accepted {point['accepted_per_s']:7.0f}/s  delivered {point['delivered_per_s']:7.0f}/s "
             f"({point['delivered_per_hour'] / 1e6:.2f}M/h)  accept p50/95/99 {ms(a['p50'])}/{ms(a['p95'])}/{ms(a['p99'])} ms  "
             f"to-250 p50/95/99 {ms(d['p50'])}/{ms(d['p95'])}/{ms(d['p99'])} ms  "
-            f"cpu {point['cpu_seconds_per_1000']:.2f} s/1000  mem {point['peak_pss_mb']:.0f} MB")
+            f"cpu {point['cpu_seconds_per_1000']:.2f} s/1000{_cpu_split(point)}  mem {point['peak_pss_mb']:.0f} MB")
+
+
+def _cpu_split(point: dict[str, Any]) -> str:
+    """" (api 0.80, worker 1.00; client 0.22, sink 0.08)": the CPU seconds per 1,000 by process."""
+    inside = ", ".join(f"{role} {v:.2f}" for role, v in point.get("cpu_seconds_per_1000_by_role", {}).items()
+                       if role != "other")
+    outside = ", ".join(f"{k} {v:.2f}" for k, v in point.get("cpu_seconds_per_1000_outside", {}).items())
+    return f" ({inside}; {outside})" if inside or outside else ""
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -38,6 +38,16 @@ def group(pgid: int) -> list[int]:
     return found
 
 
+def is_forked_worker(pid: int) -> bool:
+    """Whether ``pid`` is a process that multiprocessing spawned (the workers of ``postwave
+    serve``), not its resource tracker or another helper."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"spawn_main" in f.read()
+    except OSError:
+        return False
+
+
 def with_environ(name: str, value: str) -> list[int]:
     """Processes whose environment has ``name=value`` (Postfix daemons: MAIL_CONFIG=<dir>)."""
     wanted = f"{name}={value}".encode()

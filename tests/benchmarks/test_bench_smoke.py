@@ -89,6 +89,15 @@ def test_both_load_clients_send_the_same_messages_and_report_every_request() -> 
         points[client] = point
     # 60 messages in requests of 3: one acceptance latency per request, every message delivered.
     assert all(p["batch"] == 3 and p["delivered"] == 60 for p in points.values())
+    for client, p in points.items():
+        # the platform's CPU split by process (API, forked workers) adds up to the total
+        roles = p["cpu_seconds_per_1000_by_role"]
+        assert roles["api"] > 0 and roles["worker"] > 0, (client, roles)
+        assert math.isclose(sum(roles.values()), p["cpu_seconds_per_1000"], rel_tol=0.01, abs_tol=0.002), roles
+        assert p["cpu_seconds_per_1000_outside"]["sink"] >= 0
+    # the Go client is a process of its own, so its CPU is measured; the Python one runs in the harness
+    assert points["go"]["cpu_seconds_per_1000_outside"]["client"] > 0
+    assert "client" not in points["python"]["cpu_seconds_per_1000_outside"]
 
 
 def test_the_go_load_generator_explains_bad_input() -> None:

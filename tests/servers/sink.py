@@ -113,6 +113,11 @@ class SMTPSink:
             self._folder = None
 
     @property
+    def pid(self) -> int | None:
+        """The smtp-sink process, while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def messages(self) -> int:
         """Messages accepted so far (the sink's own ``mesg`` counter)."""
         found = _COUNTERS.findall(self._output())

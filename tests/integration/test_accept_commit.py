@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,38 @@ async def test_a_lone_client_never_waits_for_a_linger(tmp_path: Path) -> None:
             assert len(response.messages) == 1
         # Each commit had no company, so none waited the 5 s: a broken gate takes 10 s or more.
         assert loop.time() - started < 5.0
+    finally:
+        await acceptor.stop()
+        await queue.close()
+        acceptor.store.close()
+
+
+async def test_requests_further_apart_than_the_linger_never_wait_for_it(tmp_path: Path) -> None:
+    acceptor, queue, db, tenant_id = await _acceptor(tmp_path, 1000.0)
+    plain_begin = db._begin
+    slow = [0.3]
+
+    def slow_begin(conn: sqlite3.Connection) -> None:
+        time.sleep(slow.pop() if slow else 0)  # the first commit takes 0.3 s: the next request waits for it
+        plain_begin(conn)
+
+    try:
+        loop = asyncio.get_running_loop()
+        await acceptor.send(tenant_id, _request(0))
+        await asyncio.sleep(2.5)  # requests so far come 2.5 s apart: slower than one a linger
+        db._begin = slow_begin  # type: ignore[method-assign]
+
+        async def timed(i: int, after: float) -> float:
+            await asyncio.sleep(after)
+            started = loop.time()
+            await acceptor.send(tenant_id, _request(i))
+            return loop.time() - started
+
+        # The second arrives while the first one's commit runs, so that commit has company,
+        # which alone would make the second one's commit linger its 1 s; at this arrival rate
+        # (three requests in 2.6 s: a mean gap of 1.3 s, longer than the linger) it must not.
+        first, second = await asyncio.gather(timed(1, 0), timed(2, 0.1))
+        assert second < 1.0, f"the second request took {second:.2f} s"
     finally:
         await acceptor.stop()
         await queue.close()

@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -59,6 +60,9 @@ TENANT_SECONDS = 5.0  # a tenant's quota and rate changes reach the API processe
 OVERLAP_MIN = 64
 # With accept_linger_ms, a commit of fewer requests than this may wait that long for more first.
 LINGER_MIN = 4
+# The mean time between requests is taken over this many last arrivals: enough to smooth the
+# bursts in which a busy event loop reads its requests.
+GAP_SPAN = 32
 
 
 def new_message_id() -> str:
@@ -103,6 +107,10 @@ class Acceptor:
         # commit ends that had company (more than one request, or more waiting before its
         # answers went out): one client sending one request at a time never waits.
         self._crowded_until = float("-inf")
+        # Loop times of the last GAP_SPAN requests to reach the commit queue: a commit lingers
+        # only while they come faster than one a linger, so that the wait is likely to find
+        # company instead of only adding latency.
+        self._arrivals: deque[float] = deque(maxlen=GAP_SPAN)
         self._republishing: set[asyncio.Task[None]] = set()  # stored, waiting for the queue to return
         # A queue that can publish from a blocking thread (the embedded one) is written by the
         # commit's own thread, right after the store: one thread hop a commit instead of two.
@@ -161,10 +169,17 @@ class Acceptor:
             pinned.template_version = template.version
             req = pinned
         await self._check_limits(tenant_id, len(plan.recipients))
-        future: asyncio.Future[send_pb2.SendResponse] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[send_pb2.SendResponse] = loop.create_future()
+        self._arrivals.append(loop.time())
         self._pending.append(_Pending(tenant_id, req, plan, future, arrived_ns))
         self._wakeup.set()
         return await future
+
+    def _arrival_gap(self) -> float:
+        """Mean seconds between the last GAP_SPAN requests (infinite before the second)."""
+        arrivals = self._arrivals
+        return (arrivals[-1] - arrivals[0]) / (len(arrivals) - 1) if len(arrivals) > 1 else float("inf")
 
     async def send_many(self, tenant_id: str, reqs: Sequence[send_pb2.SendRequest]) -> list[send_pb2.SendResponse]:
         """Accept each request on its own: one item's error never fails another."""
@@ -236,9 +251,10 @@ class Acceptor:
                 if self._commits and len(self._pending) < OVERLAP_MIN:
                     break  # a small batch waits for the running commit: fewer, fuller commits cost less
                 if linger and not self._commits and len(self._pending) < LINGER_MIN \
-                        and loop.time() < self._crowded_until:
-                    # Requests are arriving together: a moment's wait lets the next few share
-                    # this commit's write lock, fsync and thread hand-offs (README, Performance).
+                        and loop.time() < self._crowded_until and self._arrival_gap() < linger:
+                    # Requests are arriving together, faster than one a linger: a moment's wait
+                    # lets the next few share this commit's write lock, fsync and thread
+                    # hand-offs (README, Performance). Slower, it would only add latency.
                     self._crowded_until = float("-inf")
                     await asyncio.sleep(linger)
                 await room.acquire()

@@ -10,6 +10,8 @@ Output is identical to the twin's; tests/native/ checks it on generated markup.
 import hashlib
 from html import unescape
 
+from libc.string cimport memchr
+
 from postwave.tracking.linkwrap import (
     DEFAULT_KEY_ID, InvalidTokenError, Token, check_base_url, html_links, text_links, verify_token,
 )
@@ -39,6 +41,22 @@ cdef inline _Text _text(str value):
 
 cdef inline Py_UCS4 _at(_Text* text, Py_ssize_t index) noexcept nogil:
     return PyUnicode_READ(text.kind, text.data, index)
+
+
+cdef inline Py_ssize_t _find(_Text* text, Py_UCS4 c, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
+    """The index of the first ``c`` (< 128) in ``[start, end)``, or ``end``: ``memchr`` over a
+    one-byte-per-character string (nearly every body), a loop over the others."""
+    cdef const char* data
+    cdef const void* found
+    if start >= end:
+        return end
+    if text.kind == 1:
+        data = <const char*>text.data
+        found = memchr(data + start, <int>c, end - start)
+        return end if found == NULL else <const char*>found - data
+    while start < end and PyUnicode_READ(text.kind, text.data, start) != c:
+        start += 1
+    return start
 
 
 cdef Py_ssize_t _MAC_BYTES = 16
@@ -76,9 +94,18 @@ cdef str _b64(bytes data):
     return buf[:o].decode("ascii")
 
 
+cdef dict _url_hashes = {}  # url -> url_hash(url): a campaign's few links recur in every message
+
+
 cpdef str url_hash(str url):
     """96 bits of SHA-256 of ``url``, base64url; see the twin."""
-    return _b64(_sha256(url.encode("utf-8", "surrogatepass")).digest()[:_URL_HASH_BYTES])
+    cdef str found = _url_hashes.get(url)
+    if found is None:
+        found = _b64(_sha256(url.encode("utf-8", "surrogatepass")).digest()[:_URL_HASH_BYTES])
+        if len(_url_hashes) >= 4096:
+            _url_hashes.clear()  # bounded: a new campaign's links fill it again at once
+        _url_hashes[url] = found
+    return found
 
 
 cdef bytes _prefix(str key_id, str kind, str message_id):
@@ -206,7 +233,10 @@ def wrap_html(str html, *, base_url, bytes key, str message_id, links=True, open
     if not links:
         i = n
     while i + 2 < n:
-        if _at(&t, i) != u"<" or not _is_char(_at(&t, i + 1), u"a") or not _space(_at(&t, i + 2)):
+        i = _find(&t, u"<", i, n - 2)
+        if i + 2 >= n:
+            break
+        if not _is_char(_at(&t, i + 1), u"a") or not _space(_at(&t, i + 2)):
             i += 1
             continue
         end = _tag(html, i + 3, &href_start, &href_end, &notrack)

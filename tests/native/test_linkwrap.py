@@ -114,3 +114,11 @@ def test_compiled_equals_twin(markup: str, open_pixel: bool) -> None:
     found = t.text_links(markup)
     assert [token.url_hash for token in targets(wrapped)] == [url_hash(url) for url in found]
     assert all(url in markup for url in found)  # only URLs present in the message become redirect targets
+
+
+def test_compiled_url_hashes_stay_right_past_their_cache() -> None:
+    # The compiled url_hash keeps the hashes of the links it has seen (at most 4,096): past
+    # that it starts again, and every answer stays the twin's.
+    urls = [f"https://shop.example/p/{i}?ref=mail" for i in range(5000)]
+    for url in urls + urls[:10]:
+        assert compiled("linkwrap").url_hash(url) == twin("linkwrap").url_hash(url) == url_hash(url)

@@ -2,7 +2,8 @@
 
 Parsing a template happens once and is the twin's own code (one source); rendering --
 the per-recipient work -- is compiled here: typed segments, dict lookups without Python
-calls, and HTML escaping in one pass over the text. Results are identical to the twin's
+calls, HTML escaping in one pass over the text, and a variable that recurs in the template
+rendered once per recipient. Results are identical to the twin's
 (and so to the Jinja2 engine's); tests/native/ checks both.
 """
 
@@ -150,34 +151,44 @@ cdef class _Variable:
 cdef class Program:
     """A compiled simple template; see :class:`postwave.render.personalize.Program`."""
 
-    cdef list _segments
+    cdef list _segments  # literal str, or the index of a variable in _variables
+    cdef list _variables  # each distinct variable once: one that recurs is rendered once a call
 
     def __init__(self, segments):
         cdef _Variable variable
+        cdef dict seen = {}
         self._segments = []
+        self._variables = []
         for segment in segments:
             if type(segment) is str:
                 self._segments.append(segment)
                 continue
-            variable = _Variable.__new__(_Variable)
-            variable.path, variable.default, names, variable.escaped = segment
-            variable.transforms = [TRANSFORMS.index(name) for name in names]
-            self._segments.append(variable)
+            path, default, names, escaped = segment
+            key = (tuple(path), default, tuple(names), bool(escaped))
+            index = seen.get(key)
+            if index is None:
+                variable = _Variable.__new__(_Variable)
+                variable.path, variable.default, variable.escaped = tuple(path), default, escaped
+                variable.transforms = [TRANSFORMS.index(name) for name in names]
+                index = seen[key] = len(self._variables)
+                self._variables.append(variable)
+            self._segments.append(index)
 
     cpdef object render(self, context):
         """The text for one recipient, or ``None`` if only the engine can render it exactly."""
         if type(context) is not dict:
             return None
+        cdef list texts = []
         cdef list out = []
         cdef str text
         cdef Py_ssize_t size = 0
+        for variable in self._variables:  # a variable's text depends on the context alone
+            text = (<_Variable>variable).render(<dict>context)
+            if text is None:
+                return None
+            texts.append(text)
         for segment in self._segments:
-            if type(segment) is str:
-                text = <str>segment
-            else:
-                text = (<_Variable>segment).render(<dict>context)
-                if text is None:
-                    return None
+            text = <str>segment if type(segment) is str else <str>texts[<Py_ssize_t>segment]
             size += len(text)
             out.append(text)
         if size > _MAX_OUTPUT:

@@ -43,6 +43,9 @@ CONTEXT = {"name": "Ada <Lovelace>", "user": {"first": "grace", "city": "Zürich
         ("{{ name|e }} {{ name|safe }}", True, "Ada &lt;Lovelace&gt; Ada <Lovelace>"),
         ("{{ text|title }} {{ text|capitalize }}", True, "Ασ-Βσ O&#39;neil Ας-βς o&#39;neil"),
         ("a\r\nb\rc\n\n", False, "a\nb\nc\n"),
+        # a variable that recurs (the compiled program renders it once a call), with other filters between
+        ("{{ name }}, {{ name|upper }}; {{name}} {{ count }}{{ name }}", True,
+         "Ada &lt;Lovelace&gt;, ADA &lt;LOVELACE&gt;; Ada &lt;Lovelace&gt; 12Ada &lt;Lovelace&gt;"),
     ],
 )
 def test_simple_templates_render_like_the_engine(pz: ModuleType, source: str, autoescape: bool, expected: str) -> None:

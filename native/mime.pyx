@@ -344,6 +344,14 @@ cdef void _init_classes() noexcept:
 _init_classes()
 
 
+cdef inline Py_ssize_t _soft_break(unsigned char* out, Py_ssize_t o) noexcept nogil:
+    """Write a soft line break ("=" CRLF) at ``out[o]``; the index after it."""
+    out[o] = 61
+    out[o + 1] = 13
+    out[o + 2] = 10
+    return o + 3
+
+
 cdef Py_ssize_t _qp_core(const unsigned char* d, Py_ssize_t n, unsigned char* out) noexcept nogil:
     """``binascii.b2a_qp`` (istext=True) of ``d`` with its line breaks made CRLF first,
     in one pass over ``d``: each CR, LF or CRLF is read as the CRLF it becomes. Returns
@@ -356,10 +364,7 @@ cdef Py_ssize_t _qp_core(const unsigned char* d, Py_ssize_t n, unsigned char* ou
         if k == _LITERAL:  # the common case first; a blank ending the text is quoted
             if i + 1 != n:
                 if linelen + 1 >= _MAXLINESIZE:
-                    out[o] = 61
-                    out[o + 1] = 13
-                    out[o + 2] = 10
-                    o += 3
+                    o = _soft_break(out, o)
                     linelen = 0
                 # the run of literals that fits on the line (the text's last byte left out)
                 j = i + 1
@@ -393,10 +398,7 @@ cdef Py_ssize_t _qp_core(const unsigned char* d, Py_ssize_t n, unsigned char* ou
             i += 2 if d[i] == 13 and i + 1 < n and d[i + 1] == 10 else 1
         elif k == _QUOTED:
             if linelen + 3 >= _MAXLINESIZE:
-                out[o] = 61
-                out[o + 1] = 13
-                out[o + 2] = 10
-                o += 3
+                o = _soft_break(out, o)
                 linelen = 0
             out[o] = 61
             out[o + 1] = _HEX[c >> 4]
@@ -406,10 +408,7 @@ cdef Py_ssize_t _qp_core(const unsigned char* d, Py_ssize_t n, unsigned char* ou
             linelen += 3
         else:  # a literal ending the text, or a dot among other characters
             if linelen + 1 >= _MAXLINESIZE and i + 1 != n:
-                out[o] = 61
-                out[o + 1] = 13
-                out[o + 2] = 10
-                o += 3
+                o = _soft_break(out, o)
                 linelen = 0
             out[o] = c
             o += 1

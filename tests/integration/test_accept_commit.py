@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,27 +82,33 @@ def test_a_transaction_opened_inside_another_joins_it(tmp_path: Path) -> None:
         db.close()
 
 
-async def _acceptor(tmp_path: Path, linger_ms: float) -> tuple[Acceptor, Any, Database, str]:
+@asynccontextmanager
+async def _acceptor(tmp_path: Path, linger_ms: float) -> AsyncIterator[tuple[Acceptor, Database, str]]:
+    """A started Acceptor on a fresh embedded directory, its store's database and tenant; stopped after."""
     config = config_mod.load({"data_dir": str(tmp_path), "admin_listen": "", "accept_linger_ms": linger_ms},
                              environ={})
     store, queue = open_backends(config)
     assert bootstrap(store, config)
     acceptor = Acceptor(store=store, queue=queue, config=config, engine=TemplateEngine())
     acceptor.start()
-    return acceptor, queue, store.db, store.list_tenants()[0].tenant_id  # type: ignore[attr-defined]
+    try:
+        yield acceptor, store.db, store.list_tenants()[0].tenant_id  # type: ignore[attr-defined]
+    finally:
+        await acceptor.stop()
+        await queue.close()
+        store.close()
 
 
 @pytest.mark.parametrize("linger_ms", [0.0, 1000.0])
 async def test_with_a_linger_requests_arriving_together_share_a_commit(tmp_path: Path, linger_ms: float) -> None:
-    acceptor, queue, db, tenant_id = await _acceptor(tmp_path, linger_ms)
-    begins: list[int] = []
-    plain_begin = db._begin
+    async with _acceptor(tmp_path, linger_ms) as (acceptor, db, tenant_id):
+        begins: list[int] = []
+        plain_begin = db._begin
 
-    def counting_begin(conn: sqlite3.Connection) -> None:
-        begins.append(1)
-        plain_begin(conn)
+        def counting_begin(conn: sqlite3.Connection) -> None:
+            begins.append(1)
+            plain_begin(conn)
 
-    try:
         # Three at once: a commit with company, after which small commits wait for more.
         await asyncio.gather(*(acceptor.send(tenant_id, _request(i)) for i in range(3)))
         db._begin = counting_begin  # type: ignore[method-assign]
@@ -113,15 +121,10 @@ async def test_with_a_linger_requests_arriving_together_share_a_commit(tmp_path:
         assert all(len(r.messages) == 1 for r in responses)
         # Without a linger each goes alone; with one they wait for each other.
         assert len(begins) == (1 if linger_ms else 3), f"{len(begins)} commits for 3 requests"
-    finally:
-        await acceptor.stop()
-        await queue.close()
-        acceptor.store.close()
 
 
 async def test_a_lone_client_never_waits_for_a_linger(tmp_path: Path) -> None:
-    acceptor, queue, db, tenant_id = await _acceptor(tmp_path, 5000.0)
-    try:
+    async with _acceptor(tmp_path, 5000.0) as (acceptor, db, tenant_id):
         loop = asyncio.get_running_loop()
         started = loop.time()
         for i in range(3):  # one at a time, each answered before the next is sent
@@ -129,22 +132,17 @@ async def test_a_lone_client_never_waits_for_a_linger(tmp_path: Path) -> None:
             assert len(response.messages) == 1
         # Each commit had no company, so none waited the 5 s: a broken gate takes 10 s or more.
         assert loop.time() - started < 5.0
-    finally:
-        await acceptor.stop()
-        await queue.close()
-        acceptor.store.close()
 
 
 async def test_requests_further_apart_than_the_linger_never_wait_for_it(tmp_path: Path) -> None:
-    acceptor, queue, db, tenant_id = await _acceptor(tmp_path, 1000.0)
-    plain_begin = db._begin
-    slow = [0.3]
+    async with _acceptor(tmp_path, 1000.0) as (acceptor, db, tenant_id):
+        plain_begin = db._begin
+        slow = [0.3]
 
-    def slow_begin(conn: sqlite3.Connection) -> None:
-        time.sleep(slow.pop() if slow else 0)  # the first commit takes 0.3 s: the next request waits for it
-        plain_begin(conn)
+        def slow_begin(conn: sqlite3.Connection) -> None:
+            time.sleep(slow.pop() if slow else 0)  # the first commit takes 0.3 s: the next request waits for it
+            plain_begin(conn)
 
-    try:
         loop = asyncio.get_running_loop()
         await acceptor.send(tenant_id, _request(0))
         await asyncio.sleep(2.5)  # requests so far come 2.5 s apart: slower than one a linger
@@ -161,7 +159,3 @@ async def test_requests_further_apart_than_the_linger_never_wait_for_it(tmp_path
         # (three requests in 2.6 s: a mean gap of 1.3 s, longer than the linger) it must not.
         first, second = await asyncio.gather(timed(1, 0), timed(2, 0.1))
         assert second < 1.0, f"the second request took {second:.2f} s"
-    finally:
-        await acceptor.stop()
-        await queue.close()
-        acceptor.store.close()

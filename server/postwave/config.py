@@ -385,6 +385,15 @@ def markdown() -> str:
         lines.append(
             f"| {o.name} | `{o.flag}` | `{o.env}` | {o.type.__name__} | `{default}` | {o.description} |"
         )
+    lines += [
+        "",
+        "## gRPC",
+        "",
+        "postwave sets `GRPC_EXPERIMENTS=-event_engine_listener` unless the environment already sets",
+        "`GRPC_EXPERIMENTS`: the API then serves through gRPC's own poller instead of its EventEngine",
+        "listener, which costs fewer thread hand-offs per request (README, Performance). Set",
+        "`GRPC_EXPERIMENTS` to another value (even an empty one) to choose otherwise.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,28 @@ def test_every_option_has_a_serve_flag_with_help() -> None:
     text = serve.format_help()
     for option in config.OPTIONS:
         assert option.flag in text and option.env in text
+
+
+GRPC_PROBE = """
+import os, sys
+import postwave
+import grpc
+grpc.aio.server()  # the experiments are read and checked by here
+print(os.environ.get("GRPC_EXPERIMENTS"))
+"""
+
+
+def _grpc_probe(env: dict[str, str]) -> tuple[str, str]:
+    done = subprocess.run([sys.executable, "-c", GRPC_PROBE], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=ROOT / "server", check=True)
+    return done.stdout.strip(), done.stderr
+
+
+def test_the_grpc_listener_experiment_is_off_unless_the_operator_chose() -> None:
+    base = {k: v for k, v in os.environ.items() if k != "GRPC_EXPERIMENTS"}
+    chosen, stderr = _grpc_probe(base)
+    assert chosen == "-event_engine_listener"
+    # A gRPC release that drops the experiment says so; then this default has to go.
+    assert "Unknown experiment" not in stderr, stderr
+    assert _grpc_probe({**base, "GRPC_EXPERIMENTS": ""})[0] == ""
+    assert _grpc_probe({**base, "GRPC_EXPERIMENTS": "-event_engine_client"})[0] == "-event_engine_client"

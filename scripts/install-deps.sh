@@ -45,7 +45,7 @@ native_stale() {
   return 1
 }
 
-if ! python3 -c 'import postwave, nats, cassandra, grpc_tools, aiosmtpd, pytest_asyncio, dkim, nacl, pytest_benchmark, aiohttp, schemathesis, prometheus_client, opentelemetry.sdk, matplotlib, kubernetes_validate, promql_parser, dockerfile_parse, atheris' >/dev/null 2>&1 \
+if ! python3 -c 'import postwave, zstandard, nats, cassandra, grpc_tools, aiosmtpd, pytest_asyncio, dkim, nacl, pytest_benchmark, aiohttp, schemathesis, prometheus_client, opentelemetry.sdk, matplotlib, kubernetes_validate, promql_parser, dockerfile_parse, atheris' >/dev/null 2>&1 \
    || ! command -v hadolint >/dev/null 2>&1 \
    || [ "$(python3 -c 'import postwave,os;print(os.path.dirname(postwave.__file__))' 2>/dev/null)" != "$PWD/server/postwave" ] \
    || native_stale; then

@@ -198,7 +198,7 @@ def test_rows_of_many_partitions_share_batches_on_a_single_node(store: CqlStore)
     units = len(calls._joined) + sum(len(by_partition) for by_partition in calls._grouped.values())
     built = calls.calls()
     assert singles == 0 and units >= 120  # each request: its payload row and its message's rows
-    # each payload (~2.2 KB compressed) takes half a batch's 4 KiB: two or more partitions a batch
+    # each payload (~1.2 KB compressed) takes under half a batch's 4 KiB: two or more partitions a batch
     assert len(built) <= units // 2, "two or more partitions per batch on average"
     assert all(len(batch) <= BATCH_ROWS for batch, _ in built if isinstance(batch, BatchStatement))
 

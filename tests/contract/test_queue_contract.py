@@ -69,3 +69,17 @@ async def test_stats_count_queued_and_leased_items(queue) -> None:  # type: igno
     await queue.ack(leases)
     assert (await queue.stats("bulk")).depth == 3
     assert await queue.ping() is True
+
+
+async def test_a_claim_of_both_lanes_fills_with_transactional_first_then_bulk(queue) -> None:  # type: ignore[no-untyped-def]
+    await queue.publish([QueueItem(f"b{i}", "t1", "bulk") for i in range(4)]
+                        + [QueueItem(f"x{i}", "t1", "transactional") for i in range(3)])
+    transactional, bulk = await queue.claim_lanes(5, 10, 30)
+    assert sorted(le.message_id for le in transactional) == ["x0", "x1", "x2"]
+    assert len(bulk) == 2 and all(le.lane == "bulk" for le in bulk)  # the room left of 5
+    # The bulk share caps what bulk takes even when there is room.
+    assert [len(part) for part in await queue.claim_lanes(5, 1, 30)] == [0, 1]
+    assert [len(part) for part in await queue.claim_lanes(5, 0, 30)] == [0, 0]
+    transactional, bulk = await queue.claim_lanes(5, 10, 30)
+    assert transactional == [] and len(bulk) == 1  # the last one
+    assert await queue.claim_lanes(5, 10, 30) == ([], [])

@@ -164,11 +164,9 @@ class Worker:
         if free < min(MIN_CLAIM, window) and self.busy:
             await self._wait(0.005)
             return []
-        lease = self.config.lease_seconds
-        leases = interleave(await self.queue.claim("transactional", free, lease))
-        bulk_room = min(free - len(leases), int(window * BULK_SHARE) - len(self._in_flight["bulk"]))
-        if bulk_room > 0:
-            leases += interleave(await self.queue.claim("bulk", bulk_room, lease))
+        bulk_room = int(window * BULK_SHARE) - len(self._in_flight["bulk"])
+        transactional, bulk = await self.queue.claim_lanes(free, bulk_room, self.config.lease_seconds)
+        leases = interleave(transactional) + interleave(bulk)
         self._drained = len(leases) < free
         return leases
 

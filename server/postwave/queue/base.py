@@ -54,6 +54,10 @@ class Queue(Protocol):
     async def claim(self, lane: str, limit: int, lease_seconds: float) -> list[Lease]:
         """Take up to ``limit`` ready items, served fairly across tenants."""
 
+    async def claim_lanes(self, limit: int, bulk_room: int, lease_seconds: float) -> tuple[list[Lease], list[Lease]]:
+        """Transactional items up to ``limit``, then bulk items into what is left of it, at
+        most ``bulk_room`` (see bulk_room_left): a worker's claim of both lanes."""
+
     async def ack(self, leases: Sequence[Lease]) -> None:
         """Remove finished items."""
 
@@ -81,3 +85,8 @@ class EventSink(Protocol):
 
     async def publish_outcomes(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
         """Publish the outcomes' events durably; the outcomes left for the store to record."""
+
+
+def bulk_room_left(limit: int, transactional: int, bulk_room: int) -> int:
+    """How many bulk items a claim of both lanes takes after ``transactional`` ones."""
+    return max(0, min(limit - transactional, bulk_room))

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from postwave.queue.base import Lease, QueueItem, QueueStats
+from postwave.queue.base import Lease, QueueItem, QueueStats, bulk_room_left
 from postwave.store.sqlite import Database
 
 MAX_TENANTS_PER_CLAIM = 1000
@@ -40,6 +40,18 @@ class EmbeddedQueue:
     async def claim(self, lane: str, limit: int, lease_seconds: float) -> list[Lease]:
         """Take up to ``limit`` ready items, served fairly across tenants."""
         return await asyncio.to_thread(self._claim, lane, limit, lease_seconds)
+
+    async def claim_lanes(self, limit: int, bulk_room: int, lease_seconds: float) -> tuple[list[Lease], list[Lease]]:
+        """Transactional first, then bulk into the room left (Queue.claim_lanes), in one write
+        transaction on one thread: a worker takes the write lock the API's commits wait for
+        once per claim instead of once per lane."""
+        return await asyncio.to_thread(self._claim_lanes, limit, bulk_room, lease_seconds)
+
+    def _claim_lanes(self, limit: int, bulk_room: int, lease_seconds: float) -> tuple[list[Lease], list[Lease]]:
+        with self.db.transaction():
+            first = self._claim("transactional", limit, lease_seconds)
+            room = bulk_room_left(limit, len(first), bulk_room)
+            return first, self._claim("bulk", room, lease_seconds) if room else []
 
     def _claim(self, lane: str, limit: int, lease_seconds: float) -> list[Lease]:
         now = time.time()

@@ -43,7 +43,7 @@ from nats.aio.subscription import Subscription
 from nats.js import api
 
 from postwave.errors import StoreUnavailableError
-from postwave.queue.base import LANES, Lease, QueueItem, QueueStats
+from postwave.queue.base import LANES, Lease, QueueItem, QueueStats, bulk_room_left
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +244,11 @@ class NatsQueue:
             raise StoreUnavailableError(f"queue unavailable: claiming from NATS failed ({_describe(exc)})") \
                 from exc
         return leases
+
+    async def claim_lanes(self, limit: int, bulk_room: int, lease_seconds: float) -> tuple[list[Lease], list[Lease]]:
+        """Transactional first, then bulk into the room left (Queue.claim_lanes)."""
+        first = await self.claim("transactional", limit, lease_seconds)
+        return first, await self.claim("bulk", bulk_room_left(limit, len(first), bulk_room), lease_seconds)
 
     async def _claim(self, lane: str, limit: int, lease_seconds: float, leases: list[Lease]) -> None:
         """Fill ``leases``: an equal share from each tenant with a backlog, round-robin, then

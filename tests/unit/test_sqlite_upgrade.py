@@ -6,6 +6,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from postwave.store.embedded import EmbeddedStore
 from postwave.store.sqlite import ADDED_COLUMNS, Database
 
@@ -44,7 +46,11 @@ def test_an_older_file_gets_the_new_columns_and_keeps_its_rows(tmp_path: Path) -
     Database(str(path)).close()  # opening it again adds nothing twice
 
 
-def test_processes_opening_an_older_file_at_once_add_each_column_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("attempt", range(60))
+def test_processes_opening_an_older_file_at_once_add_each_column_once(tmp_path: Path, attempt: int) -> None:
+    # Four openers race to put the old file in WAL mode and add its columns; SQLite refuses
+    # the conversion at once (no busy wait) to whichever loses, so a single race passes by
+    # luck most of the time: it is run 60 times.
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:
         conn.executescript(OLD_WEBHOOKS)

@@ -124,6 +124,28 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused because another connection holds a lock (try again)."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _enter_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (once per file; then a no-op). Converting a file made by an
+    older release, or a new one, takes an exclusive lock, and SQLite answers "database is
+    locked" at once, without waiting in its busy handler, when another connection converts or
+    reads it at that moment: the API and the workers of `postwave serve` open it together.
+    So it is tried again, every 5 ms, for up to BUSY_SECONDS."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.005)
+
+
 class Database:
     """Per-thread connections to one SQLite file in WAL mode."""
 
@@ -159,7 +181,7 @@ class Database:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(conn)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=OFF")
             self._local.conn = conn
@@ -213,7 +235,7 @@ class Database:
                     conn.execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) and "busy" not in str(exc):
+                    if not _busy(exc):
                         raise StoreUnavailableError(f"database unavailable: {exc}") from exc
                     if time.monotonic() > deadline:
                         raise StoreUnavailableError(f"database busy for {BUSY_SECONDS:g} s: {exc}") from exc

@@ -94,19 +94,19 @@ async def test_a_flush_writes_results_and_settles_the_queue_in_one_transaction(
 
 async def test_a_claim_that_empties_the_lanes_is_followed_by_a_pause(
         tmp_path: Path, make_smtp_peer: Any) -> None:
-    claims: list[tuple[float, int, int]] = []  # loop time, asked, got: the transactional lane
+    claims: list[tuple[float, int, int]] = []  # loop time, asked, got (both lanes)
 
     def watch(worker: Any, db: Database) -> None:
-        plain = worker.queue.claim
+        plain = worker.queue.claim_lanes
 
-        async def recording_claim(lane: str, limit: int, lease_seconds: float) -> list[Lease]:
+        async def recording_claim(limit: int, bulk_room: int,
+                                  lease_seconds: float) -> tuple[list[Lease], list[Lease]]:
             started = asyncio.get_running_loop().time()
-            got = await plain(lane, limit, lease_seconds)
-            if lane == "transactional":
-                claims.append((started, limit, len(got)))
-            return got
+            transactional, bulk = await plain(limit, bulk_room, lease_seconds)
+            claims.append((started, limit, len(transactional) + len(bulk)))
+            return transactional, bulk
 
-        worker.queue.claim = recording_claim
+        worker.queue.claim_lanes = recording_claim
 
     async def offer(send: Any) -> list[str]:
         ids = []

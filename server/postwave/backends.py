@@ -22,8 +22,7 @@ def open_backends(config: Config, *, role: str = "postwave") -> tuple[Store, Que
     JetStream (it connects on first use, from inside the caller's event loop). Mixed forms
     work too: the embedded queue keeps its SQLite file in data_dir.
     """
-    db = Database(config.db_path, synchronous=config.sqlite_synchronous) \
-        if config.store == "embedded" or config.queue == "embedded" else None
+    db = open_database(config, role=role) if config.store == "embedded" or config.queue == "embedded" else None
     try:
         queue = open_queue(config, db, role=role)
         if config.store == "cql":
@@ -48,7 +47,16 @@ def open_queue(config: Config, db: Database | None = None, *, role: str = "postw
         return NatsQueue(servers=[u.strip() for u in config.nats_url.split(",") if u.strip()],
                          replicas=config.nats_replicas, request_timeout=config.nats_request_timeout,
                          name=f"postwave-{role}")
-    return EmbeddedQueue(db or Database(config.db_path, synchronous=config.sqlite_synchronous))
+    return EmbeddedQueue(db or open_database(config, role=role))
+
+
+def open_database(config: Config, *, role: str = "postwave") -> Database:
+    """The embedded SQLite file. Delivery workers (role ``worker``) commit without an fsync
+    and sync within sqlite_worker_sync_seconds (docs/storage.md, Durability); every other
+    role commits with sqlite_synchronous."""
+    if role == "worker" and config.sqlite_synchronous.upper() == "FULL" and config.sqlite_worker_sync_seconds > 0:
+        return Database(config.db_path, synchronous="NORMAL", sync_within=config.sqlite_worker_sync_seconds)
+    return Database(config.db_path, synchronous=config.sqlite_synchronous)
 
 
 def open_event_sink(config: Config, queue: Queue) -> EventSink | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import re
 import socket
@@ -63,6 +64,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("message_expiry_seconds", float, 72 * 3600.0, "A message still deferred this long after acceptance fails."),
     Option("lease_seconds", float, 300.0, "How long a worker owns a claimed message before another may take it."),
     Option("sqlite_synchronous", str, "FULL", "SQLite synchronous mode: FULL (fsync every commit) or NORMAL (WAL; may lose the last commits on power loss, not on a crash)."),
+    Option("sqlite_worker_sync_seconds", float, 1.0, "The embedded file, with sqlite_synchronous=FULL: delivery workers commit their progress (claims, outcomes, retries) without an fsync, and a thread fsyncs the file at most this many seconds later; any acceptance commit, being FULL, makes them durable at once (the WAL is one file, written in order). Acceptance is unaffected: accepted mail is durable when the API answers. A power cut (not a crash) can lose the last this-many seconds of delivery progress: those messages are delivered again, never lost. The fsync each worker commit saved held SQLite's write lock that acceptance waits for (README, Performance). 0 = every worker commit fsyncs (no repeat after a power cut)."),
     Option("store", str, "embedded", "Store backend: embedded (the SQLite file in data_dir) or cql (ScyllaDB or any CQL cluster). A URL sets the connection too: --store cql://host1[,host2][:port][/keyspace]."),
     Option("cql_contact_points", str, "127.0.0.1", "store=cql: comma-separated addresses of the CQL nodes to connect to first."),
     Option("cql_port", int, 9042, "store=cql: the CQL native protocol port."),
@@ -251,6 +253,9 @@ def _expand_urls(given: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, 
 def _check(values: Mapping[str, Any]) -> None:
     if values["sqlite_synchronous"].upper() not in ("FULL", "NORMAL"):
         raise InvalidArgumentError("sqlite_synchronous", "must be FULL or NORMAL")
+    if not 0 <= values["sqlite_worker_sync_seconds"] < math.inf:
+        raise InvalidArgumentError("sqlite_worker_sync_seconds",
+                                   "must be 0 (workers fsync every commit) or more seconds")
     for name in ("workers", "worker_concurrency", "accept_batch_max", "max_recipients"):
         if values[name] < 1:
             raise InvalidArgumentError(name, "must be at least 1")

@@ -6,6 +6,7 @@ processes (the API and the workers) share it. Each thread gets its own connectio
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from postwave.errors import StoreUnavailableError
+
+log = logging.getLogger(__name__)
 
 BUSY_SECONDS = 30.0
 
@@ -146,15 +149,79 @@ def _enter_wal(conn: sqlite3.Connection) -> None:
         time.sleep(0.005)
 
 
-class Database:
-    """Per-thread connections to one SQLite file in WAL mode."""
+class _WalSync:
+    """Makes commits made without an fsync (synchronous=NORMAL) durable within ``within``
+    seconds: a thread fsyncs the WAL file that long after the first commit it has not
+    covered yet. The WAL is one file written in order, so one fsync covers every commit
+    before it, from any connection; an idle file costs nothing."""
 
-    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, within: float) -> None:
+        self.wal = f"{path}-wal"
+        self.within = within
+        self.syncs = 0  # fsyncs done (read by tests)
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="postwave-wal-sync", daemon=True)
+        self._thread.start()
+
+    def committed(self) -> None:
+        """A commit returned: it is on disk within ``within`` seconds."""
+        if self._stop.is_set():
+            self._fsync()  # a connection used after close(): no thread left to wait for
+        elif not self._dirty.is_set():
+            self._dirty.set()
+
+    def close(self) -> None:
+        """Sync what is left, then stop the thread."""
+        self._stop.set()
+        self._dirty.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._dirty.wait()
+            self._stop.wait(self.within)
+            # Cleared before the fsync: a commit returning from here on sets it again and
+            # gets the next round; those that returned before are covered by this one.
+            self._dirty.clear()
+            self._fsync()
+
+    def _fsync(self) -> None:
+        try:
+            # Opened each time: SQLite deletes the WAL when the last connection closes, and a
+            # new one is a new file.
+            fd = os.open(self.wal, os.O_RDONLY)
+        except FileNotFoundError:
+            return  # checkpointed and removed: nothing left to sync
+        except OSError as exc:
+            log.error("cannot open %s to make the last commits durable: %s", self.wal, exc)
+            return
+        try:
+            os.fsync(fd)
+            self.syncs += 1
+        except OSError as exc:
+            log.error("fsync of %s failed: the last commits may not survive a power cut: %s", self.wal, exc)
+        finally:
+            os.close(fd)
+
+
+class Database:
+    """Per-thread connections to one SQLite file in WAL mode.
+
+    ``synchronous``: FULL fsyncs the WAL before each commit returns; NORMAL does not (a
+    crash of the process loses nothing, a power cut may lose the last commits). With NORMAL,
+    ``sync_within`` > 0 bounds that loss: every commit is fsynced within that many seconds
+    (see _WalSync). A FULL commit on the same file, from any process, makes the NORMAL
+    commits before it durable too.
+    """
+
+    def __init__(self, path: str, *, synchronous: str = "FULL", sync_within: float = 0.0) -> None:
         self.path = path
         self.synchronous = synchronous.upper()
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._wal_sync = _WalSync(path, sync_within) if sync_within > 0 and self.synchronous == "NORMAL" else None
         directory = os.path.dirname(os.path.abspath(path))
         try:
             os.makedirs(directory, exist_ok=True)
@@ -211,6 +278,8 @@ class Database:
             yield conn
             self._local.depth = 0
             conn.execute("COMMIT")
+            if self._wal_sync is not None:
+                self._wal_sync.committed()
         except BaseException as exc:
             self._local.depth = 0
             if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
@@ -251,8 +320,15 @@ class Database:
         except sqlite3.Error as exc:
             raise StoreUnavailableError(f"database read failed: {exc}") from exc
 
+    @property
+    def wal_syncs(self) -> int:
+        """fsyncs made for commits made without one (sync_within); 0 without it."""
+        return self._wal_sync.syncs if self._wal_sync is not None else 0
+
     def close(self) -> None:
-        """Close every connection opened by any thread."""
+        """Close every connection opened by any thread (after syncing the last commits)."""
+        if self._wal_sync is not None:
+            self._wal_sync.close()
         with self._lock:
             for conn in self._all:
                 conn.close()

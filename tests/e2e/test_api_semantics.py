@@ -158,3 +158,16 @@ def test_send_batch_reports_each_item(world: World) -> None:
     assert resp.responses[1].code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert resp.responses[1].field == "personalizations[0].to[0]"
     world.platform.wait_state(key, resp.responses[0].messages[0].message_id, {"delivered"})
+
+
+def test_a_substitution_json_cannot_hold_fails_its_item_not_the_stream(world: World) -> None:
+    _, key = world.platform.tenant("acme")
+    bad = request(to=["two@ok.test"])
+    bad.personalizations[0].substitutions.update({"name": "Ada", "order": {"total": [1.5, float("nan")]}})
+    reqs = [request(to=["one@ok.test"]), bad, request(to=["three@ok.test"])]
+    answers = list(world.platform.send_stub().BatchSend(iter(reqs), metadata=bearer(key), timeout=30))
+    assert [a.code for a in answers] == [0, grpc.StatusCode.INVALID_ARGUMENT.value[0], 0]
+    assert answers[1].field == "personalizations[0].substitutions"
+    assert "nan" in answers[1].error and "string" in answers[1].error
+    for answer in (answers[0], answers[2]):
+        world.platform.wait_state(key, answer.messages[0].message_id, {"delivered"})

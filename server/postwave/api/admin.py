@@ -7,8 +7,6 @@ import secrets
 import time
 from typing import Any
 
-from google.protobuf import json_format
-
 from postwave.api import convert, keys
 from postwave.api.auth import Authenticator, Principal
 from postwave import config as config_mod
@@ -19,6 +17,7 @@ from postwave.domains.rpc import SendingDomainRpcs
 from postwave.domains.service import DomainService
 from postwave.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from postwave.pipeline.compose import render
+from postwave.pipeline.validate import substitutions
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import Store, TemplateRecord, Tenant
 from postwave.suppression.rpc import SuppressionRpcs
@@ -148,7 +147,7 @@ class AdminServicer(SendingDomainRpcs, TrackingRpcs, SuppressionRpcs, BreakerRpc
     ) -> admin_pb2.RenderTemplateResponse:
         """Preview a template with substitutions."""
         template = await self._get(who, request.template_id, request.version)
-        context_vars = json_format.MessageToDict(request.substitutions) if request.HasField("substitutions") else {}
+        context_vars = substitutions(request.substitutions, "substitutions") if request.HasField("substitutions") else {}
         req = send_pb2.SendRequest(personalizations=[send_pb2.Personalization()])
         rendered = render(self.engine, req, template, 0, context_vars)
         return admin_pb2.RenderTemplateResponse(subject=rendered.subject, text=rendered.text, html=rendered.html)

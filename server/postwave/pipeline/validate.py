@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import re
 import time
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import struct_pb2
 
 from postwave.errors import InvalidArgumentError
 from postwave.render.addresses import parse_address
@@ -72,14 +73,48 @@ def validate(req: send_pb2.SendRequest, *, max_recipients: int, max_bytes: int,
     return Plan(
         recipients=recipients,
         substitutions=tuple(
-            json_format.MessageToDict(p.substitutions) if p.HasField("substitutions") else {}
-            for p in req.personalizations
+            substitutions(p.substitutions, f"personalizations[{i}].substitutions") if p.HasField("substitutions") else {}
+            for i, p in enumerate(req.personalizations)
         ),
         lane="bulk" if req.stream == send_pb2.STREAM_BULK else "transactional",
         send_at=_send_at(req, now, max_ahead_seconds),
         # Only a send_id's idempotency record keeps it (a retry with another body is refused).
         body_hash=hashlib.sha256(req.SerializeToString(deterministic=True)).digest() if req.send_id else b"",
     )
+
+
+def substitutions(struct: struct_pb2.Struct, field: str) -> dict[str, Any]:
+    """Substitutions as the templates see them: what ``json_format.MessageToDict`` gives
+    (numbers as floats), without its generic walk over descriptors. A NaN or infinite number,
+    which JSON cannot hold, is an InvalidArgumentError naming ``field`` (MessageToDict raised a
+    bare ValueError, which failed the whole BatchSend stream)."""
+    try:
+        return struct_values(struct)
+    except ValueError as exc:
+        raise InvalidArgumentError(field, f"{exc}: JSON has no such number; send it as a string") from None
+
+
+def struct_values(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as plain Python values (ValueError for a NaN or infinite number)."""
+    return {key: _value(value) for key, value in struct.fields.items()}
+
+
+def _value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        number = value.number_value
+        if not math.isfinite(number):
+            raise ValueError(f"the number {number}")
+        return number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return struct_values(value.struct_value)
+    if kind == "list_value":
+        return [_value(item) for item in value.list_value.values]
+    return None
 
 
 def _check_size(req: send_pb2.SendRequest, max_bytes: int) -> None:

@@ -52,7 +52,7 @@ def open_queue(config: Config, db: Database | None = None, *, role: str = "postw
 
 def open_database(config: Config, *, role: str = "postwave") -> Database:
     """The embedded SQLite file. Delivery workers (role ``worker``) commit without an fsync
-    and sync within sqlite_worker_sync_seconds (docs/storage.md, Durability); every other
+    and sync within sqlite_worker_sync_seconds (docs/reliability.md, Power cuts); every other
     role commits with sqlite_synchronous."""
     if role == "worker" and config.sqlite_synchronous.upper() == "FULL" and config.sqlite_worker_sync_seconds > 0:
         return Database(config.db_path, synchronous="NORMAL", sync_within=config.sqlite_worker_sync_seconds)

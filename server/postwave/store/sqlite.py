@@ -159,32 +159,44 @@ class _WalSync:
         self.wal = f"{path}-wal"
         self.within = within
         self.syncs = 0  # fsyncs done (read by tests)
-        self._dirty = threading.Event()
-        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._pending = False  # a commit has returned that no fsync has covered yet
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="postwave-wal-sync", daemon=True)
         self._thread.start()
 
     def committed(self) -> None:
         """A commit returned: it is on disk within ``within`` seconds."""
-        if self._stop.is_set():
-            self._fsync()  # a connection used after close(): no thread left to wait for
-        elif not self._dirty.is_set():
-            self._dirty.set()
+        if self._pending and not self._stopping:
+            return  # the thread has yet to take the flag: its fsync will cover this commit
+        with self._changed:
+            if not self._stopping:
+                self._pending = True
+                self._changed.notify()
+                return
+        self._fsync()  # used after close(): no thread left to wait for
 
     def close(self) -> None:
-        """Sync what is left, then stop the thread."""
-        self._stop.set()
-        self._dirty.set()
+        """Sync what is left at once, then stop the thread."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify()
         self._thread.join()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self._dirty.wait()
-            self._stop.wait(self.within)
-            # Cleared before the fsync: a commit returning from here on sets it again and
-            # gets the next round; those that returned before are covered by this one.
-            self._dirty.clear()
-            self._fsync()
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._pending or self._stopping)
+                if not self._stopping:
+                    self._changed.wait_for(lambda: self._stopping, timeout=self.within)
+                # Taken before the fsync: a commit returning from here on sets it again and
+                # gets the next round (or its own fsync, once stopping); those that returned
+                # before are covered by this one.
+                pending, stopping, self._pending = self._pending, self._stopping, False
+            if pending:
+                self._fsync()
+            if stopping:
+                return
 
     def _fsync(self) -> None:
         try:

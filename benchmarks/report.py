@@ -88,6 +88,10 @@ def _ms(v: float | None) -> str:
     return "-" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.1f}")
 
 
+def _growth(v: float | None) -> str:
+    return "-" if v is None else f"{v:+,.1f}/s"
+
+
 def _row(name: str, p: dict[str, Any]) -> str:
     a, d = p["acceptance_ms"], p["accept_to_250_ms"]
     return (f"| {name} | {p['accepted_per_s']:,.0f} | {p['delivered_per_s']:,.0f} | {p['delivered_per_hour'] / 1e6:.2f}M "
@@ -110,6 +114,10 @@ def summary(results: dict[str, Any]) -> str:
     ]
     for p in results["rates"]:
         lines.append(_row(f"postwave offered {p['offered_per_s']:,.0f}/s ({p['fraction_of_saturation']:.0%})", p))
+    if "held" in results:
+        h = results["held"]
+        lines.append(_row(f"postwave offered {h['offered_per_s']:,.0f}/s, {h['messages']} msgs "
+                          f"({'held' if h['held'] else 'not held'}: backlog {_growth(h['backlog_growth_per_s'])})", h))
     one = results["scaling"]["workers"][0]
     lines.append(_row(f"postwave saturation, 1 worker, {one['messages']} msgs", one))
     for p in results["scaling"]["batch"][1:]:

@@ -41,6 +41,12 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     [half] = results["rates"]
     assert half["fraction_of_saturation"] == 0.5 and half["offered_per_s"] > 0
     check_point(half, half["messages"])
+    held = results["held"]
+    assert held["offered_per_s"] == 100 and held["messages"] == 300
+    check_point(held, 300)
+    assert held["backlog_growth_per_s"] is not None and held["steady_delivered_per_s"] > 0
+    assert isinstance(held["held"], bool) and held["backlog_end"] >= 0
+    assert "held" not in results["saturation"]  # no offered rate, no verdict
     scaling = results["scaling"]
     assert [p["workers"] for p in scaling["workers"]] == [1, 2]
     assert [p["batch"] for p in scaling["batch"]] == [1, 10]
@@ -55,6 +61,7 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     ratios = results["ratios"]
     assert ratios["delivered_per_s"] == results["saturation"]["delivered_per_s"] / postfix["delivered_per_s"]
     assert {t["what"] for t in results["targets"]} >= {"delivered msgs/s at saturation",
+                                                        "backlog growth msgs/s with 100/s offered (held)",
                                                         "acceptance-to-250 p95 ms at 50% of saturation"}
 
     for name in ("e2e-throughput.png", "e2e-latency.png", "e2e-scaling.png"):
@@ -62,7 +69,9 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
         assert data.startswith(PNG) and len(data) > 10_000, name
     summary = (tmp_path / "e2e-summary.md").read_text()
     assert "| Postfix + OpenDKIM, 150 msgs, 32 connections |" in summary
-    assert summary.count("\n| postwave ") == 5
+    assert summary.count("\n| postwave ") == 6
+    assert "| postwave offered 100/s, 300 msgs (held: backlog " in summary or \
+        "| postwave offered 100/s, 300 msgs (not held: backlog " in summary
     assert summary.strip() == done.stdout.strip()  # run_all prints the same table
 
 

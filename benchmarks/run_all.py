@@ -17,7 +17,8 @@ tracking on, DKIM rsa-sha256 2048-bit; sink: Postfix's smtp-sink; loopback only)
 4. (``--full`` only) distributed mode: ``postwave api`` + 2 ``postwave worker`` + ``postwave
    scheduler`` on the CQL store (the Cassandra node on 127.0.0.1:9042, a fresh keyspace,
    dropped afterwards) and a NATS JetStream server: 6,000 unmeasured messages to warm the
-   Cassandra JVM up, then saturation and 50 %;
+   Cassandra JVM up, then saturation and 50 %. Start the node first (``bash scripts/cassandra
+   start && bash scripts/cassandra wait-ready``): ``--full`` checks for it before anything runs;
 5. Postfix + OpenDKIM relaying the same rendered message to the same sink (postfix_relay.py),
    and the postwave / Postfix ratios.
 
@@ -208,6 +209,24 @@ def write(results: dict[str, Any], out: Path) -> None:
     (out / "e2e-summary.md").write_text(report.summary(results))
 
 
+def cassandra_missing() -> str:
+    """Why the distributed runs cannot start ("" when they can): they need the Cassandra node,
+    which the suite does not start itself (a JVM idling beside the embedded runs would take
+    CPU from them). Checked first, not after the embedded runs' minutes."""
+    import socket
+
+    from tests.contract.cassandra import cql_port
+
+    port = cql_port()
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError as exc:
+        return (f"the distributed runs need the Cassandra node on 127.0.0.1:{port} ({exc.strerror or exc}): "
+                f"start it with `bash scripts/cassandra start && bash scripts/cassandra wait-ready` "
+                f"(POSTWAVE_CQL_PORT for another port), or run --quick, which has no distributed runs")
+    return ""
+
+
 def main() -> None:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,9 +235,14 @@ def main() -> None:
     mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the full suite (default)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="results directory")
     args = parser.parse_args()
+    mode = args.mode or "full"
+    if PLANS[mode]["distributed"]:
+        missing = cassandra_missing()
+        if missing:
+            parser.exit(2, f"run_all.py: {missing}\n")
     began = time.monotonic()
     e2e.stop_on_sigterm()
-    results = run(args.mode or "full", args.out)
+    results = run(mode, args.out)
     print(report.summary(results))
     log(f"done in {time.monotonic() - began:.0f} s; results in {args.out}")
 

@@ -152,3 +152,17 @@ def test_grpc_floor_reports_the_server_cpu_per_request() -> None:
     assert math.isfinite(result["server_cpu_ms_per_request"]) and result["server_cpu_ms_per_request"] > 0
     q = result["latency_ms"]
     assert 0 <= q["p50"] <= q["p95"] <= q["p99"], q
+
+
+def test_the_full_suite_says_at_once_that_the_cassandra_node_is_missing(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--full", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "POSTWAVE_CQL_PORT": str(port)})
+    assert done.returncode == 2
+    assert f"Cassandra node on 127.0.0.1:{port}" in done.stderr and "scripts/cassandra start" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing ran, nothing written

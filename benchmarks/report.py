@@ -113,7 +113,8 @@ def summary(results: dict[str, Any]) -> str:
         _row(f"postwave saturation, {results['saturation']['messages']} msgs, 2 workers", results["saturation"]),
     ]
     for p in results["rates"]:
-        lines.append(_row(f"postwave offered {p['offered_per_s']:,.0f}/s ({p['fraction_of_saturation']:.0%})", p))
+        verdict = "" if "held" not in p else f"; {'held' if p['held'] else 'not held'}"
+        lines.append(_row(f"postwave offered {p['offered_per_s']:,.0f}/s ({p['fraction_of_saturation']:.0%}{verdict})", p))
     if "held" in results:
         h = results["held"]
         lines.append(_row(f"postwave offered {h['offered_per_s']:,.0f}/s, {h['messages']} msgs "

@@ -70,6 +70,7 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     summary = (tmp_path / "e2e-summary.md").read_text()
     assert "| Postfix + OpenDKIM, 150 msgs, 32 connections |" in summary
     assert summary.count("\n| postwave ") == 6
+    assert f"| postwave offered {half['offered_per_s']:,.0f}/s (50%; {'held' if half['held'] else 'not held'}) |" in summary
     assert "| postwave offered 100/s, 300 msgs (held: backlog " in summary or \
         "| postwave offered 100/s, 300 msgs (not held: backlog " in summary
     assert summary.strip() == done.stdout.strip()  # run_all prints the same table

@@ -160,7 +160,10 @@ class World:
                 Platform(data, workers=self.workers, **settings)
             self.platform.start()
         except BaseException:
-            self.__exit__(None, None, None)
+            try:
+                self.__exit__(None, None, None)
+            except Exception as exc:  # noqa: BLE001 - the start's own failure is the one to raise
+                print(f"e2e: cleaning up after a failed start failed too: {exc!r}", file=sys.stderr)
             raise
         return self
 
@@ -181,30 +184,46 @@ class World:
         return Cluster(data, workers=self.workers, store="cql", cql_port=cql_port(), cql_keyspace=self.keyspace,
                        queue="nats", nats_url=self._nats.url, **settings)
 
-    def _drop_keyspace(self) -> None:
+    @staticmethod
+    def _drop_keyspace(keyspace: str) -> None:
         from cassandra.cluster import Cluster as CqlCluster
         from tests.contract.cassandra import cql_port
 
         cluster = CqlCluster(["127.0.0.1"], port=cql_port())
         try:
-            cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {self.keyspace}", timeout=60)
+            cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
         finally:
             cluster.shutdown()
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        # Every step runs even when one before it fails (dropping the keyspace of a Cassandra
+        # node that is down raised, and left dnsmasq running); the first failure is raised.
+        failures: list[BaseException] = []
+        for step in (self._stop_platform, self._stop_nats, self._drop_own_keyspace, self.dns.stop,
+                     self.sink.stop if self._own_sink else None, self._tmp.cleanup):
+            if step is None:
+                continue
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - raised below, after the other steps
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    def _stop_platform(self) -> None:
         if self.platform is not None:
-            self.platform.stop()
-            self.platform = None
+            platform, self.platform = self.platform, None
+            platform.stop()
+
+    def _stop_nats(self) -> None:
         if self._nats is not None:
-            self._nats.__exit__(None, None, None)
-            self._nats = None
+            nats, self._nats = self._nats, None
+            nats.__exit__(None, None, None)
+
+    def _drop_own_keyspace(self) -> None:
         if self.keyspace:
-            self._drop_keyspace()
-            self.keyspace = ""
-        self.dns.stop()
-        if self._own_sink:
-            self.sink.stop()
-        self._tmp.cleanup()
+            keyspace, self.keyspace = self.keyspace, ""
+            self._drop_keyspace(keyspace)
 
     def processes(self) -> list[int]:
         """The platform's processes: API + workers (one process group), or every role process

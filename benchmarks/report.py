@@ -23,7 +23,7 @@ def _offered(point: dict[str, Any]) -> float:
 
 
 def _curve(results: dict[str, Any]) -> list[dict[str, Any]]:
-    return sorted([*results["rates"], results["saturation"]], key=_offered)
+    return sorted([*results["rates"], *results.get("at_target", []), results["saturation"]], key=_offered)
 
 
 def charts(results: dict[str, Any], out: Path) -> list[Path]:
@@ -115,10 +115,10 @@ def summary(results: dict[str, Any]) -> str:
     for p in results["rates"]:
         verdict = "" if "held" not in p else f"; {'held' if p['held'] else 'not held'}"
         lines.append(_row(f"postwave offered {p['offered_per_s']:,.0f}/s ({p['fraction_of_saturation']:.0%}{verdict})", p))
-    if "held" in results:
-        h = results["held"]
-        lines.append(_row(f"postwave offered {h['offered_per_s']:,.0f}/s, {h['messages']} msgs "
-                          f"({'held' if h['held'] else 'not held'}: backlog {_growth(h['backlog_growth_per_s'])})", h))
+    for p in results.get("at_target", []):
+        lines.append(_row(f"postwave offered {p['offered_per_s']:,.0f}/s ({p['fraction_of_target']:.0%} of the target), "
+                          f"{p['messages']} msgs ({'held' if p['held'] else 'not held'}: backlog "
+                          f"{_growth(p['backlog_growth_per_s'])})", p))
     one = results["scaling"]["workers"][0]
     lines.append(_row(f"postwave saturation, 1 worker, {one['messages']} msgs", one))
     for p in results["scaling"]["batch"][1:]:

@@ -8,10 +8,11 @@ What runs (embedded mode, every message ~20 KB, five links, personalized, click 
 tracking on, DKIM rsa-sha256 2048-bit; sink: Postfix's smtp-sink; loopback only):
 
 1. saturation: as many messages as BatchSend takes, 2 worker processes (``postwave serve``);
-2. offered-load curve: fixed rates at fractions of the measured saturation throughput
-   (targets: acceptance p95 <= 10 ms at 80 %, acceptance-to-250 p95 <= 200 ms at 50 %),
-   then 1,000/s for 30 s (``--quick``: 100/s): is the throughput target held, that is does
-   the backlog of accepted, undelivered messages stay level (``e2e.held``)?
+2. offered-load curve: fixed rates at fractions of the measured saturation throughput (the
+   charts), then the targets' own rates, fractions of the 1,000/s target (``--quick``:
+   100/s): 500/s (acceptance-to-250 p95 <= 200 ms), 800/s (acceptance p95 <= 10 ms) and
+   1,000/s for 30 s: is it held, that is does the backlog of accepted, undelivered messages
+   stay level (``e2e.held``)?
 3. scaling: 1 worker process at saturation (vs 2 from step 1); cost per message as the
    recipients per request (batch size) and the number of concurrent tenants grow;
 4. (``--full`` only) distributed mode: ``postwave api`` + 2 ``postwave worker`` + ``postwave
@@ -51,14 +52,16 @@ import report  # noqa: E402
 PLANS: dict[str, dict[str, Any]] = {
     "quick": {"saturation": 200, "fractions": [0.5], "seconds_per_rate": 1.0, "min_messages": 60,
               "workers1": 150, "batches": [10], "tenants": [3], "scaling_messages": 120, "postfix": 150,
-              "distributed": 0, "distributed_warmup": 0, "warmup": 0, "held": (100.0, 300)},
+              "distributed": 0, "distributed_warmup": 0, "warmup": 0,
+              "target": 100.0, "target_seconds": {0.5: 2.0, 0.8: 2.0, 1.0: 3.0}},
     # The saturation run offers 20,000 messages after 2,000 unmeasured ones: 5,000 from a cold
     # start (the first run of a fresh platform) measured 855/s where 20,000 warm gave ~1,000.
     "full": {"saturation": 20000, "warmup": 2000, "fractions": [0.25, 0.5, 0.8, 1.0, 1.2], "seconds_per_rate": 15,
              "min_messages": 500, "workers1": 3000, "batches": [10, 100, 1000], "tenants": [10, 100],
              "scaling_messages": 3000, "postfix": 3000, "distributed": 4000, "distributed_warmup": 6000,
-             # The throughput target held: 30 s at 1,000/s, judged by the backlog (e2e.held).
-             "held": (1000.0, 30000)},
+             # The issue's targets at their own rates: 50 % and 80 % of 1,000/s for 20 s each,
+             # and 1,000/s itself for 30 s, judged by the backlog (e2e.held).
+             "target": 1000.0, "target_seconds": {0.5: 20.0, 0.8: 20.0, 1.0: 30.0}},
 }
 
 
@@ -122,9 +125,7 @@ def run(mode: str, out: Path) -> dict[str, Any]:
             saturation, rates = run_rates(world, plan)
             results["saturation"] = saturation
             results["rates"] = rates
-            rate, count = plan["held"]
-            log(f"offered {rate:,.0f} msg/s, the throughput target: {count} messages (is it held?)")
-            results["held"] = world_point(world, messages=count, rate=rate)
+            results["at_target"] = target_points(world, plan)
             batches = [{**saturation, "note": "the saturation run"}]
             for batch in plan["batches"]:
                 log(f"batch size {batch}: {plan['scaling_messages']} messages")
@@ -144,7 +145,7 @@ def run(mode: str, out: Path) -> dict[str, Any]:
             results["postfix"] = postfix_relay.run(relay, e2e.rendered_message(), plan["postfix"])
         log("  " + e2e.show({**results["postfix"], "offered_per_s": None}))
     results["ratios"] = ratios(saturation, results["postfix"])
-    results["targets"] = targets(saturation, rates, results["held"])
+    results["targets"] = targets(saturation, results["at_target"])
     results["meta"]["load_average_end"] = list(os.getloadavg())
     write(results, out)
     return results
@@ -178,25 +179,39 @@ def ratios(postwave: dict[str, Any], postfix: dict[str, Any]) -> dict[str, float
     }
 
 
-def targets(saturation: dict[str, Any], rates: list[dict[str, Any]], held: dict[str, Any]) -> list[dict[str, Any]]:
+def target_points(world: e2e.World, plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rates the issue's targets name: fractions of the throughput target, not of this
+    run's saturation (80 % of a 1,173/s saturation is 938/s, a harder test than 800/s)."""
+    points = []
+    for fraction, seconds in plan["target_seconds"].items():
+        rate = plan["target"] * fraction
+        count = int(rate * seconds)
+        log(f"offered {rate:,.0f} msg/s ({fraction:.0%} of the {plan['target']:,.0f}/s target): {count} messages")
+        point = world_point(world, messages=count, rate=rate)
+        point["fraction_of_target"] = fraction
+        points.append(point)
+    return points
+
+
+def targets(saturation: dict[str, Any], at_target: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The issue's targets against this run's figures (reported, never asserted)."""
-    def nearest(fraction: float) -> dict[str, Any] | None:
-        found = [p for p in rates if abs(p["fraction_of_saturation"] - fraction) < 1e-9]
+    def at(fraction: float) -> dict[str, Any] | None:
+        found = [p for p in at_target if abs(p["fraction_of_target"] - fraction) < 1e-9]
         return found[0] if found else None
 
     checks = [{"what": "delivered msgs/s at saturation", "target": ">= 1000",
                "value": saturation["delivered_per_s"], "met": saturation["delivered_per_s"] >= 1000}]
-    if held["backlog_growth_per_s"] is not None:
-        rate = held["offered_per_s"]
+    full, at80, at50 = at(1.0), at(0.8), at(0.5)
+    if full is not None and full["backlog_growth_per_s"] is not None:
+        rate = full["offered_per_s"]
         checks.append({"what": f"backlog growth msgs/s with {rate:,.0f}/s offered (held)",
-                       "target": f"<= {e2e.HELD_GROWTH * rate:g}", "value": held["backlog_growth_per_s"],
-                       "met": held["held"]})
-    at80, at50 = nearest(0.8), nearest(0.5)
+                       "target": f"<= {e2e.HELD_GROWTH * rate:g}", "value": full["backlog_growth_per_s"],
+                       "met": full["held"]})
     if at80 is not None and at80["acceptance_ms"]["p95"] is not None:
-        checks.append({"what": "acceptance p95 ms at 80% of saturation", "target": "<= 10",
+        checks.append({"what": f"acceptance p95 ms at {at80['offered_per_s']:,.0f}/s (80%)", "target": "<= 10",
                        "value": at80["acceptance_ms"]["p95"], "met": at80["acceptance_ms"]["p95"] <= 10})
     if at50 is not None and at50["accept_to_250_ms"]["p95"] is not None:
-        checks.append({"what": "acceptance-to-250 p95 ms at 50% of saturation", "target": "<= 200",
+        checks.append({"what": f"acceptance-to-250 p95 ms at {at50['offered_per_s']:,.0f}/s (50%)", "target": "<= 200",
                        "value": at50["accept_to_250_ms"]["p95"], "met": at50["accept_to_250_ms"]["p95"] <= 200})
     return checks
 

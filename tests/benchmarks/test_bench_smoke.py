@@ -41,11 +41,14 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     [half] = results["rates"]
     assert half["fraction_of_saturation"] == 0.5 and half["offered_per_s"] > 0
     check_point(half, half["messages"])
-    held = results["held"]
-    assert held["offered_per_s"] == 100 and held["messages"] == 300
-    check_point(held, 300)
-    assert held["backlog_growth_per_s"] is not None and held["steady_delivered_per_s"] > 0
-    assert isinstance(held["held"], bool) and held["backlog_end"] >= 0
+    # The targets' own rates: fractions of the (quick) 100/s target, each with a held verdict.
+    at_target = results["at_target"]
+    assert [(p["fraction_of_target"], p["offered_per_s"], p["messages"]) for p in at_target] == \
+        [(0.5, 50, 100), (0.8, 80, 160), (1.0, 100, 300)]
+    for p in at_target:
+        check_point(p, p["messages"])
+        assert p["backlog_growth_per_s"] is not None and p["steady_delivered_per_s"] > 0
+        assert isinstance(p["held"], bool) and p["backlog_end"] >= 0
     assert "held" not in results["saturation"]  # no offered rate, no verdict
     scaling = results["scaling"]
     assert [p["workers"] for p in scaling["workers"]] == [1, 2]
@@ -60,19 +63,22 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     assert postfix["acceptance_ms"]["p50"] is not None and postfix["accept_to_250_ms"]["p50"] is not None
     ratios = results["ratios"]
     assert ratios["delivered_per_s"] == results["saturation"]["delivered_per_s"] / postfix["delivered_per_s"]
-    assert {t["what"] for t in results["targets"]} >= {"delivered msgs/s at saturation",
+    assert [t["what"] for t in results["targets"]] == ["delivered msgs/s at saturation",
                                                         "backlog growth msgs/s with 100/s offered (held)",
-                                                        "acceptance-to-250 p95 ms at 50% of saturation"}
+                                                        "acceptance p95 ms at 80/s (80%)",
+                                                        "acceptance-to-250 p95 ms at 50/s (50%)"]
+    assert results["targets"][2]["value"] == at_target[1]["acceptance_ms"]["p95"]
+    assert results["targets"][3]["value"] == at_target[0]["accept_to_250_ms"]["p95"]
 
     for name in ("e2e-throughput.png", "e2e-latency.png", "e2e-scaling.png"):
         data = (tmp_path / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000, name
     summary = (tmp_path / "e2e-summary.md").read_text()
     assert "| Postfix + OpenDKIM, 150 msgs, 32 connections |" in summary
-    assert summary.count("\n| postwave ") == 6
+    assert summary.count("\n| postwave ") == 8
     assert f"| postwave offered {half['offered_per_s']:,.0f}/s (50%; {'held' if half['held'] else 'not held'}) |" in summary
-    assert "| postwave offered 100/s, 300 msgs (held: backlog " in summary or \
-        "| postwave offered 100/s, 300 msgs (not held: backlog " in summary
+    assert "| postwave offered 100/s (100% of the target), 300 msgs (held: backlog " in summary or \
+        "| postwave offered 100/s (100% of the target), 300 msgs (not held: backlog " in summary
     assert summary.strip() == done.stdout.strip()  # run_all prints the same table
 
 

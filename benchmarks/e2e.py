@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import threading
@@ -490,12 +491,9 @@ def held(accepted: Sequence[float], delivered: Sequence[float], rate: float, acc
     def backlog(t: float) -> int:
         return bisect.bisect_right(accepted, t) - bisect.bisect_right(delivered, t)
 
-    samples = [backlog(t) for t in times]
     if len(times) >= 2:
-        mean_t, mean_b = sum(times) / len(times), sum(samples) / len(samples)
-        growth = (sum((t - mean_t) * (b - mean_b) for t, b in zip(times, samples, strict=True))
-                  / sum((t - mean_t) ** 2 for t in times))
-    else:  # an offering shorter than a few samples: from the quarter mark to the end
+        growth = statistics.linear_regression(times, [backlog(t) for t in times]).slope
+    else:  # an offering shorter than two samples: from the quarter mark to the end
         growth = (backlog(last) - backlog(start)) / max(last - start, 1e-9)
     window = max(last - start, 1e-9)
     steady = (bisect.bisect_right(delivered, last) - bisect.bisect_right(delivered, start)) / window

@@ -225,9 +225,9 @@ def write(results: dict[str, Any], out: Path) -> None:
 
 
 def cassandra_missing() -> str:
-    """Why the distributed runs cannot start ("" when they can): they need the Cassandra node,
-    which the suite does not start itself (a JVM idling beside the embedded runs would take
-    CPU from them). Checked first, not after the embedded runs' minutes."""
+    """Why the distributed runs cannot start ("" when they can): they use the shared Cassandra
+    node of scripts/cassandra, as the tests do, and the suite neither starts nor stops it.
+    Checked first, not after the embedded runs' minutes."""
     import socket
 
     from tests.contract.cassandra import cql_port

@@ -48,6 +48,7 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     for p in at_target:
         check_point(p, p["messages"])
         assert p["backlog_growth_per_s"] is not None and p["steady_delivered_per_s"] > 0
+        assert isinstance(p["backlog_rise"], int)
         assert isinstance(p["held"], bool) and p["backlog_end"] >= 0
     assert "held" not in results["saturation"]  # no offered rate, no verdict
     scaling = results["scaling"]

@@ -72,7 +72,31 @@ def test_an_api_that_did_not_take_the_offered_rate_does_not_hold_it() -> None:
 
 def test_nothing_delivered_is_not_held_and_says_so_without_a_growth() -> None:
     figures = e2e.held([1.0, 2.0, 3.0], [], 10, accepted_per_s=10)
-    assert figures == {"steady_delivered_per_s": 0.0, "backlog_growth_per_s": None, "backlog_end": 3, "held": False}
+    assert figures == {"steady_delivered_per_s": 0.0, "backlog_growth_per_s": None, "backlog_rise": None,
+                       "backlog_end": 3, "held": False}
+
+
+def test_a_burst_that_drains_before_the_end_is_not_growth() -> None:
+    accepted, delivered = timeline(800, 16, delivered_per_s=1200, pipeline=0.04)
+    # The workers stall for 0.8 s at 13.4 s (a host hiccup), then catch up by about 15.8 s.
+    stall = 100.0 + 13.4
+    delivered = [d if d < stall else max(d, stall + 0.8) for d in delivered]
+    delivered, free = sorted(delivered), 0.0
+    caught_up = []
+    for d in delivered:
+        free = max(d, free + 1 / 1200) if d >= stall else d
+        caught_up.append(free)
+    figures = e2e.held(accepted, caught_up, 800, accepted_per_s=800)
+    assert figures["backlog_growth_per_s"] * 12 > e2e.HELD_GROWTH * 800 * 12  # the line tilts up
+    assert figures["backlog_rise"] <= 40 and figures["held"] is True  # but the backlog is back down
+
+
+def test_growth_that_ends_the_run_is_not_held() -> None:
+    accepted, delivered = timeline(800, 16, delivered_per_s=1200, pipeline=0.04)
+    stall = 100.0 + 14
+    delivered = [d if d < stall else d + 0.5 for d in delivered]  # the last 2 s, half a second late
+    figures = e2e.held(accepted, delivered, 800, accepted_per_s=800)
+    assert figures["backlog_rise"] > 300 and figures["held"] is False
 
 
 def test_the_terminal_line_gives_the_verdict_only_for_an_offered_rate() -> None:

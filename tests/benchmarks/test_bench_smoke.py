@@ -164,11 +164,10 @@ def test_grpc_floor_reports_the_server_cpu_per_request() -> None:
 
 def test_the_full_suite_says_at_once_that_the_cassandra_node_is_missing(tmp_path: Path) -> None:
     import os
-    import socket
 
-    with socket.socket() as probe:  # a loopback port nothing listens on once this closes
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from tests.servers.addresses import free_port
+
+    port = free_port()  # nothing listens there
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--full", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=60, env={**os.environ, "POSTWAVE_CQL_PORT": str(port)})
     assert done.returncode == 2

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.servers.addresses import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "server")]
@@ -16,10 +17,7 @@ import e2e  # noqa: E402
 
 def test_a_distributed_world_without_its_cassandra_node_stops_everything_it_started(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as probe:  # a loopback port nothing listens on once this closes
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("POSTWAVE_CQL_PORT", str(port))
+    monkeypatch.setenv("POSTWAVE_CQL_PORT", str(free_port()))  # nothing listens there
     with e2e.free_sink() as sink:
         world = e2e.World(workers=1, sink=sink, distributed=True)
         with pytest.raises(AssertionError, match="exited"):  # the roles cannot reach the node

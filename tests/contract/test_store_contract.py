@@ -445,6 +445,36 @@ def test_bounce_suppression_names_its_event_and_message(store) -> None:  # type:
     assert entry.source_event_id == str(event.id) and entry.expires is None
 
 
+def test_results_with_and_without_suppressions_in_one_write(store) -> None:  # type: ignore[no-untyped-def]
+    # Deliveries and bounces mixed, as a worker's flush writes them: every message gets its
+    # state, attempt and events, and each suppression names its own bounce's event.
+    store.accept([_request(f"r{n}") for n in range(6)], [], "d")
+    now = time.time()
+
+    def outcome(n: int) -> Outcome:
+        mid = f"r{n}-m0"
+        if n % 3 == 1:
+            return Outcome(mid, "t1", "bounced", Attempt(mid, now + n, "mx.x.test", 550, f"5.1.1 gone {n}", "bounced"),
+                           (EventRecord("t1", mid, "bounced", now + n, f"550 {n}"),), (f"u{n}@x.test", f"bounce {n}"))
+        return Outcome(mid, "t1", "delivered", Attempt(mid, now + n, "mx.x.test", 250, "2.0.0 ok", "delivered"),
+                       (EventRecord("t1", mid, "processed", now + n, ""),
+                        EventRecord("t1", mid, "delivered", now + n, "250 ok")), None)
+
+    store.record_outcomes([outcome(n) for n in range(6)])
+    bounced = {e.message_id: e for e in store.list_events("t1", 0, ["bounced"], "", 10)}
+    assert sorted(bounced) == ["r1-m0", "r4-m0"]
+    for n in (1, 4):
+        entry = store.get_suppression("t1", f"u{n}@x.test", now)
+        assert (entry.reason, entry.message_id) == (f"bounce {n}", f"r{n}-m0")
+        assert entry.source_event_id == str(bounced[f"r{n}-m0"].id)
+    delivered = store.list_events("t1", 0, ["delivered"], "", 10)
+    assert sorted(e.message_id for e in delivered) == [f"r{n}-m0" for n in (0, 2, 3, 5)]
+    for n in range(6):
+        [attempt] = store.get_attempts(f"r{n}-m0")
+        assert attempt.smtp_code == (550 if n % 3 == 1 else 250)
+        assert store.get_message(f"r{n}-m0").state == ("bounced" if n % 3 == 1 else "delivered")
+
+
 # --- shaping: IP warm-up counts (owner: shaping helper) ---
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from postwave.app import bootstrap
 from postwave.backends import open_backends
 from postwave.pipeline.accept import Acceptor
 from postwave.render.templates import TemplateEngine
-from postwave.store.sqlite import Database
+from postwave.store.sqlite import Database, WriteLockBusy
 
 from tests.integration.test_accept_lookups import _request
 
@@ -34,9 +35,9 @@ async def test_a_group_commit_stores_and_queues_in_one_transaction(tmp_path: Pat
     begins: list[int] = []
     plain_begin = db._begin
 
-    def counting_begin(conn: sqlite3.Connection) -> None:
+    def counting_begin(conn: sqlite3.Connection, wait: bool = True) -> None:
         begins.append(1)
-        plain_begin(conn)
+        plain_begin(conn, wait)
 
     acceptor = Acceptor(store=store, queue=queue, config=config, engine=TemplateEngine())
     acceptor.start()
@@ -83,10 +84,10 @@ def test_a_transaction_opened_inside_another_joins_it(tmp_path: Path) -> None:
 
 
 @asynccontextmanager
-async def _acceptor(tmp_path: Path, linger_ms: float) -> AsyncIterator[tuple[Acceptor, Database, str]]:
+async def _acceptor(tmp_path: Path, linger_ms: float, **options: Any) -> AsyncIterator[tuple[Acceptor, Database, str]]:
     """A started Acceptor on a fresh embedded directory, its store's database and tenant; stopped after."""
-    config = config_mod.load({"data_dir": str(tmp_path), "admin_listen": "", "accept_linger_ms": linger_ms},
-                             environ={})
+    config = config_mod.load({"data_dir": str(tmp_path), "admin_listen": "", "accept_linger_ms": linger_ms,
+                              **options}, environ={})
     store, queue = open_backends(config)
     assert bootstrap(store, config)
     acceptor = Acceptor(store=store, queue=queue, config=config, engine=TemplateEngine())
@@ -105,9 +106,9 @@ async def test_with_a_linger_requests_arriving_together_share_a_commit(tmp_path:
         begins: list[int] = []
         plain_begin = db._begin
 
-        def counting_begin(conn: sqlite3.Connection) -> None:
+        def counting_begin(conn: sqlite3.Connection, wait: bool = True) -> None:
             begins.append(1)
-            plain_begin(conn)
+            plain_begin(conn, wait)
 
         # Three at once: a commit with company, after which small commits wait for more.
         await asyncio.gather(*(acceptor.send(tenant_id, _request(i)) for i in range(3)))
@@ -135,13 +136,15 @@ async def test_a_lone_client_never_waits_for_a_linger(tmp_path: Path) -> None:
 
 
 async def test_requests_further_apart_than_the_linger_never_wait_for_it(tmp_path: Path) -> None:
-    async with _acceptor(tmp_path, 1000.0) as (acceptor, db, tenant_id):
+    # Commits on a thread: the second request arrives while the first one's commit runs (a
+    # commit on the loop would hold its arrival back until the commit ended).
+    async with _acceptor(tmp_path, 1000.0, accept_commit_on_loop=False) as (acceptor, db, tenant_id):
         plain_begin = db._begin
         slow = [0.3]
 
-        def slow_begin(conn: sqlite3.Connection) -> None:
+        def slow_begin(conn: sqlite3.Connection, wait: bool = True) -> None:
             time.sleep(slow.pop() if slow else 0)  # the first commit takes 0.3 s: the next request waits for it
-            plain_begin(conn)
+            plain_begin(conn, wait)
 
         loop = asyncio.get_running_loop()
         await acceptor.send(tenant_id, _request(0))
@@ -159,3 +162,67 @@ async def test_requests_further_apart_than_the_linger_never_wait_for_it(tmp_path
         # (three requests in 2.6 s: a mean gap of 1.3 s, longer than the linger) it must not.
         first, second = await asyncio.gather(timed(1, 0), timed(2, 0.1))
         assert second < 1.0, f"the second request took {second:.2f} s"
+
+
+@pytest.mark.parametrize("on_loop", [True, False])
+async def test_a_commit_runs_on_the_loop_unless_another_process_holds_the_write_lock(
+        tmp_path: Path, on_loop: bool) -> None:
+    async with _acceptor(tmp_path, 0.0, accept_commit_on_loop=on_loop) as (acceptor, db, tenant_id):
+        plain_begin = db._begin
+        threads: list[int] = []
+
+        def noting_begin(conn: sqlite3.Connection, wait: bool = True) -> None:
+            threads.append(threading.get_ident())
+            plain_begin(conn, wait)
+
+        db._begin = noting_begin  # type: ignore[method-assign]
+        loop_thread = threading.get_ident()
+        await acceptor.send(tenant_id, _request(0))
+        if on_loop:
+            assert threads == [loop_thread]
+        else:
+            assert len(threads) == 1 and threads[0] != loop_thread
+        assert (acceptor.commits_on_loop, acceptor.commits_on_thread) == ((1, 0) if on_loop else (0, 0))
+
+        # Another process (a worker writing its results) holds the write lock for a while.
+        other = sqlite3.connect(db.path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            threads.clear()
+            sending = asyncio.ensure_future(acceptor.send(tenant_id, _request(1)))
+            ticks = 0
+            for _ in range(20):  # the loop keeps running while the commit waits for the lock
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not sending.done() and ticks == 20
+            other.execute("COMMIT")
+        finally:
+            other.close()
+        response = await asyncio.wait_for(sending, 30)
+        message_id = response.messages[0].message_id
+        assert db.query("SELECT message_id FROM queue WHERE message_id=?", (message_id,)) == [(message_id,)]
+        assert threads and loop_thread != threads[-1]  # it committed on a thread
+        if on_loop:
+            assert threads[0] == loop_thread  # after trying the loop first, without waiting there
+            assert (acceptor.commits_on_loop, acceptor.commits_on_thread) == (1, 1)
+
+
+def test_a_transaction_that_must_not_wait_raises_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    db = Database(str(tmp_path / "busy.db"))
+    other = sqlite3.connect(str(tmp_path / "busy.db"), isolation_level=None)
+    try:
+        db.connection().execute("CREATE TABLE t (v INTEGER)")
+        other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(WriteLockBusy):
+            with db.transaction(wait=False) as conn:
+                conn.execute("INSERT INTO t VALUES (1)")
+        assert time.monotonic() - started < 5  # it did not wait out the 30 s busy timeout
+        other.execute("COMMIT")
+        assert db.query("SELECT count(*) FROM t") == [(0,)]
+        with db.transaction(wait=False) as conn:  # free now
+            conn.execute("INSERT INTO t VALUES (2)")
+        assert db.query("SELECT v FROM t") == [(2,)]
+    finally:
+        other.close()
+        db.close()

@@ -74,11 +74,11 @@ async def test_a_flush_writes_results_and_settles_the_queue_in_one_transaction(
     def watch(worker: Any, db: Database) -> None:
         plain = db._begin
 
-        def counting_begin(conn: sqlite3.Connection) -> None:
+        def counting_begin(conn: sqlite3.Connection, wait: bool = True) -> None:
             names = {frame.name for frame in traceback.extract_stack()}
             results = {"record_outcomes", "_settle_together"} & names
             begun.append("results" if results else "ack" if "_ack" in names else "other")
-            plain(conn)
+            plain(conn, wait)
 
         db._begin = counting_begin  # type: ignore[method-assign]
 

@@ -47,6 +47,7 @@ from postwave.store.base import (
     as_async,
     native_async,
 )
+from postwave.store.sqlite import WriteLockBusy
 from postwave.tracking.consent import suppression_address
 from postwave.v1 import send_pb2
 
@@ -118,6 +119,10 @@ class Acceptor:
         # The embedded store and queue share one SQLite file: their writes go in one
         # transaction (one write lock, one fsync a commit; stored and queued, or neither).
         self._shared_db = shared_database(store, queue)
+        # accept_commit_on_loop: the commits made on the loop, and those the write lock sent to a thread.
+        self._on_loop = self._shared_db is not None and config.accept_commit_on_loop
+        self.commits_on_loop = 0
+        self.commits_on_thread = 0
 
     def start(self) -> None:
         """Start the committer task."""
@@ -276,7 +281,7 @@ class Acceptor:
             if self._async is not None:
                 outcomes, items = await self._write_async(self._async, batch)
             else:
-                outcomes, items = await asyncio.to_thread(self._write, batch)
+                outcomes, items = await self._write_blocking(batch)
             await self._publish(items)
         except Exception as exc:
             error = exc if isinstance(exc, PostwaveError) else PostwaveError(f"acceptance failed: {exc}")
@@ -324,13 +329,30 @@ class Acceptor:
                 log.debug("republishing %d stored messages failed; trying again", len(items), exc_info=True)
                 delay = min(delay * 2, 10.0)
 
-    def _write(self, batch: list[_Pending]) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
-        """Runs on a worker thread: idempotency, suppression, then one transaction."""
+    async def _write_blocking(self, batch: list[_Pending]
+                              ) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
+        """The group commit on a blocking store: on the event loop when the embedded file's
+        write lock is free at once (accept_commit_on_loop), else on a thread, which waits for
+        the lock (README, Performance)."""
+        if self._on_loop:
+            try:
+                written = self._write(batch, wait=False)
+            except WriteLockBusy:
+                self.commits_on_thread += 1
+            else:
+                self.commits_on_loop += 1
+                return written
+        return await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: list[_Pending], wait: bool = True
+               ) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
+        """Idempotency, suppression, then one transaction (``wait``: for the write lock; see
+        Database.transaction). Blocks: on a thread, or on the loop when the lock is free."""
         now = time.time()
         hits = {key: self.store.get_idempotency(*key, now) for key in _send_ids(batch)}
         suppressed = {t: self.store.suppressed(t, addresses, now) for t, addresses in _recipients(batch).items()}
         commit = self._prepare(batch, hits, suppressed, now)
-        together = self._shared_db.transaction() if self._shared_db is not None and commit.requests else nullcontext()
+        together = self._shared_db.transaction(wait) if self._shared_db is not None and commit.requests else nullcontext()
         with together:
             results = self.store.accept(commit.requests, commit.events, utc_day(now)) if commit.requests else []
             hits.update({key: self.store.get_idempotency(*key, now) for key in commit.lost(results)})

@@ -127,6 +127,10 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+class WriteLockBusy(Exception):
+    """``Database.transaction(wait=False)``: another connection holds the file's write lock."""
+
+
 def _busy(exc: sqlite3.OperationalError) -> bool:
     """Whether SQLite refused because another connection holds a lock (try again)."""
     return "locked" in str(exc) or "busy" in str(exc)
@@ -269,9 +273,13 @@ class Database:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, wait: bool = True) -> Iterator[sqlite3.Connection]:
         """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so two
         processes never deadlock upgrading a read lock.
+
+        With ``wait=False`` it does not wait for another connection to give the lock up: it
+        raises WriteLockBusy at once, nothing written, for a caller that would rather wait
+        somewhere else (the API's group commit waits on a thread, not on its event loop).
 
         Opened inside another on the same thread, it joins that one: its writes commit (or
         roll back) with the outer transaction, so callers can make the store's and the
@@ -284,7 +292,7 @@ class Database:
             finally:
                 self._local.depth -= 1
             return
-        self._begin(conn)
+        self._begin(conn, wait)
         self._local.depth = 1
         try:
             yield conn
@@ -302,7 +310,7 @@ class Database:
             raise
 
     @staticmethod
-    def _begin(conn: sqlite3.Connection) -> None:
+    def _begin(conn: sqlite3.Connection, wait: bool = True) -> None:
         # SQLite's own busy handler sleeps 1, 2, 5, 10 ... ms between tries, which puts
         # those sleeps straight into the acceptance latency when a worker holds the
         # write lock for a millisecond. Polling every 100-500 us hands the lock over
@@ -318,6 +326,8 @@ class Database:
                 except sqlite3.OperationalError as exc:
                     if not _busy(exc):
                         raise StoreUnavailableError(f"database unavailable: {exc}") from exc
+                    if not wait:
+                        raise WriteLockBusy(str(exc)) from exc
                     if time.monotonic() > deadline:
                         raise StoreUnavailableError(f"database busy for {BUSY_SECONDS:g} s: {exc}") from exc
                 time.sleep(pause)

@@ -18,6 +18,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
+from postwave import cpu as cpu_slices
 from postwave.errors import InvalidArgumentError
 
 
@@ -48,6 +49,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("workers", int, 2, "Worker (delivery) processes to fork; use the number of cores."),
     Option("worker_concurrency", int, 256, "Concurrent deliveries in flight per worker process."),
     Option("worker_niceness", int, 10, "How much lower the CPU priority of a worker process is than the API's (a nice increment, 0-19): acceptance answers first while deliveries take the CPU the API leaves. 0 = the same priority. Applies to the workers `serve` forks (in distributed mode each role gets its CPU from the orchestrator's requests and limits)."),
+    Option("api_cpu_slice_us", int, 100, "Linux: the CPU time slice, in microseconds, the API process's threads ask the kernel for (sched_setattr; honoured by the EEVDF scheduler from Linux 6.12, ignored before). A short slice lets the API, which runs a fraction of a millisecond per request, take a core from a worker in the middle of a long computation as soon as a request arrives, instead of waiting up to the default slice (about 1-3 ms); its share of the CPU does not grow. 100-100000, or 0 = the kernel's default. Other roles, and the workers `serve` forks, run with the default. Measured in the README (Performance)."),
     Option("event_loop", str, "uvloop", "The event loop of every process: uvloop (libuv, the default; faster: see the README) or asyncio (the standard library's)."),
     Option("dns_nameservers", str, "", "Comma-separated resolver addresses for MX lookups; empty = /etc/resolv.conf."),
     Option("dns_port", int, 53, "UDP/TCP port of the resolvers in dns_nameservers."),
@@ -262,6 +264,9 @@ def _check(values: Mapping[str, Any]) -> None:
             raise InvalidArgumentError(name, "must be at least 1")
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise InvalidArgumentError("event_loop", "must be uvloop or asyncio")
+    if values["api_cpu_slice_us"] and not cpu_slices.SLICE_MIN_US <= values["api_cpu_slice_us"] <= cpu_slices.SLICE_MAX_US:
+        raise InvalidArgumentError("api_cpu_slice_us", f"must be 0 (the kernel's default) or from {cpu_slices.SLICE_MIN_US} "
+                                   f"to {cpu_slices.SLICE_MAX_US} microseconds (the range the kernel takes)")
     if not 0 <= values["worker_niceness"] <= 19:
         raise InvalidArgumentError("worker_niceness", "must be from 0 (the API's priority) to 19 (the lowest)")
     _check_cql(values)

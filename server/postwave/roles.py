@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from postwave import loop, metrics, tracing
+from postwave import cpu, loop, metrics, tracing
 from postwave.backends import open_backends
 from postwave.config import Config, streams_events
 from postwave.logs import setup_from_config
@@ -45,6 +45,25 @@ def init_process(config: Config, role: str) -> None:
     metrics.configure_from(config)
     tracing.configure(config, role.split("-")[0])
     tune_gc()
+    set_cpu_slice(config, role)
+
+
+def set_cpu_slice(config: Config, role: str) -> None:
+    """The API asks the kernel for a short CPU slice (api_cpu_slice_us; see postwave.cpu).
+    Every other role runs with the kernel's default, which the workers `serve` forks would
+    otherwise inherit from the API process."""
+    micros = config.api_cpu_slice_us if role == "api" else 0
+    try:
+        cpu.set_process_slice(micros * 1000)
+    except cpu.SliceUnsupported as exc:
+        if micros:
+            log.warning("could not set the API's CPU slice to %d us (%s): under CPU contention acceptance may "
+                        "wait longer for a core; api_cpu_slice_us=0 stops trying", micros, exc)
+        else:
+            log.debug("CPU slice left as it is: %s", exc)
+        return
+    if micros:
+        log.info("the API's threads ask for a %d us CPU slice (api_cpu_slice_us)", micros)
 
 
 def tune_gc() -> None:

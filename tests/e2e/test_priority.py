@@ -1,4 +1,5 @@
-"""The delivery workers `serve` forks run at a lower CPU priority than the API (worker_niceness)."""
+"""The delivery workers `serve` forks run at a lower CPU priority than the API (worker_niceness),
+and the API's threads ask for a short CPU slice (api_cpu_slice_us) that the workers do not keep."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from postwave import cpu
 from tests.platform import Platform
 
 
@@ -37,18 +39,49 @@ def _has_open(pid: int, path: Path) -> bool:
         return False
 
 
-@pytest.mark.parametrize("niceness", [None, 0, 7])
-def test_workers_run_below_the_api_priority(make_platform: Callable[..., Platform], niceness: Any) -> None:
-    settings = {} if niceness is None else {"worker_niceness": str(niceness)}
-    platform = make_platform(**settings)
+def _api_and_set_up_workers(platform: Platform) -> tuple[int, list[int]]:
+    """The `serve` process and its two workers, once both have opened the database (past
+    their priority and slice changes)."""
     api = platform.proc.pid
     workers = _forked_workers(api)
     assert len(workers) == 2, f"expected the 2 forked workers of {api}, found {workers}"
     database = (platform.data_dir / "postwave.db").resolve()
     deadline = time.monotonic() + 30
-    while not all(_has_open(pid, database) for pid in workers):  # set up: past the priority change
+    while not all(_has_open(pid, database) for pid in workers):
         assert time.monotonic() < deadline, "the workers never opened the database"
         time.sleep(0.05)
+    return api, workers
+
+
+@pytest.mark.parametrize("niceness", [None, 0, 7])
+def test_workers_run_below_the_api_priority(make_platform: Callable[..., Platform], niceness: Any) -> None:
+    settings = {} if niceness is None else {"worker_niceness": str(niceness)}
+    api, workers = _api_and_set_up_workers(make_platform(**settings))
     expected = 10 if niceness is None else niceness  # the default lowers them by 10
     for pid in workers:
         assert os.getpriority(os.PRIO_PROCESS, pid) - os.getpriority(os.PRIO_PROCESS, api) == expected
+
+
+def _thread_slices(pid: int) -> set[int]:
+    """The CPU slice (ns) of each thread of process ``pid``."""
+    slices = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            slices.add(cpu.slice_ns(int(task.name)))
+        except cpu.SliceUnsupported:  # the thread ended while we looked
+            continue
+    return slices
+
+
+@pytest.mark.parametrize("micros", [None, 0, 2000])
+def test_the_api_asks_for_a_short_cpu_slice_and_the_workers_do_not(
+        make_platform: Callable[..., Platform], micros: Any) -> None:
+    settings = {} if micros is None else {"api_cpu_slice_us": str(micros)}
+    api, workers = _api_and_set_up_workers(make_platform(**settings))
+    default = cpu.slice_ns()  # this test process runs with the kernel's default
+    wanted = default if micros == 0 else 1000 * (100 if micros is None else micros)
+    api_slices = _thread_slices(api)
+    assert len(list(Path(f"/proc/{api}/task").iterdir())) > 3  # the gRPC server's threads too
+    assert api_slices == {wanted}, f"API threads' slices {api_slices}, expected {wanted} ns"
+    for pid in workers:
+        assert _thread_slices(pid) == {default}, f"worker {pid} kept a slice other than the default {default} ns"

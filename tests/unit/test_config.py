@@ -45,6 +45,15 @@ def test_worker_niceness_is_a_nice_increment(value: str) -> None:
     assert config.load({"worker_niceness": "0"}, {}).worker_niceness == 0
 
 
+@pytest.mark.parametrize("value", ["-1", "99", "100001"])
+def test_api_cpu_slice_is_within_the_kernels_range(value: str) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        config.load({"api_cpu_slice_us": value}, {})
+    assert info.value.field == "api_cpu_slice_us" and "100" in info.value.message and "100000" in info.value.message
+    assert config.load({}, {}).api_cpu_slice_us == 100
+    assert [config.load({"api_cpu_slice_us": v}, {}).api_cpu_slice_us for v in ("0", "100", "100000")] == [0, 100, 100000]
+
+
 def test_reference_document_is_current() -> None:
     assert (ROOT / "docs" / "configuration.md").read_text() == config.markdown(), \
         "docs/configuration.md is stale: run 'make docs'"

@@ -185,6 +185,14 @@ async def test_a_commit_runs_on_the_loop_unless_another_process_holds_the_write_
         assert (acceptor.commits_on_loop, acceptor.commits_on_thread) == ((1, 0) if on_loop else (0, 0))
 
         # Another process (a worker writing its results) holds the write lock for a while.
+        reads: list[int] = []
+        plain_suppressed = acceptor.store.suppressed
+
+        def noting_suppressed(*args: object, **kwargs: object) -> object:
+            reads.append(threading.get_ident())
+            return plain_suppressed(*args, **kwargs)
+
+        acceptor.store.suppressed = noting_suppressed  # type: ignore[method-assign]
         other = sqlite3.connect(db.path, isolation_level=None)
         try:
             other.execute("BEGIN IMMEDIATE")
@@ -205,6 +213,9 @@ async def test_a_commit_runs_on_the_loop_unless_another_process_holds_the_write_
         if on_loop:
             assert threads[0] == loop_thread  # after trying the loop first, without waiting there
             assert (acceptor.commits_on_loop, acceptor.commits_on_thread) == (1, 1)
+            assert reads == [loop_thread]  # the thread reused the loop's reads, not made them again
+        else:
+            assert len(reads) == 1 and reads[0] != loop_thread
 
 
 def test_a_transaction_that_must_not_wait_raises_at_once_and_writes_nothing(tmp_path: Path) -> None:

@@ -334,24 +334,36 @@ class Acceptor:
         """The group commit on a blocking store: on the event loop when the embedded file's
         write lock is free at once (accept_commit_on_loop), else on a thread, which waits for
         the lock (README, Performance)."""
-        if self._on_loop:
-            try:
-                written = self._write(batch, wait=False)
-            except WriteLockBusy:
-                self.commits_on_thread += 1
-            else:
-                self.commits_on_loop += 1
-                return written
-        return await asyncio.to_thread(self._write, batch)
+        if not self._on_loop:
+            return await asyncio.to_thread(self._write, batch)
+        prepared = self._read(batch)
+        try:
+            written = self._write_prepared(*prepared, wait=False)
+        except WriteLockBusy:
+            # The thread reuses the reads: they were made outside the lock, as a thread's
+            # own are, and commit.lost() settles a send_id claimed meanwhile.
+            self.commits_on_thread += 1
+            return await asyncio.to_thread(self._write_prepared, *prepared)
+        self.commits_on_loop += 1
+        return written
 
-    def _write(self, batch: list[_Pending], wait: bool = True
-               ) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
-        """Idempotency, suppression, then one transaction (``wait``: for the write lock; see
-        Database.transaction). Blocks: on a thread, or on the loop when the lock is free."""
+    def _write(self, batch: list[_Pending]) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
+        """Idempotency, suppression, then one transaction. Blocks: runs on a thread."""
+        return self._write_prepared(*self._read(batch))
+
+    def _read(self, batch: list[_Pending]
+              ) -> tuple[_Commit, dict[tuple[str, str], IdempotencyHit | None], float]:
+        """The reads before the write lock (send_ids already answered, suppressed
+        recipients) and the commit built from them."""
         now = time.time()
         hits = {key: self.store.get_idempotency(*key, now) for key in _send_ids(batch)}
         suppressed = {t: self.store.suppressed(t, addresses, now) for t, addresses in _recipients(batch).items()}
-        commit = self._prepare(batch, hits, suppressed, now)
+        return self._prepare(batch, hits, suppressed, now), hits, now
+
+    def _write_prepared(self, commit: _Commit, hits: dict[tuple[str, str], IdempotencyHit | None], now: float,
+                        wait: bool = True) -> tuple[list[send_pb2.SendResponse | Exception], list[QueueItem]]:
+        """One transaction (``wait``: for the write lock; see Database.transaction). Blocks:
+        on a thread, or on the loop when the lock is free."""
         together = self._shared_db.transaction(wait) if self._shared_db is not None and commit.requests else nullcontext()
         with together:
             results = self.store.accept(commit.requests, commit.events, utc_day(now)) if commit.requests else []

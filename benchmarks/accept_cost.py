@@ -58,18 +58,21 @@ async def measure(concurrency: int, messages: int, linger_ms: float, on_thread: 
         acceptor = Acceptor(store=store, queue=queue, config=config, engine=TemplateEngine())
         requests = [build_request(i, 1) for i in range(WARMUP + messages)]
         commit_cpu = [0.0, 0]  # CPU seconds of the commits' own work (on the loop or a thread), commits
-        write = acceptor._write
 
-        def timed_write(batch: Any, wait: bool = True) -> Any:
-            started = time.thread_time()
-            try:
-                result = write(batch, wait)
-            finally:
-                commit_cpu[0] += time.thread_time() - started
-            commit_cpu[1] += 1  # not one that found the write lock taken and went to a thread
-            return result
+        def timed(step: Any, commits: int) -> Any:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                started = time.thread_time()
+                try:
+                    result = step(*args, **kwargs)
+                finally:
+                    commit_cpu[0] += time.thread_time() - started
+                commit_cpu[1] += commits  # not a try that found the write lock taken and went to a thread
+                return result
+            return run
 
-        acceptor._write = timed_write  # type: ignore[method-assign]
+        # A commit is its reads (_read) and its transaction (_write_prepared), wherever they run.
+        acceptor._read = timed(acceptor._read, 0)  # type: ignore[method-assign]
+        acceptor._write_prepared = timed(acceptor._write_prepared, 1)  # type: ignore[method-assign]
         acceptor.start()
         try:
             for req in requests[:WARMUP]:

@@ -40,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "server")]
 
+import machine  # noqa: E402
 import message  # noqa: E402
 import procstat  # noqa: E402
 from postfix_relay import percentiles  # noqa: E402
@@ -559,6 +560,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                              "CPU) or python (grpc's blocking client in this process)")
     args = parser.parse_args(argv)
     stop_on_sigterm()
+    described = machine.describe()
+    print(machine.line(described), file=sys.stderr, flush=True)
     with World(workers=args.workers, dkim=not args.no_dkim, sqlite_synchronous=args.sqlite_synchronous,
                distributed=args.distributed, client=args.client) as world:
         if args.warmup:
@@ -566,7 +569,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             run_point(world, messages=args.warmup, batch=args.batch, tenants=args.tenants)
         point = run_point(world, messages=args.messages, rate=args.rate, batch=args.batch, tenants=args.tenants)
     print(show(point))
-    print(json.dumps(point, indent=2))
+    print(json.dumps({**point, "machine": described}, indent=2))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import machine
+
 CHARTS = ("e2e-throughput.png", "e2e-latency.png", "e2e-scaling.png")
 
 
@@ -106,6 +108,7 @@ def summary(results: dict[str, Any]) -> str:
         f"Run `{m['mode']}` of {m['date']}, commit {m['commit'][:10] or '?'}, {m['cpus']} CPUs, "
         f"load average {m['load_average_start'][0]:.1f} at start and {m.get('load_average_end', [0])[0]:.1f} at end "
         f"({m['note']}).",
+        *([machine.line(m["machine"])] if "machine" in m else []),
         "",
         "| run | accepted/s | delivered/s | per hour | acceptance p50 / p95 / p99 ms | acceptance-to-250 p50 / p95 / p99 ms "
         "| CPU s / 1,000 msgs | peak memory MB (PSS) |",

@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "server")]
 
 import e2e  # noqa: E402
+import machine  # noqa: E402
 import message  # noqa: E402
 import postfix_relay  # noqa: E402
 import report  # noqa: E402
@@ -81,7 +82,7 @@ def meta(mode: str) -> dict[str, Any]:
     return {
         "mode": mode, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(), "load_average_start": list(os.getloadavg()), "python": platform_mod.python_version(),
-        "commit": commit,
+        "commit": commit, "machine": machine.describe(),
         "message": {"text_plus_html_bytes": message.rendered_size(), "links": len(message.LINKS),
                     "personalized": True, "click_tracking": True, "open_tracking": True, "dkim": "rsa-sha256 2048"},
         "note": "measured on a shared, loaded 2-core machine; the load client runs on the same cores",

@@ -36,6 +36,8 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
 
     assert results["meta"]["mode"] == "quick" and results["meta"]["message"]["links"] == 5
     assert 15_000 <= results["meta"]["message"]["text_plus_html_bytes"] <= 25_000
+    described = results["meta"]["machine"]
+    assert described["cpus"] >= 1 and described["rsa2048_signatures_per_s"] > 0 and described["python_loop_ns"] > 0
     check_point(results["saturation"], 200)
     assert results["saturation"]["offered_per_s"] is None and results["saturation"]["dkim"] == "rsa-sha256"
     [half] = results["rates"]
@@ -77,6 +79,7 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     summary = (tmp_path / "e2e-summary.md").read_text()
     assert "| Postfix + OpenDKIM, 150 msgs, 32 connections |" in summary
     assert summary.count("\n| postwave ") == 8
+    assert f"One core makes {described['rsa2048_signatures_per_s']:,.0f} RSA-2048 signatures/s" in summary
     assert f"| postwave offered {half['offered_per_s']:,.0f}/s (50%; {'held' if half['held'] else 'not held'}) |" in summary
     assert "| postwave offered 100/s (100% of the target), 300 msgs (held: backlog " in summary or \
         "| postwave offered 100/s (100% of the target), 300 msgs (not held: backlog " in summary
@@ -103,6 +106,7 @@ def test_both_load_clients_send_the_same_messages_and_report_every_request() -> 
         assert done.returncode == 0, (client, done.stderr[-4000:])
         point = json.loads(done.stdout[done.stdout.index("{"):])
         check_point(point, 60)
+        assert point["machine"]["rsa2048_signatures_per_s"] > 0 and "RSA-2048 signatures/s" in done.stderr
         points[client] = point
     # 60 messages in requests of 3: one acceptance latency per request, every message delivered.
     assert all(p["batch"] == 3 and p["delivered"] == 60 for p in points.values())

@@ -118,7 +118,11 @@ class World:
 
     def __init__(self, *, workers: int = 2, dkim: bool = True, sqlite_synchronous: str = "FULL",
                  sink: SMTPSink | None = None, key_pem: bytes | None = None, distributed: bool = False,
-                 client: str = "go") -> None:
+                 client: str = "go", python: str | None = None) -> None:
+        if python and distributed:
+            raise ValueError("--python applies to embedded mode only: distributed mode runs its roles under this "
+                             "interpreter")
+        self.python = python  # the platform's interpreter (default: this one)
         self.workers = workers
         self.client = client  # "go" (benchmarks/loadgen) or "python": what offers the load
         self.distributed = distributed
@@ -159,7 +163,7 @@ class World:
                             smtp_starttls="false", admin_listen="", track_clicks="true", track_opens="true",
                             tracking_secret=TRACKING_SECRET, tracking_base_url="https://t.postwave.test")
             self.platform = self._distributed(data, settings) if self.distributed else \
-                Platform(data, workers=self.workers, **settings)
+                Platform(data, workers=self.workers, python=self.python, **settings)
             self.platform.start()
         except BaseException:
             try:
@@ -540,6 +544,23 @@ def _cpu_split(point: dict[str, Any]) -> str:
     return f" ({inside}; {outside})" if inside or outside else ""
 
 
+def check_python(parser: argparse.ArgumentParser, python: str) -> None:
+    """Stop with a usable message when ``python`` cannot run the platform."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "server")}
+    try:
+        done = subprocess.run([python, "-c", "import postwave.cli, grpc, cryptography"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    except OSError as exc:
+        parser.error(f"--python {python}: {exc.strerror}")
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        parser.error(f"--python {python} cannot import the platform ({last}); give it postwave's dependencies "
+                     f"in a virtual environment: {python} -m venv DIR && DIR/bin/pip install {ROOT}, "
+                     f"then --python DIR/bin/python")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """One measurement from the command line; prints it and its JSON."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -558,12 +579,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--client", default="go", choices=["go", "python"],
                         help="the load's client: go (benchmarks/loadgen, built on first use; light on the shared "
                              "CPU) or python (grpc's blocking client in this process)")
+    parser.add_argument("--python", metavar="PATH",
+                        help="the interpreter the platform runs under (default: this one). It needs postwave's "
+                             "dependencies installed; the code is this checkout's. Production images use a "
+                             "PGO and LTO build, faster than pyenv's default one (see benchmarks/machine.py)")
     args = parser.parse_args(argv)
+    if args.python:
+        check_python(parser, args.python)
     stop_on_sigterm()
-    described = machine.describe()
+    described = machine.describe(args.python)
     print(machine.line(described), file=sys.stderr, flush=True)
     with World(workers=args.workers, dkim=not args.no_dkim, sqlite_synchronous=args.sqlite_synchronous,
-               distributed=args.distributed, client=args.client) as world:
+               distributed=args.distributed, client=args.client, python=args.python) as world:
         if args.warmup:
             print(f"warming up: {args.warmup} messages (not measured)", file=sys.stderr, flush=True)
             run_point(world, messages=args.warmup, batch=args.batch, tenants=args.tenants)

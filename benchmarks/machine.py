@@ -8,8 +8,14 @@ So every run records the processor and two calibrations, each timed in CPU time 
   the platform DKIM-signs (``cryptography``, OpenSSL). Every message costs one; at a rate R the
   signatures alone take R / this of the machine's cores (``rsa_cores_at``).
 - ``python_loop_ns``: one step of a plain Python ``for`` loop, for the interpreter's own speed.
+  How the interpreter was compiled matters: on one machine this loop took 66 ns under pyenv's
+  build (no profile-guided or link-time optimization, a shared libpython) and 47 ns under
+  Debian's python3.11 (built with both). sysconfig does not say reliably which build is running
+  (Debian's describes its shared library), so the loop is measured and the record says only
+  whether libpython is shared (``python_libpython_shared``, from /proc/self/maps).
 
-    python3 benchmarks/machine.py     # prints the description as JSON (about a second)
+    python3 benchmarks/machine.py [PYTHON]   # prints the description as JSON (about a second);
+                                             # PYTHON: describe that interpreter instead of this one
 """
 
 from __future__ import annotations
@@ -18,12 +24,11 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 # The processor features that change what a message costs: AVX-512 IFMA speeds OpenSSL's RSA
 # about twofold; SHA extensions the body hash; ADX/BMI2 the big-number code without IFMA.
@@ -59,6 +64,9 @@ def _per_second(step, seconds: float) -> float:
 
 
 def rsa_signatures_per_s(seconds: float = 0.6) -> float:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     digest = hashlib.sha256(b"calibration").digest()
     prehashed = utils.Prehashed(hashes.SHA256())
@@ -74,15 +82,48 @@ def python_loop_ns(steps: int = 200_000) -> float:
     return 1e9 / (_per_second(loop, 0.3) * steps)
 
 
-def describe() -> dict[str, Any]:
-    """The machine a run is on (about a second of CPU)."""
+def libpython_shared(maps: str) -> bool:
+    """Whether the interpreter runs from a shared libpython (a /proc/PID/maps text): calls into
+    it go through the PLT, which costs an interpreter built that way (pyenv's default) some speed."""
+    return any("/libpython" in line for line in maps.splitlines())
+
+
+def this_interpreter() -> dict[str, Any]:
+    """The running interpreter: where, which version, how built, how fast."""
+    return {"python_path": sys.executable, "python_version": platform.python_version(),
+            "python_loop_ns": round(python_loop_ns(), 1),
+            "python_libpython_shared": libpython_shared(_maps())}
+
+
+def _maps() -> str:
+    try:
+        return Path("/proc/self/maps").read_text()
+    except OSError:
+        return ""
+
+
+def interpreter(python: str) -> dict[str, Any]:
+    """``this_interpreter()`` as ``python`` reports it (this file run under it)."""
+    try:
+        done = subprocess.run([python, str(Path(__file__).resolve()), "--interpreter"], capture_output=True,
+                              text=True, timeout=60)
+    except OSError as exc:
+        raise RuntimeError(f"{python} could not describe itself: {exc}") from exc
+    if done.returncode:
+        raise RuntimeError(f"{python} could not describe itself: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout)
+
+
+def describe(python: str | None = None) -> dict[str, Any]:
+    """The machine a run is on, and the interpreter the platform runs under (``python``, by
+    default this one): about a second of CPU."""
     try:
         info = cpuinfo(Path("/proc/cpuinfo").read_text())
     except OSError:
         info = {"model": platform.processor() or "unknown", "mhz": None, "flags": []}
     return {**info, "cpus": os.cpu_count(), "kernel": platform.release(),
             "rsa2048_signatures_per_s": round(rsa_signatures_per_s(), 1),
-            "python_loop_ns": round(python_loop_ns(), 1)}
+            **(interpreter(python) if python else this_interpreter())}
 
 
 def rsa_cores_at(machine: dict[str, Any], rate: float) -> float:
@@ -97,10 +138,21 @@ def line(machine: dict[str, Any], target: float = 1000.0) -> str:
     return (f"Machine: {machine['model']} ({machine['cpus']} CPUs{clock}; flags {flags}; kernel {machine['kernel']}). "
             f"One core makes {machine['rsa2048_signatures_per_s']:,.0f} RSA-2048 signatures/s, so at {target:,.0f} "
             f"msgs/s DKIM alone takes {rsa_cores_at(machine, target):.2f} of the {machine['cpus']} cores; "
-            f"a Python loop step takes {machine['python_loop_ns']:.0f} ns.")
+            f"a Python loop step takes {machine['python_loop_ns']:.0f} ns{_built(machine)}.")
+
+
+def _built(machine: dict[str, Any]) -> str:
+    """Which interpreter the platform ran under, for the line (runs before 2026-12-01 lack it)."""
+    if "python_path" not in machine:
+        return ""
+    linked = "a shared libpython" if machine["python_libpython_shared"] else "libpython linked in"
+    return f" under the platform's Python, {machine['python_version']} at {machine['python_path']} ({linked})"
 
 
 if __name__ == "__main__":
-    described = describe()
+    if sys.argv[1:] == ["--interpreter"]:
+        print(json.dumps(this_interpreter()))
+        sys.exit(0)
+    described = describe(sys.argv[1] if sys.argv[1:] else None)
     print(line(described))
     print(json.dumps(described, indent=2))

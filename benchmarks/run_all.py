@@ -70,7 +70,7 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def meta(mode: str) -> dict[str, Any]:
+def meta(mode: str, python: str | None = None) -> dict[str, Any]:
     """Where and when: the machine, its load, the code."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -82,7 +82,7 @@ def meta(mode: str) -> dict[str, Any]:
     return {
         "mode": mode, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(), "load_average_start": list(os.getloadavg()), "python": platform_mod.python_version(),
-        "commit": commit, "machine": machine.describe(),
+        "commit": commit, "machine": machine.describe(python),
         "message": {"text_plus_html_bytes": message.rendered_size(), "links": len(message.LINKS),
                     "personalized": True, "click_tracking": True, "open_tracking": True, "dkim": "rsa-sha256 2048"},
         "note": "measured on a shared, loaded 2-core machine; the load client runs on the same cores",
@@ -116,13 +116,13 @@ def world_point(world: e2e.World, **kwargs: Any) -> dict[str, Any]:
     return point
 
 
-def run(mode: str, out: Path) -> dict[str, Any]:
-    """The whole suite; returns and writes the results."""
+def run(mode: str, out: Path, python: str | None = None) -> dict[str, Any]:
+    """The whole suite; returns and writes the results. ``python`` runs the embedded platform."""
     plan = PLANS[mode]
-    results: dict[str, Any] = {"meta": meta(mode)}
+    results: dict[str, Any] = {"meta": meta(mode, python)}
     key_pem = e2e.dkim_key()
     with e2e.free_sink() as sink:
-        with e2e.World(workers=2, sink=sink, key_pem=key_pem) as world:
+        with e2e.World(workers=2, sink=sink, key_pem=key_pem, python=python) as world:
             saturation, rates = run_rates(world, plan)
             results["saturation"] = saturation
             results["rates"] = rates
@@ -135,7 +135,7 @@ def run(mode: str, out: Path) -> dict[str, Any]:
             for count in plan["tenants"]:
                 log(f"{count} tenants at once: {plan['scaling_messages']} messages")
                 tenants.append(world_point(world, messages=plan["scaling_messages"], tenants=count))
-        with e2e.World(workers=1, sink=sink, key_pem=key_pem) as world1:
+        with e2e.World(workers=1, sink=sink, key_pem=key_pem, python=python) as world1:
             log(f"1 worker process, saturation: {plan['workers1']} messages")
             one = world_point(world1, messages=plan["workers1"])
         results["scaling"] = {"workers": [one, saturation], "batch": batches, "tenants": tenants}
@@ -250,7 +250,12 @@ def main() -> None:
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick", help="short smoke run")
     mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the full suite (default)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="results directory")
+    parser.add_argument("--python", metavar="PATH",
+                        help="the interpreter the embedded platform runs under (default: this one; distributed "
+                             "mode always uses this one). It needs postwave's dependencies installed")
     args = parser.parse_args()
+    if args.python:
+        e2e.check_python(parser, args.python)
     mode = args.mode or "full"
     if PLANS[mode]["distributed"]:
         missing = cassandra_missing()
@@ -258,7 +263,7 @@ def main() -> None:
             parser.exit(2, f"run_all.py: {missing}\n")
     began = time.monotonic()
     e2e.stop_on_sigterm()
-    results = run(mode, args.out)
+    results = run(mode, args.out, args.python)
     print(report.summary(results))
     log(f"done in {time.monotonic() - began:.0f} s; results in {args.out}")
 

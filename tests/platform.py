@@ -43,8 +43,10 @@ def free_tcp_port() -> int:
 class Platform:
     """One ``postwave serve`` subprocess (API + workers) on its own data directory."""
 
-    def __init__(self, data_dir: Path, *, dns_port: int | None = None, **settings: Any) -> None:
+    def __init__(self, data_dir: Path, *, dns_port: int | None = None, python: str | None = None,
+                 **settings: Any) -> None:
         self.data_dir = data_dir
+        self.python = python or sys.executable  # the interpreter that runs ``serve`` (benchmarks: --python)
         self.port = free_tcp_port()
         self.http_port = free_tcp_port()  # the REST gateway
         self.settings = {**TEST_SETTINGS, "data_dir": str(data_dir), "listen": f"127.0.0.1:{self.port}",
@@ -66,7 +68,7 @@ class Platform:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SERVER_DIR), env.get("PYTHONPATH", "")]))
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "postwave.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
+            [self.python, "-m", "postwave.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # one process group: a crash test kills API and workers together
         )
         log.close()

@@ -177,3 +177,23 @@ def test_the_full_suite_says_at_once_that_the_cassandra_node_is_missing(tmp_path
     assert done.returncode == 2
     assert f"Cassandra node on 127.0.0.1:{port}" in done.stderr and "scripts/cassandra start" in done.stderr
     assert list(tmp_path.iterdir()) == []  # nothing ran, nothing written
+
+
+def test_message_cost_reports_every_stage_of_a_signed_message() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "message_cost.py"), "--messages", "30",
+                           "--rounds", "2", "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout[done.stdout.index("{"):])
+    us = result["cpu_us_per_message"]
+    assert all(us[name] > 0 for name in ("render", "compose", "sign", "rsa")), us
+    assert math.isclose(us["total"], us["render"] + us["compose"] + us["sign"])
+    assert math.isclose(result["messages_per_core_s"], 1e6 / us["total"])
+    assert result["signed"] and result["messages"] == 30 and result["rounds"] == 2
+    assert 15_000 < result["bytes"] < 40_000  # the ~20 KB benchmark message, MIME-encoded and signed
+    assert f"one core renders, composes and signs {result['messages_per_core_s']:,.0f} messages/s" in done.stdout
+
+
+def test_message_cost_refuses_an_empty_run() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "message_cost.py"), "--messages", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--messages and --rounds must be at least 1" in done.stderr

@@ -1,7 +1,7 @@
 """What a run was measured on: the processor, and how fast it does what a message costs most.
 
 Figures from two machines differ by more than most changes to the code do: the same commit
-delivered 1,213 msgs/s on one 2-core machine and under half of that on another (see the README).
+delivered 1,213 msgs/s on one 2-core machine and 390 on another (see the README).
 So every run records the processor and two calibrations, each timed in CPU time on one core:
 
 - ``rsa2048_signatures_per_s``: RSA-2048 PKCS#1 v1.5 signatures over a SHA-256 digest, made the way
@@ -27,6 +27,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def cpuinfo(text: str) -> dict[str, Any]:
             "flags": [flag for flag in FLAGS if flag in flags]}
 
 
-def _per_second(step, seconds: float) -> float:
+def _per_second(step: Callable[[], Any], seconds: float) -> float:
     """How many times ``step`` runs in a second of this process's CPU time (the best of three)."""
     best = 0.0
     for _ in range(3):

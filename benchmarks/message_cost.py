@@ -35,31 +35,20 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "server")]
 
 from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
 
-import message  # noqa: E402
+import e2e  # noqa: E402
 from postwave import native  # noqa: E402
 from postwave.pipeline import compose  # noqa: E402
 from postwave.render.dkim import _PREHASHED, DkimKey  # noqa: E402
 from postwave.render.templates import TemplateEngine  # noqa: E402
-from tests.platform import request  # noqa: E402
 
 STAGES = ("render", "compose", "sign")
-TRACKING_SECRET = b"bench-tracking-secret-0123456789"
-
-
-def _request(count: int) -> Any:
-    """The benchmark's request with ``count`` recipients."""
-    req = request(to=["user0@bench.test"], subject=message.SUBJECT, text=message.TEXT, html=message.HTML)
-    req.personalizations[0].substitutions.update(message.substitutions(0))
-    for i in range(1, count):
-        p = req.personalizations.add(to=[f"user{i}@bench.test"])
-        p.substitutions.update(message.substitutions(i))
-    return req
 
 
 def measure(messages: int, rounds: int) -> dict[str, Any]:
     """The best of ``rounds`` rounds of ``messages`` messages, per stage."""
     engine = TemplateEngine()
-    req = _request(messages)
+    req = e2e.build_request(0, messages)  # the end-to-end run's request, one recipient per message
+    secret = e2e.TRACKING_SECRET.encode()
     key = DkimKey("postwave.test", "bench", rsa.generate_private_key(public_exponent=65537, key_size=2048))
     contexts = [compose.substitutions(req.personalizations[i]) for i in range(messages)]
     rendered: list[Any] = [None] * messages
@@ -70,7 +59,7 @@ def measure(messages: int, rounds: int) -> dict[str, Any]:
         rendered[i] = compose.render(engine, req, None, i, contexts[i])
 
     def assemble(i: int) -> None:
-        tracking = compose.Tracking("https://t.postwave.test", TRACKING_SECRET, f"{i:027d}", True, True)
+        tracking = compose.Tracking("https://t.postwave.test", secret, f"{i:027d}", True, True)
         composed[i] = compose.compose(rendered[i], req, i, message_id=f"{i:027d}@postwave.test",
                                       list_unsubscribe=None, tracking=tracking)
 

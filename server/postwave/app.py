@@ -178,9 +178,7 @@ async def _run_api(config: Config, supervisor: Supervisor) -> None:
     log.info("shutting down: refusing new requests, finishing accepted ones")
     await api.stop()
     await admin.stop()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await loop.cancel_and_wait(tasks)
     await queue.close()
     store.close()
 

@@ -211,8 +211,7 @@ async def _worker(config: Config) -> None:
     finally:
         stop_task.cancel()
         if beats is not None and membership is not None:
-            beats.cancel()
-            await asyncio.gather(beats, return_exceptions=True)
+            await loop.cancel_and_wait([beats])
             await membership.leave()
         await pool.close()
         await admin.stop()
@@ -254,8 +253,7 @@ async def _scheduler(config: Config) -> None:
             await _lead(config, store, queue, lease, stop)
     finally:
         await lease.release()
-        stats.cancel()
-        await asyncio.gather(stats, return_exceptions=True)
+        await loop.cancel_and_wait([stats])
         await admin.stop()
         await queue.close()
         store.close()
@@ -267,13 +265,13 @@ async def _lead(config: Config, store: Store, queue: Queue, lease: object, stop:
     print("postwave scheduler active", flush=True)
     started = time.monotonic()
     scheduler = Scheduler(store=store, queue=queue, interval=config.scheduler_interval)
-    loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(scheduler.run()), loop.create_task(recheck_domains_forever(store, config)),
-             loop.create_task(sweep_forever(store, queue, grace=SWEEP_GRACE, first=0.0))]
+    running = asyncio.get_running_loop()
+    tasks = [running.create_task(scheduler.run()), running.create_task(recheck_domains_forever(store, config)),
+             running.create_task(sweep_forever(store, queue, grace=SWEEP_GRACE, first=0.0))]
     gauge = depth_gauge(config, queue)
     if gauge is not None:
-        tasks.append(loop.create_task(gauge.run(QUEUE_STATS_INTERVAL)))
-    tasks.extend(loop.create_task(consumer.run()) for consumer in event_consumers(config, store, queue))
+        tasks.append(running.create_task(gauge.run(QUEUE_STATS_INTERVAL)))
+    tasks.extend(running.create_task(consumer.run()) for consumer in event_consumers(config, store, queue))
     every = config.scheduler_lease_seconds / 3
     try:
         while not stop.is_set():
@@ -285,6 +283,4 @@ async def _lead(config: Config, store: Store, queue: Queue, lease: object, stop:
                 log.warning("lost the scheduler lease after %.0f s; standing by", time.monotonic() - started)
                 break
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await loop.cancel_and_wait(tasks)

@@ -33,17 +33,20 @@ class Cluster(Platform):
 
     def start(self, timeout: float = 180.0) -> Cluster:
         """Start the API (its start applies the CQL schema, as the bootstrap Job does in
-        Kubernetes), wait for health, then the schedulers and workers."""
+        Kubernetes), wait for health, then the schedulers and workers, all at once."""
         self.start_role("api")
         self._wait_healthy(timeout)
-        for name in self.roles:
-            if name != "api":
-                self.start_role(name)
+        others = [name for name in self.roles if name != "api"]
+        for name in others:
+            self.start_role(name, wait=False)
+        for name in others:
+            self._wait_started(name, self.procs[name])
         self.operator_key = (self.data_dir / "operator.key").read_text().strip()
         return self
 
-    def start_role(self, name: str) -> None:
-        """(Re)start one role process by name: api, worker-N or scheduler-N."""
+    def start_role(self, name: str, *, wait: bool = True) -> None:
+        """(Re)start one role process by name: api, worker-N or scheduler-N (``wait``: until
+        a worker or scheduler has printed its start-up line)."""
         env = {**os.environ, **{f"POSTWAVE_{k.upper()}": v for k, v in self.settings.items()}}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SERVER_DIR), env.get("PYTHONPATH", "")]))
         with open(self.data_dir / f"{name}.log", "ab") as log:
@@ -54,7 +57,7 @@ class Cluster(Platform):
         self.procs[name] = proc
         if name == "api":
             self.proc = proc
-        else:
+        elif wait:
             self._wait_started(name, proc)
 
     def _wait_started(self, name: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:

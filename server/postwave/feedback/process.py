@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from google.protobuf.message import DecodeError
 
-from postwave import metrics
+from postwave import loop, metrics
 from postwave.breakers.gate import SampleWriter, feedback_samples, merge_samples
 from postwave.feedback.parse import (
     Notice,
@@ -100,8 +100,7 @@ class Writer:
         while self._pending:
             await asyncio.sleep(0.01)
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await loop.cancel_and_wait([self._task])
 
     async def submit(self, events: list[EventRecord], suppressions: list[Suppression],
                      samples: Sequence[BreakerSample] = ()) -> None:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from postwave import metrics, native, tracing
 from postwave.backends import shared_database
 from postwave.config import Config
+from postwave.loop import cancel_and_wait
 from postwave.domains.policy import SenderPolicy
 from postwave.lookups import Lookups
 from postwave.errors import (
@@ -138,11 +139,8 @@ class Acceptor:
                 # A republish waiting for a downed queue gives up here: its messages stay in
                 # ``accepted`` and the next start-up sweep queues them.
                 _, stuck = await asyncio.wait(set(self._republishing), timeout=10.0)
-                for task in stuck:
-                    task.cancel()
-                await asyncio.gather(*stuck, return_exceptions=True)
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+                await cancel_and_wait(stuck)
+            await cancel_and_wait([self._task])
 
     async def send(self, tenant_id: str, req: send_pb2.SendRequest) -> send_pb2.SendResponse:
         """Accept one request durably; raises a PostwaveError on any refusal."""

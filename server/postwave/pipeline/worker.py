@@ -113,10 +113,10 @@ class Worker:
 
     async def run(self, should_continue: Callable[[], bool] = lambda: True) -> None:
         """Claim and deliver until stopped; then drain and flush."""
-        loop = asyncio.get_running_loop()
+        running = asyncio.get_running_loop()
         await self.deliverer.start()  # stored reputation before the first claim (reputation helper)
-        helpers = [loop.create_task(self._flush_loop()), loop.create_task(self._heartbeat_loop()),
-                   loop.create_task(self.deliverer.background())]
+        helpers = [running.create_task(self._flush_loop()), running.create_task(self._heartbeat_loop()),
+                   running.create_task(self.deliverer.background())]
         idle = 0.01
         try:
             while not self._stopping.is_set() and should_continue():
@@ -131,9 +131,7 @@ class Worker:
                     await self._wait(idle)
         finally:
             await self._drain()
-            for task in helpers:
-                task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            await loop.cancel_and_wait(helpers)
             await self._flush()
             await self.deliverer.stop()  # reputation and breaker counts written once more (reputation helper)
 

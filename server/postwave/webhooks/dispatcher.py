@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from postwave import metrics
+from postwave import loop, metrics
 from postwave.api import convert
 from postwave.config import Config
 from postwave.store.base import EventRecord, Store, WebhookEndpoint
@@ -213,9 +213,7 @@ class Dispatcher:
 
     async def close(self) -> None:
         """Stop every task and the HTTP client."""
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await loop.cancel_and_wait(self._tasks.values())
         self._tasks.clear()
         await self.sender.close()
 
@@ -347,15 +345,13 @@ async def dispatch_while_held(config: Config, store: Store, lease: Any, stop: as
     log.info("this process is the active webhook dispatcher")
     print("postwave webhooks active", flush=True)
     done = asyncio.Event()  # stopping, or the lease is lost: the dispatcher's own stop
-    loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(hold(lease, config.webhook_lease_seconds, stop, done)),
-             loop.create_task(_relay(stop, done))]
+    running = asyncio.get_running_loop()
+    tasks = [running.create_task(hold(lease, config.webhook_lease_seconds, stop, done)),
+             running.create_task(_relay(stop, done))]
     try:
         await Dispatcher(store=store, config=config).run(done)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await loop.cancel_and_wait(tasks)
 
 
 async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:

@@ -408,6 +408,7 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
     outside_meter = procstat.CpuMeter(lambda: [pid for pid in [world.sink.pid] if pid is not None])
     meter.start()
     outside_meter.start()
+    ticks = machine.cpu_ticks()
     outs: list[dict[str, Any]] = [{} for _ in range(tenants)]
     errors: list[BaseException] = []
 
@@ -429,6 +430,7 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
         raise errors[0]
     wait_for_sink(world, sunk + sum(len(o["ids"]) for o in outs), timeout)
     cpu, rss = meter.stop()
+    steal = machine.steal_percent(ticks, machine.cpu_ticks())
     finals = [delivery_times(platform, keys[t], len(outs[t]["ids"]), timeout) for t in range(tenants)]
     accepted = {m: t for f in finals for m, t in f["accepted"].items()}
     delivered = {m: t for f in finals for m, t in f["delivered"].items()}
@@ -461,6 +463,7 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
         "cpu_seconds_per_1000": cpu / max(1, count) * 1000, "peak_pss_mb": rss / 2**20,
         **({"cpu_seconds_per_1000_by_role": {r: round(v, 3) for r, v in sorted(by_role.items())}} if by_role else {}),
         "cpu_seconds_per_1000_outside": {k: round(v, 3) for k, v in sorted(outside.items())},
+        "steal_percent": steal,
     }
 
 
@@ -525,7 +528,13 @@ def show(point: dict[str, Any]) -> str:
             f"({point['delivered_per_hour'] / 1e6:.2f}M/h)  accept p50/95/99 {ms(a['p50'])}/{ms(a['p95'])}/{ms(a['p99'])} ms  "
             f"to-250 p50/95/99 {ms(d['p50'])}/{ms(d['p95'])}/{ms(d['p99'])} ms  "
             f"cpu {point['cpu_seconds_per_1000']:.2f} s/1000{_cpu_split(point)}  mem {point['peak_pss_mb']:.0f} MB"
-            f"{_held_text(point)}")
+            f"{_held_text(point)}{_steal_text(point)}")
+
+
+def _steal_text(point: dict[str, Any]) -> str:
+    """The hypervisor's share of the CPUs during the point, where it took any."""
+    steal = point.get("steal_percent")
+    return f"  steal {steal:.1f} %" if steal else ""
 
 
 def _held_text(point: dict[str, Any]) -> str:

@@ -14,6 +14,11 @@ So every run records the processor and two calibrations, each timed in CPU time 
   (Debian's describes its shared library), so the loop is measured and the record says only
   whether libpython is shared (``python_libpython_shared``, from /proc/self/maps).
 
+A virtual machine's figures also move while a run goes on: on the slower machine the RSA
+calibration gave 573 signatures/s at one moment and 1,000 an hour later. So a run also records
+what the hypervisor took (``steal_percent``: the share of the CPUs' time stolen between two
+readings of /proc/stat, ``cpu_ticks``) and calibrates RSA again at its end.
+
     python3 benchmarks/machine.py [PYTHON]   # prints the description as JSON (about a second);
                                              # PYTHON: describe that interpreter instead of this one
 """
@@ -127,6 +132,29 @@ def describe(python: str | None = None) -> dict[str, Any]:
             **(interpreter(python) if python else this_interpreter())}
 
 
+def cpu_ticks(stat: str | None = None) -> tuple[int, int]:
+    """(stolen, all) clock ticks of every CPU so far, from a /proc/stat text (this machine's
+    when none is given; (0, 0) where there is none)."""
+    if stat is None:
+        try:
+            stat = Path("/proc/stat").read_text()
+        except OSError:
+            return 0, 0
+    for row in stat.splitlines():
+        if row.startswith("cpu "):
+            # user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+            ticks = [int(value) for value in row.split()[1:9]]
+            return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+    return 0, 0
+
+
+def steal_percent(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """The share of the CPUs' time the hypervisor took between two ``cpu_ticks`` readings
+    (None if no time passed or nothing was read)."""
+    total = after[1] - before[1]
+    return round(100 * (after[0] - before[0]) / total, 2) if total > 0 else None
+
+
 def rsa_cores_at(machine: dict[str, Any], rate: float) -> float:
     """The cores the DKIM signatures alone take at ``rate`` messages/s."""
     return rate / machine["rsa2048_signatures_per_s"]
@@ -140,6 +168,16 @@ def line(machine: dict[str, Any], target: float = 1000.0) -> str:
             f"One core makes {machine['rsa2048_signatures_per_s']:,.0f} RSA-2048 signatures/s, so at {target:,.0f} "
             f"msgs/s DKIM alone takes {rsa_cores_at(machine, target):.2f} of the {machine['cpus']} cores; "
             f"a Python loop step takes {machine['python_loop_ns']:.0f} ns{_built(machine)}.")
+
+
+def during(meta: dict[str, Any]) -> str:
+    """What the machine did during a run, for a summary (runs before 2026-12-01 lack it)."""
+    if "steal_percent" not in meta:
+        return ""
+    steal = "nothing measurable" if meta["steal_percent"] is None else f"{meta['steal_percent']:.1f} %"
+    start, end = meta["machine"]["rsa2048_signatures_per_s"], meta["rsa2048_signatures_per_s_end"]
+    return (f"During the run the hypervisor took {steal} of the CPUs' time (steal), and one core made "
+            f"{start:,.0f} RSA-2048 signatures/s at the start and {end:,.0f} at the end ({end / start - 1:+.0%}).")
 
 
 def _built(machine: dict[str, Any]) -> str:

@@ -109,6 +109,7 @@ def summary(results: dict[str, Any]) -> str:
         f"load average {m['load_average_start'][0]:.1f} at start and {m.get('load_average_end', [0])[0]:.1f} at end "
         f"({m['note']}).",
         *([machine.line(m["machine"])] if "machine" in m else []),
+        *([machine.during(m)] if machine.during(m) else []),
         "",
         "| run | accepted/s | delivered/s | per hour | acceptance p50 / p95 / p99 ms | acceptance-to-250 p50 / p95 / p99 ms "
         "| CPU s / 1,000 msgs | peak memory MB (PSS) |",

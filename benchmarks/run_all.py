@@ -120,6 +120,7 @@ def run(mode: str, out: Path, python: str | None = None) -> dict[str, Any]:
     """The whole suite; returns and writes the results. ``python`` runs the embedded platform."""
     plan = PLANS[mode]
     results: dict[str, Any] = {"meta": meta(mode, python)}
+    ticks = machine.cpu_ticks()
     key_pem = e2e.dkim_key()
     with e2e.free_sink() as sink:
         with e2e.World(workers=2, sink=sink, key_pem=key_pem, python=python) as world:
@@ -148,6 +149,8 @@ def run(mode: str, out: Path, python: str | None = None) -> dict[str, Any]:
     results["ratios"] = ratios(saturation, results["postfix"])
     results["targets"] = targets(saturation, results["at_target"])
     results["meta"]["load_average_end"] = list(os.getloadavg())
+    results["meta"]["steal_percent"] = machine.steal_percent(ticks, machine.cpu_ticks())
+    results["meta"]["rsa2048_signatures_per_s_end"] = round(machine.rsa_signatures_per_s(), 1)
     write(results, out)
     return results
 

@@ -26,6 +26,7 @@ def check_point(p: dict[str, Any], messages: int) -> None:
     for key in ("acceptance_ms", "accept_to_250_ms"):
         q = p[key]
         assert 0 <= q["p50"] <= q["p95"] <= q["p99"], (key, q)
+    assert p["steal_percent"] is None or 0 <= p["steal_percent"] <= 100
 
 
 def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
@@ -38,6 +39,9 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     assert 15_000 <= results["meta"]["message"]["text_plus_html_bytes"] <= 25_000
     described = results["meta"]["machine"]
     assert described["cpus"] >= 1 and described["rsa2048_signatures_per_s"] > 0 and described["python_loop_ns"] > 0
+    # What the machine did meanwhile: the hypervisor's share, RSA calibrated again at the end.
+    steal = results["meta"]["steal_percent"]
+    assert (steal is None or 0 <= steal <= 100) and results["meta"]["rsa2048_signatures_per_s_end"] > 0
     check_point(results["saturation"], 200)
     assert results["saturation"]["offered_per_s"] is None and results["saturation"]["dkim"] == "rsa-sha256"
     [half] = results["rates"]
@@ -80,6 +84,8 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     assert "| Postfix + OpenDKIM, 150 msgs, 32 connections |" in summary
     assert summary.count("\n| postwave ") == 8
     assert f"One core makes {described['rsa2048_signatures_per_s']:,.0f} RSA-2048 signatures/s" in summary
+    assert f"at the end ({results['meta']['rsa2048_signatures_per_s_end'] / described['rsa2048_signatures_per_s'] - 1:+.0%})" \
+        in summary and "During the run the hypervisor took " in summary
     assert f"| postwave offered {half['offered_per_s']:,.0f}/s (50%; {'held' if half['held'] else 'not held'}) |" in summary
     assert "| postwave offered 100/s (100% of the target), 300 msgs (held: backlog " in summary or \
         "| postwave offered 100/s (100% of the target), 300 msgs (not held: backlog " in summary

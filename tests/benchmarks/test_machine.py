@@ -83,3 +83,35 @@ def test_line_names_the_missing_flags_when_none_is_present() -> None:
     assert built.endswith("takes 50 ns under the platform's Python, 3.11.9 at /opt/py (libpython linked in).")
     assert "(2 CPUs; flags none of avx512ifma, avx2" in text
     assert "at 250 msgs/s DKIM alone takes 0.50 of the 2 cores" in text
+
+
+STAT_BEFORE = "cpu  100 10 50 800 5 0 3 2 0 0\ncpu0 50 5 25 400 2 0 1 1 0 0\nintr 12345\n"
+STAT_AFTER = "cpu  160 10 70 900 5 0 3 12 0 0\ncpu0 80 5 35 450 2 0 1 6 0 0\nintr 12400\n"
+
+
+def test_cpu_ticks_reads_the_all_cpus_line_and_steal_is_its_share_of_the_time_between() -> None:
+    before, after = machine.cpu_ticks(STAT_BEFORE), machine.cpu_ticks(STAT_AFTER)
+    assert before == (2, 970) and after == (12, 1160)
+    assert machine.steal_percent(before, after) == round(100 * 10 / 190, 2)
+    assert machine.steal_percent(after, after) is None
+    assert machine.cpu_ticks("intr 1\n") == (0, 0)
+
+
+def test_cpu_ticks_of_this_machine_advance() -> None:
+    import time
+
+    before = machine.cpu_ticks()
+    time.sleep(0.05)
+    after = machine.cpu_ticks()
+    assert after[1] > before[1] > 0 and after[0] >= before[0]
+    steal = machine.steal_percent(before, after)
+    assert steal is not None and 0.0 <= steal <= 100.0
+
+
+def test_during_states_the_steal_and_both_calibrations() -> None:
+    meta = {"machine": {"rsa2048_signatures_per_s": 1000.0}, "steal_percent": 3.25,
+            "rsa2048_signatures_per_s_end": 800.0}
+    text = machine.during(meta)
+    assert "took 3.2 % of the CPUs' time" in text and "1,000 RSA-2048 signatures/s at the start and 800 at the end (-20%)" in text
+    assert "nothing measurable" in machine.during({**meta, "steal_percent": None})
+    assert machine.during({"machine": meta["machine"]}) == ""

@@ -51,17 +51,16 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], *, patience: float
     running ``patience`` seconds after its cancellation is cancelled again, up to ``rounds``
     times; one that outlives all that is named in a warning and left behind, so that the
     process still stops."""
+    tasks = list(tasks)
     pending = {task for task in tasks if not task.done()}
-    done: set[asyncio.Task[Any]] = set()
     for _ in range(rounds):
         if not pending:
             break
         for task in pending:
             task.cancel()
-        finished, pending = await asyncio.wait(pending, timeout=patience)
-        done |= finished
-    for task in done:
-        if not task.cancelled():
+        _, pending = await asyncio.wait(pending, timeout=patience)
+    for task in tasks:
+        if task.done() and not task.cancelled():
             task.exception()  # retrieved, so asyncio does not report it as never retrieved
     if pending:
         log.warning("%d tasks ignored %d cancellations and are left running: %s", len(pending), rounds,

@@ -98,10 +98,15 @@ async def test_errors_of_cancelled_tasks_are_retrieved_and_finished_tasks_left_a
         finally:
             raise RuntimeError("cleanup failed")
 
+    async def failed_before() -> None:
+        raise ValueError("a helper that died earlier")
+
     failing = asyncio.get_running_loop().create_task(fails_on_cancel())
     finished = asyncio.get_running_loop().create_task(asyncio.sleep(0, "done"))
+    dead = asyncio.get_running_loop().create_task(failed_before())
     await asyncio.sleep(0.01)
-    await loop.cancel_and_wait([failing, finished])
+    await loop.cancel_and_wait([failing, finished, dead])
     assert finished.result() == "done"
-    assert isinstance(failing.exception(), RuntimeError)
-    assert failing._log_traceback is False  # retrieved: asyncio will not report it at collection
+    assert isinstance(failing.exception(), RuntimeError) and isinstance(dead.exception(), ValueError)
+    # retrieved, as gather(return_exceptions=True) did: asyncio will not report them at collection
+    assert failing._log_traceback is False and dead._log_traceback is False

@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from postwave import metrics, native, tracing
 from postwave.backends import shared_database
 from postwave.config import Config
-from postwave.loop import cancel_and_wait
 from postwave.domains.policy import SenderPolicy
 from postwave.lookups import Lookups
+from postwave.loop import cancel_and_wait
 from postwave.errors import (
     AlreadyExistsError,
     NotFoundError,

@@ -30,6 +30,7 @@ class Cluster(Platform):
         self.settings.setdefault("master_key", new_master_key())
         self.roles = ["api"] + [f"worker-{i}" for i in range(workers)] + [f"scheduler-{i}" for i in range(schedulers)]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.exit_codes: dict[str, int] = {}  # of each role at its last stop(): 0 is a graceful exit
 
     def start(self, timeout: float = 180.0) -> Cluster:
         """Start the API (its start applies the CQL schema, as the bootstrap Job does in
@@ -94,7 +95,8 @@ class Cluster(Platform):
             return None
 
     def stop(self, timeout: float = 40.0) -> int | None:
-        """Graceful stop of every role; returns the API's exit status."""
+        """Graceful stop of every role at once; returns the API's exit status (every role's is
+        in ``exit_codes``; one killed after ``timeout`` has a negative one)."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -106,6 +108,7 @@ class Cluster(Platform):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 codes[name] = proc.wait(10)
+        self.exit_codes.update(codes)
         self.procs.clear()
         self.proc = None
         if self._channel is not None:

@@ -42,6 +42,11 @@ def make_cluster(tmp_path: Path, cassandra: CassandraNode) -> Iterator[Callable[
     yield make
     for cluster in made:
         cluster.stop()
+    # Every role stopped at once must exit by itself, and cleanly: a role that ignored SIGTERM
+    # (a lost cancellation kept a scheduler running) is killed after the timeout and fails here.
+    unclean = {name: code for cluster in made for name, code in cluster.exit_codes.items() if code != 0}
+    assert not unclean, (f"roles did not stop cleanly on SIGTERM: {unclean}\n"
+                         + "\n".join(cluster.log()[-3000:] for cluster in made))
 
 
 @pytest.fixture

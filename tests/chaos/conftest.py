@@ -1,5 +1,5 @@
 """Fixtures of the chaos tests: a NATS node of the test's own, the session's Cassandra node
-(a fresh keyspace), and a :class:`ChaosCluster` of role processes on both, served by real DNS,
+(an empty keyspace), and a :class:`ChaosCluster` of role processes on both, served by real DNS,
 a real SMTP peer and a real webhook receiver."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``store`` is parametrized over the Store implementations (the embedded SQLite store and
 the CQL store on a real Cassandra node), ``queue`` over the Queue implementations. The
 Cassandra node starts once per session (tests/contract/cassandra.py); each CQL test gets
-a fresh keyspace.
+an empty keyspace.
 """
 
 from __future__ import annotations

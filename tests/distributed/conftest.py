@@ -1,5 +1,5 @@
 """Fixtures of distributed mode: a real NATS JetStream node (or cluster) per test, the
-session's Cassandra node with a fresh keyspace per test, and role processes."""
+session's Cassandra node with an empty keyspace per test, and role processes."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def nats_node(tmp_path: Path) -> Iterator[NatsCluster]:
 
 @pytest.fixture
 def make_cluster(tmp_path: Path, cassandra: CassandraNode) -> Iterator[Callable[..., Cluster]]:
-    """Factory of started role clusters on the CQL store (fresh keyspace) and a NATS URL."""
+    """Factory of started role clusters on the CQL store (an empty keyspace) and a NATS URL."""
     made: list[Cluster] = []
 
     def make(nats: NatsCluster, *, workers: int = 2, schedulers: int = 1, **settings: Any) -> Cluster:

@@ -2,7 +2,7 @@
 
 The core end-to-end scenarios of test_delivery, test_api_semantics and test_crash run here
 again unchanged: this module's ``world`` fixture, which they receive, starts the platform
-on a fresh keyspace. Then a Cassandra outage in the middle of sending.
+on an empty keyspace. Then a Cassandra outage in the middle of sending.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ test_kill_mid_batch_then_restart_delivers_every_accepted_message = (
 @pytest.fixture
 def world(cassandra: CassandraNode, make_dns_server: Any, make_smtp_peer: Any,
           make_platform: Callable[..., Platform]) -> World:
-    """The e2e world of tests/e2e/conftest.py, with the platform's store on a fresh keyspace."""
+    """The e2e world of tests/e2e/conftest.py, with the platform's store on an empty keyspace."""
     keyspace = cassandra.config().cql_keyspace
     return start_world(make_dns_server, make_smtp_peer, make_platform, store="cql", cql_port=cql_port(),
                        cql_keyspace=keyspace, cql_request_timeout=3, cql_connect_timeout=3)

@@ -14,7 +14,7 @@ __all__ = ["cassandra"]  # the session's Cassandra node, a fixture
 
 @pytest.fixture
 def store(cassandra: CassandraNode) -> Iterator[CqlStore]:
-    """A CQL store on a fresh keyspace."""
+    """A CQL store on an empty keyspace."""
     cql = CqlStore(cassandra.config())
     yield cql
     cql.close()

@@ -39,10 +39,12 @@ NODE_LOG = Path(os.environ.get("POSTWAVE_CASSANDRA_DIR", ROOT / "var" / "cassand
 
 @pytest.fixture(scope="module")
 def store(cassandra: CassandraNode) -> Iterator[CqlStore]:
-    """A CQL store on a fresh keyspace, one for the module (each test uses ids of its own)."""
-    cql = CqlStore(cassandra.config())
+    """A CQL store on an empty keyspace, one for the module (each test uses ids of its own)."""
+    owner = cassandra.hold(__name__)
+    cql = CqlStore(cassandra.config(owner=owner))
     yield cql
     cql.close()
+    cassandra.release(owner)
 
 
 def _request(rid: str, payload: bytes, n: int = 1) -> AcceptedRequest:

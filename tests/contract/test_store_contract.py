@@ -511,7 +511,13 @@ def test_ip_warmup_start_is_kept_from_the_first_call(store) -> None:  # type: ig
 
 import dataclasses  # noqa: E402
 
-from postwave.store.base import DkimSelectorRecord, FeedbackReport, SendingDomain, Suppression  # noqa: E402
+from postwave.store.base import (  # noqa: E402
+    DkimSelectorRecord,
+    FeedbackReport,
+    ReputationChange,
+    SendingDomain,
+    Suppression,
+)
 
 
 def _domain(name: str, tenant: str, state: str = "pending") -> SendingDomain:
@@ -579,9 +585,7 @@ def test_feedback_events_suppressions_and_kept_reports(store) -> None:  # type: 
 
 
 def _lane_change(site: str, rate: float, *, lowered: bool = False, raised: float = 0.0, ip: str = "127.0.0.10",
-                 **counts: float) -> "ReputationChange":
-    from postwave.store.base import ReputationChange
-
+                 **counts: float) -> ReputationChange:
     return ReputationChange(ip, site, rate, lowered, raised, **counts)  # type: ignore[arg-type]
 
 

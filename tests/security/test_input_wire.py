@@ -281,7 +281,7 @@ ESCAPES = [
 
 @pytest.mark.parametrize("source", ESCAPES)
 def test_template_sandbox_escapes_are_refused_at_every_entry(site: Site, tenant: Tenant, source: str) -> None:
-    admin, send = site.platform.admin_stub(), site.platform.send_stub()
+    admin = site.platform.admin_stub()
     outcomes: list[str] = []
     try:
         made = admin.CreateTemplate(admin_pb2.CreateTemplateRequest(name="esc", text=source), metadata=tenant.auth,

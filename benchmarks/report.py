@@ -143,5 +143,14 @@ def summary(results: dict[str, Any]) -> str:
         "| target | value | met |",
         "|---|---:|:---:|",
         *(f"| {t['what']} {t['target']} | {t['value']:,.1f} | {'yes' if t['met'] else 'no'} |" for t in results["targets"]),
+        *(["", budget(results["budget"])] if results.get("budget") else []),
     ]
     return "\n".join(lines) + "\n"
+
+
+def budget(b: dict[str, Any]) -> str:
+    """The sentence on what the throughput target asks of the machine (run_all.budget)."""
+    return (f"What {b['rate_per_s']:,.0f} msgs/s asks of this machine at the saturation run's CPU per message (the "
+            f"least it asks): the platform {b['platform_cores']:.2f} cores, of which the RSA signatures take about "
+            f"{b['rsa_cores']:.2f}, and the load client and smtp-sink {b['load_cores']:.2f} more; "
+            f"{b['cores_needed']:.2f} cores in all, {b['cores_needed'] / b['cores']:.2f}x the {b['cores']} it has.")

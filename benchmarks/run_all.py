@@ -50,6 +50,7 @@ import message  # noqa: E402
 import postfix_relay  # noqa: E402
 import report  # noqa: E402
 
+THROUGHPUT_TARGET = 1000.0  # the issue's delivered msgs/s on a 2-core machine, in every plan
 PLANS: dict[str, dict[str, Any]] = {
     "quick": {"saturation": 200, "fractions": [0.5], "seconds_per_rate": 1.0, "min_messages": 60,
               "workers1": 150, "batches": [10], "tenants": [3], "scaling_messages": 120, "postfix": 150,
@@ -148,6 +149,7 @@ def run(mode: str, out: Path, python: str | None = None) -> dict[str, Any]:
         log("  " + e2e.show({**results["postfix"], "offered_per_s": None}))
     results["ratios"] = ratios(saturation, results["postfix"])
     results["targets"] = targets(saturation, results["at_target"])
+    results["budget"] = budget(saturation, results["meta"]["machine"])
     results["meta"]["load_average_end"] = list(os.getloadavg())
     results["meta"]["steal_percent"] = machine.steal_percent(ticks, machine.cpu_ticks())
     results["meta"]["rsa2048_signatures_per_s_end"] = round(machine.rsa_signatures_per_s(), 1)
@@ -203,8 +205,8 @@ def targets(saturation: dict[str, Any], at_target: list[dict[str, Any]]) -> list
         found = [p for p in at_target if abs(p["fraction_of_target"] - fraction) < 1e-9]
         return found[0] if found else None
 
-    checks = [{"what": "delivered msgs/s at saturation", "target": ">= 1000",
-               "value": saturation["delivered_per_s"], "met": saturation["delivered_per_s"] >= 1000}]
+    checks = [{"what": "delivered msgs/s at saturation", "target": f">= {THROUGHPUT_TARGET:g}",
+               "value": saturation["delivered_per_s"], "met": saturation["delivered_per_s"] >= THROUGHPUT_TARGET}]
     full, at80, at50 = at(1.0), at(0.8), at(0.5)
     if full is not None and full["backlog_growth_per_s"] is not None:
         rate = full["offered_per_s"]
@@ -218,6 +220,22 @@ def targets(saturation: dict[str, Any], at_target: list[dict[str, Any]]) -> list
         checks.append({"what": f"acceptance-to-250 p95 ms at {at50['offered_per_s']:,.0f}/s (50%)", "target": "<= 200",
                        "value": at50["accept_to_250_ms"]["p95"], "met": at50["accept_to_250_ms"]["p95"] <= 200})
     return checks
+
+
+def budget(saturation: dict[str, Any], described: dict[str, Any],
+           rate: float = THROUGHPUT_TARGET) -> dict[str, Any] | None:
+    """What ``rate`` msgs/s asks of this machine's cores at the CPU per message the saturation
+    run measured (the lowest of a run: at lower rates the fixed costs weigh more, so this is
+    the least it asks), split into the platform, its RSA signatures, and the load client and
+    smtp-sink that share the cores; None for a run without the split (before 2026-11-30)."""
+    outside = saturation.get("cpu_seconds_per_1000_outside")
+    if outside is None:
+        return None
+    platform = saturation["cpu_seconds_per_1000"] * rate / 1000
+    load = sum(outside.values()) * rate / 1000
+    return {"rate_per_s": rate, "platform_cores": round(platform, 3),
+            "rsa_cores": round(machine.rsa_cores_at(described, rate), 3), "load_cores": round(load, 3),
+            "cores_needed": round(platform + load, 3), "cores": described["cpus"]}
 
 
 def write(results: dict[str, Any], out: Path) -> None:

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -75,6 +77,13 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
                                                         "acceptance p95 ms at 80/s (80%)",
                                                         "acceptance-to-250 p95 ms at 50/s (50%)"]
     assert results["targets"][2]["value"] == at_target[1]["acceptance_ms"]["p95"]
+    # What the 1,000/s would ask of this machine at the saturation run's CPU per message.
+    budget, sat = results["budget"], results["saturation"]
+    assert budget["rate_per_s"] == 1000 and budget["cores"] == described["cpus"]
+    assert budget["platform_cores"] == pytest.approx(sat["cpu_seconds_per_1000"], abs=1e-3)
+    assert budget["load_cores"] == pytest.approx(sum(sat["cpu_seconds_per_1000_outside"].values()), abs=1e-3)
+    assert budget["cores_needed"] == pytest.approx(budget["platform_cores"] + budget["load_cores"], abs=2e-3)
+    assert budget["rsa_cores"] == pytest.approx(1000 / described["rsa2048_signatures_per_s"], abs=1e-3)
     assert results["targets"][3]["value"] == at_target[0]["accept_to_250_ms"]["p95"]
 
     for name in ("e2e-throughput.png", "e2e-latency.png", "e2e-scaling.png"):
@@ -84,6 +93,8 @@ def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:
     assert "| Postfix + OpenDKIM, 150 msgs, 32 connections |" in summary
     assert summary.count("\n| postwave ") == 8
     assert f"One core makes {described['rsa2048_signatures_per_s']:,.0f} RSA-2048 signatures/s" in summary
+    assert (f"{budget['cores_needed']:.2f} cores in all, {budget['cores_needed'] / budget['cores']:.2f}x the "
+            f"{budget['cores']} it has.") in summary
     assert f"at the end ({results['meta']['rsa2048_signatures_per_s_end'] / described['rsa2048_signatures_per_s'] - 1:+.0%})" \
         in summary and "During the run the hypervisor took " in summary
     assert f"| postwave offered {half['offered_per_s']:,.0f}/s (50%; {'held' if half['held'] else 'not held'}) |" in summary

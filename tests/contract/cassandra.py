@@ -87,7 +87,8 @@ class CassandraNode:
         asks, the keyspaces of earlier tests are emptied and handed out again instead of
         dropped and made anew: a keyspace's ~40 tables cost the node about 3 s and 5 CPU
         seconds to create and 4 s and 7 CPU seconds to drop, against half a second to empty.
-        A fixture that outlives a test names an owner of its own and calls :meth:`release`.
+        A fixture that outlives a test passes an owner of its own, marked with :meth:`hold`,
+        and calls :meth:`release` when it ends.
         """
         owner = owner or _running_test()
         keyspace = self._reused(owner) or f"pwtest_{secrets.token_hex(6)}"

@@ -152,5 +152,6 @@ def budget(b: dict[str, Any]) -> str:
     """The sentence on what the throughput target asks of the machine (run_all.budget)."""
     return (f"What {b['rate_per_s']:,.0f} msgs/s asks of this machine at the lowest CPU per message of the run's "
             f"one-recipient points ({b['basis']}), so the least it asks: the platform {b['platform_cores']:.2f} "
-            f"cores, of which the RSA signatures take about {b['rsa_cores']:.2f}, and the load client and smtp-sink {b['load_cores']:.2f} more; "
+            f"cores, of which the RSA signatures take about {b['rsa_cores']:.2f}, and the load client and smtp-sink "
+            f"{b['load_cores']:.2f} more; "
             f"{b['cores_needed']:.2f} cores in all, {b['cores_needed'] / b['cores']:.2f}x the {b['cores']} it has.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -101,11 +102,19 @@ def _row(name: str, p: dict[str, Any]) -> str:
             f"| {p['cpu_seconds_per_1000']:.2f} | {p['peak_pss_mb']:,.0f} |")
 
 
+def _commit(commit: str) -> str:
+    """A run's commit, short: "4e80902ab1", "4e80902ab1+uncommitted", "4e80902ab1 (exported)" or "?"."""
+    if not commit:
+        return "?"
+    sha, rest = re.match(r"([0-9a-f]*)(.*)", commit).groups()
+    return sha[:10] + rest
+
+
 def summary(results: dict[str, Any]) -> str:
     """The Markdown tables of a run."""
     m = results["meta"]
     lines = [
-        f"Run `{m['mode']}` of {m['date']}, commit {m['commit'][:10] or '?'}, {m['cpus']} CPUs, "
+        f"Run `{m['mode']}` of {m['date']}, commit {_commit(m['commit'])}, {m['cpus']} CPUs, "
         f"load average {m['load_average_start'][0]:.1f} at start and {m.get('load_average_end', [0])[0]:.1f} at end "
         f"({m['note']}).",
         *([machine.line(m["machine"])] if "machine" in m else []),

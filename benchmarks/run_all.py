@@ -35,6 +35,7 @@ import datetime
 import json
 import os
 import platform as platform_mod
+import re
 import subprocess
 import sys
 import time
@@ -71,19 +72,28 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def commit_of(root: Path) -> str:
+    """The code's commit: ``git rev-parse HEAD`` in a checkout ("+uncommitted" when it has
+    changes); in a copy made by ``git archive``, the commit it wrote into benchmarks/EXPORTED_FROM
+    (.gitattributes: export-subst), " (exported)" after it; else ""."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+        if head.returncode == 0:
+            dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout
+            return head.stdout.strip() + ("+uncommitted" if dirty else "")
+    except OSError:
+        pass
+    exported = root / "benchmarks" / "EXPORTED_FROM"
+    text = exported.read_text().strip() if exported.exists() else ""
+    return f"{text} (exported)" if re.fullmatch(r"[0-9a-f]{40}", text) else ""
+
+
 def meta(mode: str, python: str | None = None) -> dict[str, Any]:
     """Where and when: the machine, its load, the code."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout)
-    except OSError:
-        commit, dirty = "", False
-    if dirty:
-        commit += "+uncommitted"
     return {
         "mode": mode, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(), "load_average_start": list(os.getloadavg()), "python": platform_mod.python_version(),
-        "commit": commit, "machine": machine.describe(python),
+        "commit": commit_of(ROOT), "machine": machine.describe(python),
         "message": {"text_plus_html_bytes": message.rendered_size(), "links": len(message.LINKS),
                     "personalized": True, "click_tracking": True, "open_tracking": True, "dkim": "rsa-sha256 2048"},
         "note": "measured on a shared, loaded 2-core machine; the load client runs on the same cores",

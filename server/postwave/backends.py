@@ -6,6 +6,7 @@ backend module.
 
 from __future__ import annotations
 
+from postwave import metrics
 from postwave.config import Config, streams_events
 from postwave.queue.base import EventSink, Queue
 from postwave.queue.embedded import EmbeddedQueue
@@ -53,10 +54,13 @@ def open_queue(config: Config, db: Database | None = None, *, role: str = "postw
 def open_database(config: Config, *, role: str = "postwave") -> Database:
     """The embedded SQLite file. Delivery workers (role ``worker``) commit without an fsync
     and sync within sqlite_worker_sync_seconds (docs/reliability.md, Power cuts); every other
-    role commits with sqlite_synchronous."""
+    role commits with sqlite_synchronous. Every process reports its waits for the file's write
+    lock and its holds of it (postwave_store_write_lock_*_seconds)."""
+    observe = metrics.observe_write_lock
     if role == "worker" and config.sqlite_synchronous.upper() == "FULL" and config.sqlite_worker_sync_seconds > 0:
-        return Database(config.db_path, synchronous="NORMAL", sync_within=config.sqlite_worker_sync_seconds)
-    return Database(config.db_path, synchronous=config.sqlite_synchronous)
+        return Database(config.db_path, synchronous="NORMAL", sync_within=config.sqlite_worker_sync_seconds,
+                        on_write_lock=observe)
+    return Database(config.db_path, synchronous=config.sqlite_synchronous, on_write_lock=observe)
 
 
 def open_event_sink(config: Config, queue: Queue) -> EventSink | None:

@@ -117,6 +117,20 @@ ACCEPT_COMMIT_SIZE = Histogram(
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
 )
 
+# --- the embedded store (one SQLite file, one write lock, for every process of a host) ---
+# From a tenth of a millisecond (a free lock, a small commit) to the seconds of a stalled disk.
+_LOCK_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+STORE_LOCK_WAIT = Histogram(
+    "postwave_store_write_lock_wait_seconds",
+    "Embedded store: seconds a write transaction waited for the SQLite file's write lock.",
+    buckets=_LOCK_BUCKETS,
+)
+STORE_LOCK_HELD = Histogram(
+    "postwave_store_write_lock_held_seconds",
+    "Embedded store: seconds a write transaction held the SQLite file's write lock (BEGIN to COMMIT or ROLLBACK).",
+    buckets=_LOCK_BUCKETS,
+)
+
 # --- delivery (worker role) ---
 DELIVERIES = Counter(
     "postwave_deliveries_total", "Delivery attempts' results, by lane and outcome.", ["lane", "outcome"],
@@ -234,6 +248,13 @@ def count_accepted_messages(lane: str, state: str, count: int = 1) -> None:
 def observe_commit(requests: int) -> None:
     """One group commit of ``requests`` requests."""
     ACCEPT_COMMIT_SIZE.observe(requests)
+
+
+def observe_write_lock(waited: float, held: float) -> None:
+    """One write transaction on the embedded store's file: how long it waited for the write
+    lock, and how long it then held it (every other writer of the file waits that long)."""
+    STORE_LOCK_WAIT.observe(waited)
+    STORE_LOCK_HELD.observe(held)
 
 
 def observe_delivery(lane: str, outcome: str, tenant: str, *, accepted_at: float | None = None,

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from postwave.errors import StoreUnavailableError
@@ -221,6 +221,11 @@ class _WalSync:
             os.close(fd)
 
 
+#: Told, after each write transaction, the seconds it waited for the file's write lock and the
+#: seconds it held it (BEGIN IMMEDIATE to COMMIT or ROLLBACK).
+WriteLockObserver = Callable[[float, float], None]
+
+
 class Database:
     """Per-thread connections to one SQLite file in WAL mode.
 
@@ -229,11 +234,16 @@ class Database:
     ``sync_within`` > 0 bounds that loss: every commit is fsynced within that many seconds
     (see _WalSync). A FULL commit on the same file, from any process, makes the NORMAL
     commits before it durable too.
+
+    ``on_write_lock``: called after every write transaction with the seconds it waited for the
+    write lock and held it (the roles pass ``metrics.observe_write_lock``).
     """
 
-    def __init__(self, path: str, *, synchronous: str = "FULL", sync_within: float = 0.0) -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL", sync_within: float = 0.0,
+                 on_write_lock: WriteLockObserver | None = None) -> None:
         self.path = path
         self.synchronous = synchronous.upper()
+        self.on_write_lock = on_write_lock
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -292,7 +302,9 @@ class Database:
             finally:
                 self._local.depth -= 1
             return
+        asked = time.monotonic()
         self._begin(conn, wait)
+        taken = time.monotonic()
         self._local.depth = 1
         try:
             yield conn
@@ -308,6 +320,9 @@ class Database:
                 raise StoreUnavailableError(f"database disk is full ({self.path}): free space to accept "
                                             "mail again; nothing already accepted is lost") from exc
             raise
+        finally:
+            if self.on_write_lock is not None:
+                self.on_write_lock(taken - asked, time.monotonic() - taken)
 
     @staticmethod
     def _begin(conn: sqlite3.Connection, wait: bool = True) -> None:

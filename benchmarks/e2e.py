@@ -43,8 +43,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "server")]
 import machine  # noqa: E402
 import message  # noqa: E402
 import procstat  # noqa: E402
+import write_lock  # noqa: E402
 from postfix_relay import percentiles  # noqa: E402
 from tests.platform import Platform, bearer, request  # noqa: E402
+from tests.servers.addresses import is_free, next_peer_address  # noqa: E402
 from tests.servers.dns import DNSServer  # noqa: E402
 from tests.servers.sink import SMTPSink  # noqa: E402
 
@@ -136,6 +138,7 @@ class World:
         self.dns = DNSServer(mx={"bench.test": [(10, "mx.bench.test")]}, a={"mx.bench.test": self.sink.address})
         self._tmp = tempfile.TemporaryDirectory(prefix="postwave-bench-")
         self.platform: Platform | None = None
+        self.admin = ""  # embedded: the API's admin endpoint (workers: the next ports), for the lock figures
 
     def __enter__(self) -> World:
         try:
@@ -162,6 +165,8 @@ class World:
             settings.update(dns_port=self.dns.port, log_level="WARNING", sqlite_synchronous=self.sqlite_synchronous,
                             smtp_starttls="false", admin_listen="", track_clicks="true", track_opens="true",
                             tracking_secret=TRACKING_SECRET, tracking_base_url="https://t.postwave.test")
+            if not self.distributed:
+                self.admin = settings["admin_listen"] = admin_address(self.workers)
             self.platform = self._distributed(data, settings) if self.distributed else \
                 Platform(data, workers=self.workers, python=self.python, **settings)
             self.platform.start()
@@ -242,6 +247,15 @@ class World:
         return [pid for leader in leaders for pid in procstat.group(leader)] + \
             [p.pid for p in self._nats.procs if p is not None]
 
+    def admin_endpoints(self) -> dict[str, list[str]]:
+        """Embedded: the metrics URLs of the API and of its workers (``postwave serve`` gives
+        worker *i* the API's admin port + 1 + *i*); distributed: none (no SQLite file)."""
+        if not self.admin:
+            return {}
+        host, port = self.admin.rsplit(":", 1)
+        return {"api": [f"http://{self.admin}/metrics"],
+                "worker": [f"http://{host}:{int(port) + 1 + i}/metrics" for i in range(self.workers)]}
+
     def roles(self) -> dict[int, str]:
         """Which role each of the platform's processes is: embedded, "api" (``postwave serve``
         itself) and "worker" (the workers it forks); distributed, each role process's name and
@@ -257,6 +271,18 @@ class World:
         if self._nats is not None:
             names.update({p.pid: "nats" for p in self._nats.procs if p is not None})
         return names
+
+
+ADMIN_PORT = 9464
+
+
+def admin_address(workers: int) -> str:
+    """A loopback address where the admin ports of an API and its ``workers`` are all free."""
+    for _ in range(20):
+        address = next_peer_address(ADMIN_PORT)
+        if all(is_free(address, ADMIN_PORT + 1 + i) for i in range(workers)):
+            return f"{address}:{ADMIN_PORT}"
+    raise RuntimeError(f"no loopback address with ports {ADMIN_PORT}-{ADMIN_PORT + workers} free")
 
 
 LOADGEN = ROOT / "benchmarks" / "loadgen"
@@ -406,6 +432,8 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
     sunk = world.sink.messages
     meter = procstat.CpuMeter(world.processes)
     outside_meter = procstat.CpuMeter(lambda: [pid for pid in [world.sink.pid] if pid is not None])
+    locks = write_lock.LockMeter(world.admin_endpoints())
+    locks.start()
     meter.start()
     outside_meter.start()
     ticks = machine.cpu_ticks()
@@ -431,6 +459,7 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
     wait_for_sink(world, sunk + sum(len(o["ids"]) for o in outs), timeout)
     cpu, rss = meter.stop()
     steal = machine.steal_percent(ticks, machine.cpu_ticks())
+    lock = locks.stop()
     finals = [delivery_times(platform, keys[t], len(outs[t]["ids"]), timeout) for t in range(tenants)]
     accepted = {m: t for f in finals for m, t in f["accepted"].items()}
     delivered = {m: t for f in finals for m, t in f["delivered"].items()}
@@ -464,6 +493,7 @@ def run_point(world: World, *, messages: int, rate: float = 0.0, batch: int = 1,
         **({"cpu_seconds_per_1000_by_role": {r: round(v, 3) for r, v in sorted(by_role.items())}} if by_role else {}),
         "cpu_seconds_per_1000_outside": {k: round(v, 3) for k, v in sorted(outside.items())},
         "steal_percent": steal,
+        **({"write_lock": lock} if lock else {}),
     }
 
 
@@ -528,7 +558,15 @@ def show(point: dict[str, Any]) -> str:
             f"({point['delivered_per_hour'] / 1e6:.2f}M/h)  accept p50/95/99 {ms(a['p50'])}/{ms(a['p95'])}/{ms(a['p99'])} ms  "
             f"to-250 p50/95/99 {ms(d['p50'])}/{ms(d['p95'])}/{ms(d['p99'])} ms  "
             f"cpu {point['cpu_seconds_per_1000']:.2f} s/1000{_cpu_split(point)}  mem {point['peak_pss_mb']:.0f} MB"
-            f"{_held_text(point)}{_steal_text(point)}")
+            f"{_held_text(point)}{_lock_text(point)}{_steal_text(point)}")
+
+
+def _lock_text(point: dict[str, Any]) -> str:
+    """"  lock wait p95 api 3.1, worker 12.4 ms": how long the embedded file's write lock kept
+    each role's transactions waiting (write_lock.py)."""
+    waits = [f"{role} {figures['wait_ms']['p95']:.1f}" for role, figures in point.get("write_lock", {}).items()
+             if figures["wait_ms"]["p95"] is not None]
+    return f"  lock wait p95 {', '.join(waits)} ms" if waits else ""
 
 
 def _steal_text(point: dict[str, Any]) -> str:

@@ -29,6 +29,16 @@ def check_point(p: dict[str, Any], messages: int) -> None:
         q = p[key]
         assert 0 <= q["p50"] <= q["p95"] <= q["p99"], (key, q)
     assert p["steal_percent"] is None or 0 <= p["steal_percent"] <= 100
+    if p["mode"] == "embedded":  # the SQLite file's write lock, from the platform's own metrics
+        assert set(p["write_lock"]) == {"api", "worker"}
+        for role, figures in p["write_lock"].items():
+            assert figures["transactions"] > 0 and figures["held_seconds"] > 0, role
+            for kind in ("wait_ms", "held_ms"):
+                q = figures[kind]
+                assert 0 <= q["p50"] <= q["p95"] <= q["p99"], (role, kind, q)
+        # the requests were written by the API's group commits, each a transaction of at most
+        # accept_batch_max (512) requests
+        assert p["write_lock"]["api"]["transactions"] >= math.ceil(p["messages"] / p["batch"] / 512)
 
 
 def test_quick_run_writes_json_charts_and_summary(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from postwave.pipeline.deliver import Deliverer, Result
 from postwave.queue.base import EventSink, Lease, Queue
 from postwave.render.templates import TemplateEngine
 from postwave.store.base import MessageRecord, Store
-from postwave.store.sqlite import Database
+from postwave.store.sqlite import Database, WriteLockBusy
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ class Worker:
         # The embedded store and queue share one SQLite file: a flush writes the results and
         # settles their queue items in one transaction (one write lock and one fsync, not three).
         self._shared_db = shared_database(store, queue)
+        # worker_commit_on_loop: the flushes written on the loop, and those the write lock sent to a thread.
+        self.commits_on_loop = self.commits_on_thread = 0
         self.delivered = 0
 
     def stop(self) -> None:
@@ -267,7 +269,7 @@ class Worker:
             done = [r.lease for r in batch if r.retry_in is None]
             again = [(r.lease, r.retry_in) for r in batch if r.retry_in is not None]
             if self._shared_db is not None:
-                await asyncio.to_thread(self._settle_together, self._shared_db, outcomes, done, again)
+                await self._settle(self._shared_db, outcomes, done, again)
             else:
                 await asyncio.to_thread(self.store.record_outcomes, outcomes)
                 await self.queue.ack(done)
@@ -283,10 +285,26 @@ class Worker:
             return
         self.delivered += sum(1 for r in batch if r.outcome and r.outcome.state == "delivered")
 
+    async def _settle(self, db: Database, outcomes: list[Any], done: list[Lease],
+                      again: list[tuple[Lease, float]]) -> None:
+        """The flush's transaction: on the event loop when the shared file's write lock is free
+        at once (worker_commit_on_loop), else on a thread, which waits for the lock."""
+        if self.config.worker_commit_on_loop:
+            try:
+                self._settle_together(db, outcomes, done, again, wait=False)
+            except WriteLockBusy:
+                pass  # nothing written: BEGIN found the lock taken
+            else:
+                self.commits_on_loop += 1
+                return
+            self.commits_on_thread += 1
+        await asyncio.to_thread(self._settle_together, db, outcomes, done, again)
+
     def _settle_together(self, db: Database, outcomes: list[Any], done: list[Lease],
-                         again: list[tuple[Lease, float]]) -> None:
-        """Results and their queue items in one transaction of the shared file (a worker thread)."""
-        with db.transaction():
+                         again: list[tuple[Lease, float]], wait: bool = True) -> None:
+        """Results and their queue items in one transaction of the shared file (``wait``: for
+        the write lock, else WriteLockBusy at once)."""
+        with db.transaction(wait):
             self.store.record_outcomes(outcomes)
             self.queue.settle_sync(done, again)  # type: ignore[attr-defined]
 

@@ -236,7 +236,7 @@ class Database:
     commits before it durable too.
 
     ``on_write_lock``: called after every write transaction with the seconds it waited for the
-    write lock and held it (the roles pass ``metrics.observe_write_lock``).
+    write lock and held it (open_database passes ``metrics.observe_write_lock``).
     """
 
     def __init__(self, path: str, *, synchronous: str = "FULL", sync_within: float = 0.0,

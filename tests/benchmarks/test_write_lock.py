@@ -1,43 +1,62 @@
-"""write_lock: percentiles of the platform's write-lock histograms, and their change over a point.
+"""write_lock.LockMeter: a point's write-lock figures from real admin endpoints.
 
-The histograms here are written for the test; the end-to-end smoke test reads real ones from a
-running platform's admin endpoints.
+Two endpoints serve this process's registry over HTTP (prometheus-client's server), standing
+for two processes of one role: their histograms add up, and only what was observed between
+start() and stop() counts. The end-to-end smoke test reads a running platform's endpoints.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import start_http_server
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(ROOT / "server")]
 
 import write_lock  # noqa: E402
 
-INF = float("inf")
-BOUNDS = [0.001, 0.002, 0.005, INF]
+from postwave import metrics  # noqa: E402
+from tests.servers.addresses import free_port  # noqa: E402
 
 
-def test_a_quantile_is_interpolated_within_its_bucket() -> None:
-    counts = [50, 90, 100, 100]  # 50 up to 1 ms, 40 in 1-2 ms, 10 in 2-5 ms, none above
-    assert write_lock.quantile(BOUNDS, counts, 0.5) == pytest.approx(0.001)
-    assert write_lock.quantile(BOUNDS, counts, 0.25) == pytest.approx(0.0005)
-    assert write_lock.quantile(BOUNDS, counts, 0.7) == pytest.approx(0.0015)
-    assert write_lock.quantile(BOUNDS, counts, 0.95) == pytest.approx(0.0035)
+@pytest.fixture
+def endpoints() -> Iterator[list[str]]:
+    servers = [start_http_server(port, addr="127.0.0.1") for port in (free_port(), free_port())]
+    try:
+        yield [f"127.0.0.1:{server.server_port}" for server, _ in servers]
+    finally:
+        for server, thread in servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
 
 
-def test_past_the_last_bound_the_quantile_is_that_bound_and_without_observations_none() -> None:
-    assert write_lock.quantile(BOUNDS, [0, 0, 10, 20], 0.99) == pytest.approx(0.005)
-    assert write_lock.quantile(BOUNDS, [0, 0, 0, 0], 0.5) is None
+def test_a_point_counts_what_its_processes_observed_meanwhile(endpoints: list[str]) -> None:
+    metrics.observe_write_lock(5.0, 5.0)  # before the point: not counted
+    meter = write_lock.LockMeter({"api": endpoints[:1], "worker": endpoints})
+    meter.start()
+    for _ in range(95):
+        metrics.observe_write_lock(0.0002, 0.0008)  # lock free: 0.1-0.25 ms; held 0.5-1 ms
+    for _ in range(5):
+        metrics.observe_write_lock(0.03, 0.002)  # waited 25-50 ms; held 1-2.5 ms
+    report = meter.stop()
+
+    api, worker = report["api"], report["worker"]
+    assert api["transactions"] == 100 and worker["transactions"] == 200  # two endpoints, one registry
+    assert api["held_seconds"] == pytest.approx(95 * 0.0008 + 5 * 0.002, abs=1e-3)
+    assert worker["held_seconds"] == pytest.approx(2 * api["held_seconds"], abs=1e-3)
+    assert 0.1 <= api["wait_ms"]["p50"] <= 0.25 and 0.5 <= api["held_ms"]["p50"] <= 1.0
+    assert api["wait_ms"]["p95"] == pytest.approx(0.25)  # the 95th of 100 ends the lower bucket
+    assert 25 <= api["wait_ms"]["p99"] <= 50 and 1.0 <= api["held_ms"]["p99"] <= 2.5
+    assert worker["wait_ms"] == api["wait_ms"]  # the same observations twice over
 
 
-def test_a_point_counts_only_what_happened_during_it() -> None:
-    before = (BOUNDS, [10.0, 10.0, 10.0, 10.0], 0.005)
-    after = (BOUNDS, [10.0, 30.0, 40.0, 40.0], 0.075)
-    bounds, counts, total = write_lock._minus(after, before)
-    assert counts == [0, 20, 30, 30] and total == pytest.approx(0.07)
-    assert write_lock.quantile(bounds, counts, 0.5) == pytest.approx(0.001 + 0.001 * 15 / 20)
-    summed = write_lock._add(write_lock._minus(after, before), (BOUNDS, [1.0, 1.0, 1.0, 1.0], 0.0005))
-    assert summed[1] == [1, 21, 31, 31] and summed[2] == pytest.approx(0.0705)
+def test_an_endpoint_that_never_answers_is_named(endpoints: list[str]) -> None:
+    silent = f"127.0.0.1:{free_port()}"
+    meter = write_lock.LockMeter({"worker": [endpoints[0], silent]})
+    with pytest.raises(RuntimeError, match=f"not answering: {silent}"):
+        meter.start(ready_within=0.5)

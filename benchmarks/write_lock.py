@@ -17,8 +17,7 @@ from typing import Any
 
 from postwave import top
 
-WAIT = "postwave_store_write_lock_wait_seconds"
-HELD = "postwave_store_write_lock_held_seconds"
+WAIT, HELD = top.LOCK_WAIT, top.LOCK_HELD
 QUANTILES = (0.5, 0.95, 0.99)
 
 

@@ -21,6 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 DEFAULT_ADMIN = "http://127.0.0.1:9464"
 WORST = 5  # rows in the worst-sites and worst-tenants tables
+LOCK_WAIT = "postwave_store_write_lock_wait_seconds"  # the embedded store's write lock (histograms)
+LOCK_HELD = "postwave_store_write_lock_held_seconds"
 
 Labels = tuple[tuple[str, str], ...]
 Samples = dict[tuple[str, Labels], float]
@@ -158,6 +160,7 @@ def frame(window: Window) -> str:
     age = _by(_select(new.samples, "postwave_queue_oldest_age_seconds"), "lane")
     lines.append("queue      " + "   ".join(
         f"{lane} {int(depth.get(lane, 0))} (oldest {age.get(lane, 0.0):.1f} s)" for lane in ("transactional", "bulk")))
+    lines += _write_lock(window)
     lines.append("")
     lines += _table("worst sites (non-2xx replies/s)", ("site", "2xx/s", "4xx/s", "5xx/s", "no reply/s", "bad %"),
                     _worst_sites(window))
@@ -167,6 +170,16 @@ def frame(window: Window) -> str:
     if new.down:
         lines += ["", "down: " + ", ".join(new.down)]
     return "\n".join(lines)
+
+
+def _write_lock(window: Window) -> list[str]:
+    """The embedded store's SQLite write lock over the window, when it was taken at all: how
+    long transactions waited for it and held it, and the share of the time it was held."""
+    if not window.increase(f"{LOCK_HELD}_count")[""]:
+        return []
+    busy = window.increase(f"{LOCK_HELD}_sum")[""] / window.seconds
+    wait = f"p95 {_ms(window.quantile(0.95, LOCK_WAIT))}  p99 {_ms(window.quantile(0.99, LOCK_WAIT))}"
+    return [f"store lock wait {wait}   held p95 {_ms(window.quantile(0.95, LOCK_HELD))}, {busy:.0%} of the time"]
 
 
 def _worst_sites(window: Window) -> list[tuple[str, ...]]:

@@ -52,6 +52,8 @@ async def test_a_frame_sums_endpoints_and_ranks_the_worst() -> None:
             metrics.observe_delivery("bulk", "bounced", "t_top_bad")
             metrics.observe_delivery("bulk", "delivered", "t_top_good")
         metrics.observe_queue("bulk", 1234, 56.0)
+        for _ in range(20):
+            metrics.observe_write_lock(0.0002, 0.05)  # waited 0.1-0.25 ms, held 25-50 ms
         second = await asyncio.to_thread(top.scrape, admins)
     finally:
         await a.stop()
@@ -64,6 +66,9 @@ async def test_a_frame_sums_endpoints_and_ranks_the_worst() -> None:
     assert "2/3 endpoints up, rates over 2.0 s" in text
     assert "bulk 2468 (oldest 112.0 s)" in text  # gauges of both endpoints, added
     assert "bounced 10.0/s" in text
+    # 2 endpoints x 20 holds of 50 ms over the 2 s window: held all of it; p95 within 25-50 ms
+    lock = next(line for line in text.splitlines() if line.startswith("store lock"))
+    assert lock == "store lock wait p95 0.2 ms  p99 0.2 ms   held p95 48.8 ms, 100% of the time", lock
     sites = text.split("worst sites")[1].split("worst tenants")[0].splitlines()
     assert sites[2].split() == ["bad.top.test", "0.0", "10.0", "0.0", "0.0", "100.0"]
     assert sites[3].split() == ["good.top.test", "30.0", "0.0", "0.0", "0.0", "0.0"]

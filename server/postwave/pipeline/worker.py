@@ -292,12 +292,10 @@ class Worker:
         if self.config.worker_commit_on_loop:
             try:
                 self._settle_together(db, outcomes, done, again, wait=False)
-            except WriteLockBusy:
-                pass  # nothing written: BEGIN found the lock taken
-            else:
                 self.commits_on_loop += 1
                 return
-            self.commits_on_thread += 1
+            except WriteLockBusy:  # nothing written: BEGIN found the lock taken
+                self.commits_on_thread += 1
         await asyncio.to_thread(self._settle_together, db, outcomes, done, again)
 
     def _settle_together(self, db: Database, outcomes: list[Any], done: list[Lease],

@@ -50,6 +50,7 @@ from tests.servers.addresses import is_free, next_peer_address  # noqa: E402
 from tests.servers.dns import DNSServer  # noqa: E402
 from tests.servers.sink import SMTPSink  # noqa: E402
 
+from postwave import metrics  # noqa: E402
 from postwave.v1 import events_pb2, send_pb2  # noqa: E402
 
 SINK_ADDRESS = "127.0.3.1"
@@ -248,13 +249,12 @@ class World:
             [p.pid for p in self._nats.procs if p is not None]
 
     def admin_endpoints(self) -> dict[str, list[str]]:
-        """Embedded: the metrics URLs of the API and of its workers (``postwave serve`` gives
+        """Embedded: the admin endpoints of the API and of its workers (``postwave serve`` gives
         worker *i* the API's admin port + 1 + *i*); distributed: none (no SQLite file)."""
         if not self.admin:
             return {}
-        host, port = self.admin.rsplit(":", 1)
-        return {"api": [f"http://{self.admin}/metrics"],
-                "worker": [f"http://{host}:{int(port) + 1 + i}/metrics" for i in range(self.workers)]}
+        return {"api": [self.admin],
+                "worker": [metrics.worker_admin_listen(self.admin, i) for i in range(self.workers)]}
 
     def roles(self) -> dict[int, str]:
         """Which role each of the platform's processes is: embedded, "api" (``postwave serve``
